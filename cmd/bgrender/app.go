@@ -1,0 +1,143 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/urfave/cli/v2"
+)
+
+// globals holds the flags that come before the command, and the streams.
+type globals struct {
+	repo, branch, app string
+	dryRun, noPush    bool
+	output            string
+	authorName        string
+	authorEmail       string
+	gitUsername       string
+	gitToken          string
+	sshKey            string
+	sshKeyPassphrase  string
+
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	now            func() time.Time
+}
+
+func (g *globals) json() bool { return g.output == "json" }
+
+// run is the whole program: it parses args, runs one command and returns the
+// exit code. Nothing below it calls os.Exit.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	g := &globals{stdin: stdin, stdout: stdout, stderr: stderr, now: time.Now}
+	app := newApp(g)
+	err := app.RunContext(ctx, args)
+	if err == nil {
+		return exitOK
+	}
+	var f findingsError
+	if !errors.As(err, &f) {
+		fmt.Fprintf(stderr, "bgrender: %v\n", err)
+	}
+	code := exitCode(err)
+	if code == exitUsage {
+		fmt.Fprintln(stderr, "Run 'bgrender --help' or 'bgrender COMMAND --help' for usage.")
+	}
+	return code
+}
+
+func newApp(g *globals) *cli.App {
+	app := &cli.App{
+		Name:  "bgrender",
+		Usage: "blue-green releases on Kubernetes and Istio, one git commit per transition",
+		Description: `bgrender never touches the cluster. It rewrites an environment repo: for each
+state of a blue-green release it renders kustomize overlays (the Deployment of
+each color, the cookie test route, the default route), commits the transition
+and pushes it, and Argo CD or Flux applies what lands.
+
+Exit codes: 0 done, 1 error, 2 usage, 3 refused by a safety check (nothing changed).
+
+Examples:
+   bgrender demo                                          # a whole cycle in a throwaway repo
+   bgrender --app apps/myapp init --name myapp --image ghcr.io/acme/myapp
+   bgrender --app apps/myapp deploy --version v2.0        # into the idle color, behind the test route
+   bgrender --app apps/myapp deploy --from-tag v2.0-green
+   bgrender --app apps/myapp promote --force --reason "smoke tests passed in job 812"
+   bgrender --app apps/myapp rollback
+   bgrender --repo https://git.example.com/env.git --app apps/myapp -o json status
+   bgrender check --all                                   # what an env-repo pull request check runs`,
+		HideHelpCommand:      true,
+		EnableBashCompletion: true,
+		Writer:               g.stdout,
+		ErrWriter:            g.stderr,
+		Reader:               g.stdin,
+		ExitErrHandler:       func(*cli.Context, error) {},
+		OnUsageError:         onUsageError,
+		Flags:                globalFlags(g),
+		Before: func(c *cli.Context) error {
+			if g.output != "text" && g.output != "json" {
+				return usagef("-o %q: must be text or json", g.output)
+			}
+			return nil
+		},
+		CommandNotFound: func(c *cli.Context, name string) {
+			fmt.Fprintf(g.stderr, "bgrender: unknown command %q\n", name)
+		},
+		Commands: []*cli.Command{
+			initCommand(g),
+			deployCommand(g),
+			promoteCommand(g),
+			rollbackCommand(g),
+			abortCommand(g),
+			decommissionCommand(g),
+			statusCommand(g),
+			checkCommand(g),
+			renderCommand(g),
+			demoCommand(g),
+		},
+	}
+	for _, c := range app.Commands {
+		c.OnUsageError = onUsageError
+	}
+	return app
+}
+
+func onUsageError(_ *cli.Context, err error, _ bool) error { return usageError{err} }
+
+func globalFlags(g *globals) []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "repo", Value: ".", Destination: &g.repo, EnvVars: []string{"BGRENDER_REPO"},
+			Usage: "env repo: a local checkout, or a remote URL (https://, ssh://, file://, git@host:path) cloned into memory"},
+		&cli.StringFlag{Name: "branch", Destination: &g.branch, EnvVars: []string{"BGRENDER_BRANCH"},
+			Usage: "branch to read and commit to (default: the checked-out branch, or the remote's default branch)"},
+		&cli.StringFlag{Name: "app", Value: ".", Destination: &g.app, EnvVars: []string{"BGRENDER_APP"},
+			Usage: "app directory, relative to the repo root"},
+		&cli.BoolFlag{Name: "dry-run", Destination: &g.dryRun, EnvVars: []string{"BGRENDER_DRY_RUN"},
+			Usage: "print the unified diff of the transition; write, commit and push nothing"},
+		&cli.BoolFlag{Name: "no-push", Destination: &g.noPush, EnvVars: []string{"BGRENDER_NO_PUSH"},
+			Usage: "commit locally without pushing (local checkouts only)"},
+		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "text", Destination: &g.output, EnvVars: []string{"BGRENDER_OUTPUT"},
+			Usage: "output format: text or json"},
+		&cli.StringFlag{Name: "author-name", Value: "bgrender", Destination: &g.authorName, EnvVars: []string{"BGRENDER_AUTHOR_NAME"},
+			Usage: "commit author name"},
+		&cli.StringFlag{Name: "author-email", Value: "bgrender@localhost", Destination: &g.authorEmail, EnvVars: []string{"BGRENDER_AUTHOR_EMAIL"},
+			Usage: "commit author email"},
+		&cli.StringFlag{Name: "git-username", Destination: &g.gitUsername, EnvVars: []string{"BGRENDER_GIT_USERNAME"},
+			Usage: "username for HTTPS remotes (default \"git\" when a token is set)"},
+		&cli.StringFlag{Name: "git-token", Destination: &g.gitToken, EnvVars: []string{"BGRENDER_GIT_TOKEN"},
+			Usage: "token or password for HTTPS remotes; prefer the environment variable", DefaultText: "from $BGRENDER_GIT_TOKEN"},
+		&cli.StringFlag{Name: "ssh-key", Destination: &g.sshKey, EnvVars: []string{"BGRENDER_SSH_KEY"},
+			Usage: "private key file for SSH remotes"},
+		&cli.StringFlag{Name: "ssh-key-passphrase", Destination: &g.sshKeyPassphrase, EnvVars: []string{"BGRENDER_SSH_KEY_PASSPHRASE"},
+			Usage: "passphrase of --ssh-key", DefaultText: "from $BGRENDER_SSH_KEY_PASSPHRASE"},
+	}
+}
+
+// examples formats a command's help examples.
+func examples(lines ...string) string {
+	return "Examples:\n   " + strings.Join(lines, "\n   ")
+}

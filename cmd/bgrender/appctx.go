@@ -1,0 +1,279 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"path"
+	"strings"
+
+	"github.com/bgrender/bgrender/pkg/config"
+	"github.com/bgrender/bgrender/pkg/gitops"
+	"github.com/bgrender/bgrender/pkg/render"
+	"github.com/bgrender/bgrender/pkg/state"
+)
+
+// appCtx is one app read from the branch head: the files of its directory,
+// its config and its state.
+type appCtx struct {
+	g     *globals
+	repo  *gitops.Repo
+	dir   string       // app dir, slash path relative to the repo root ("." for the root)
+	files render.Files // every file under dir at the head
+	cfg   config.Config
+	st    state.State
+}
+
+// appDir validates --app and returns it as a clean slash path.
+func appDir(flag string) (string, error) {
+	p := path.Clean(strings.ReplaceAll(flag, "\\", "/"))
+	if path.IsAbs(p) || p == ".." || strings.HasPrefix(p, "../") {
+		return "", usagef("--app %q: must be a directory inside the repo, relative to its root", flag)
+	}
+	return p, nil
+}
+
+// openRepo opens --repo with the global options.
+func (g *globals) openRepo(ctx context.Context, history bool) (*gitops.Repo, error) {
+	if g.noPush && looksLikeURL(g.repo) {
+		return nil, usagef("--no-push: a remote URL is cloned into memory, so a commit that is not pushed would be lost; use a local checkout")
+	}
+	r, err := gitops.Open(ctx, gitops.Options{
+		Repo:    g.repo,
+		Branch:  g.branch,
+		Push:    !g.noPush,
+		History: history,
+		Auth: gitops.Auth{
+			Username:         g.gitUsername,
+			Token:            g.gitToken,
+			SSHKeyFile:       g.sshKey,
+			SSHKeyPassphrase: g.sshKeyPassphrase,
+		},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open repo: %w", err)
+	}
+	return r, nil
+}
+
+// looksLikeURL mirrors gitops' rule for remote URLs, for flag checks only.
+func looksLikeURL(s string) bool {
+	if strings.Contains(s, "://") {
+		return true
+	}
+	at, colon := strings.Index(s, "@"), strings.Index(s, ":")
+	return at > 0 && colon > at && !strings.Contains(s[:colon], "/")
+}
+
+// loadApp reads the app at --app from the branch head. With requireState it
+// fails when the app has not been initialised.
+func (g *globals) loadApp(ctx context.Context, r *gitops.Repo, dir string) (*appCtx, error) {
+	files, err := r.ReadDir(ctx, dir)
+	if err != nil {
+		return nil, fmt.Errorf("read app %s: %w", dir, err)
+	}
+	a := &appCtx{g: g, repo: r, dir: dir, files: files}
+	cfgData, ok := files[config.FileName]
+	if !ok {
+		return nil, fmt.Errorf("%s: no %s at %s on branch %s; create the app with `bgrender --app %s init --name NAME --image REPO`",
+			dir, config.FileName, r.Location(), r.Branch(), dir)
+	}
+	if a.cfg, err = config.Parse(path.Join(dir, config.FileName), cfgData); err != nil {
+		return nil, err
+	}
+	stData, ok := files[state.FileName]
+	if !ok {
+		return nil, fmt.Errorf("%s: no %s; the app dir was not created by bgrender init", dir, state.FileName)
+	}
+	if a.st, err = state.Parse(path.Join(dir, state.FileName), stData); err != nil {
+		return nil, err
+	}
+	if a.st.App != a.cfg.App {
+		return nil, fmt.Errorf("%s: app %q does not match app %q in %s", path.Join(dir, state.FileName), a.st.App, a.cfg.App, config.FileName)
+	}
+	return a, nil
+}
+
+// openApp opens the repo and loads the app for a transition.
+func (g *globals) openApp(ctx context.Context) (*appCtx, error) {
+	dir, err := appDir(g.app)
+	if err != nil {
+		return nil, err
+	}
+	r, err := g.openRepo(ctx, false)
+	if err != nil {
+		return nil, err
+	}
+	a, err := g.loadApp(ctx, r, dir)
+	if err != nil {
+		r.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+// desired returns every file of the app dir after moving to state next:
+// the user's files unchanged, bgrender's owned files re-rendered.
+func desired(cfg config.Config, current render.Files, next state.State) (render.Files, error) {
+	owned, err := render.Overlays(cfg, next)
+	if err != nil {
+		return nil, fmt.Errorf("render overlays: %w", err)
+	}
+	st, err := state.Marshal(next)
+	if err != nil {
+		return nil, err
+	}
+	out := render.Files{}
+	for p, b := range current {
+		if !render.Owned(p) && p != state.FileName {
+			out[p] = b
+		}
+	}
+	for p, b := range owned {
+		out[p] = b
+	}
+	out[state.FileName] = st
+	return out, nil
+}
+
+// verifyBuild builds the app dir and checks the routing invariants; a
+// transition whose result does not build is never committed.
+func verifyBuild(dir string, files render.Files) error {
+	var b render.Builder
+	built, err := b.BuildFiles(files)
+	if err != nil {
+		return fmt.Errorf("%s: kustomize build failed, nothing was committed: %w", dir, err)
+	}
+	if errs := render.CheckRouting(appName(files), built); len(errs) > 0 {
+		return fmt.Errorf("%s: rendered routing is inconsistent, nothing was committed: %w", dir, errors.Join(errs...))
+	}
+	return nil
+}
+
+func appName(files render.Files) string {
+	c, err := config.Parse(config.FileName, files[config.FileName])
+	if err != nil {
+		return ""
+	}
+	return c.App
+}
+
+// transitionResult is what every transition command prints.
+type transitionResult struct {
+	App        string      `json:"app"`
+	Dir        string      `json:"dir"`
+	Transition string      `json:"transition"`
+	Release    *releaseOut `json:"release"`
+	Commit     string      `json:"commit"`
+	Parent     string      `json:"parent"`
+	Pushed     bool        `json:"pushed"`
+	DryRun     bool        `json:"dryRun"`
+	Diff       string      `json:"diff,omitempty"`
+	Phase      string      `json:"phase"`
+	Active     *releaseOut `json:"active"`
+	Test       *releaseOut `json:"test"`
+	Standby    *releaseOut `json:"standby"`
+	Route      string      `json:"route"`
+	Subject    string      `json:"subject"`
+	Next       string      `json:"next"`
+}
+
+type releaseOut struct {
+	Color   string `json:"color"`
+	Version string `json:"version"`
+	Release string `json:"release"`
+}
+
+func releaseJSON(r *state.Release) *releaseOut {
+	if r == nil {
+		return nil
+	}
+	return &releaseOut{Color: string(r.Color), Version: r.Version, Release: r.ID}
+}
+
+// apply renders next, checks it builds, and commits and pushes it as one
+// transition (or prints the diff with --dry-run).
+func (a *appCtx) apply(ctx context.Context, next state.State, subject, body, hint string) (transitionResult, error) {
+	files, err := desired(a.cfg, a.files, next)
+	if err != nil {
+		return transitionResult{}, err
+	}
+	if err := verifyBuild(a.dir, files); err != nil {
+		return transitionResult{}, err
+	}
+	res := transitionResult{
+		App: next.App, Dir: a.dir, Transition: string(next.Last.Name), Subject: subject,
+		Phase: string(next.Phase()), Active: releaseJSON(next.Active), Test: releaseJSON(next.Test),
+		Standby: releaseJSON(next.Standby), Route: describeRoute(a.cfg, next), Next: hint,
+		Parent: a.repo.Head().String(),
+	}
+	if next.Last.Release != "" {
+		res.Release = &releaseOut{Color: string(next.Last.Color), Version: next.Last.Version, Release: next.Last.Release}
+	}
+	if a.g.dryRun {
+		res.DryRun = true
+		res.Diff = render.Diff(a.dir, a.files, files)
+		return res, nil
+	}
+	if err := a.repo.CheckClean(ctx, a.dir); err != nil {
+		return transitionResult{}, fmt.Errorf("%s: %w; commit or discard local changes to the app dir first", a.dir, err)
+	}
+	out, err := a.repo.Apply(ctx, gitops.Change{
+		Dir:     a.dir,
+		Files:   files,
+		Replace: []string{render.OverlaysDir},
+		Message: gitops.FormatMessage(subject, body, trailers(next)),
+		Author:  gitops.Signature{Name: a.g.authorName, Email: a.g.authorEmail, When: a.g.now()},
+	})
+	if err != nil {
+		return transitionResult{}, fmt.Errorf("%s: commit %s: %w", a.dir, next.Last.Name, err)
+	}
+	res.Commit, res.Parent, res.Pushed = out.Commit.String(), out.Parent.String(), out.Pushed
+	return res, nil
+}
+
+// trailers are the machine-readable facts of a transition commit.
+func trailers(s state.State) []gitops.Trailer {
+	t := []gitops.Trailer{{Key: "Bgrender-App", Value: s.App}, {Key: "Bgrender-Transition", Value: string(s.Last.Name)}}
+	if s.Last.Release != "" {
+		t = append(t,
+			gitops.Trailer{Key: "Bgrender-Release", Value: s.Last.Release},
+			gitops.Trailer{Key: "Bgrender-Version", Value: s.Last.Version},
+			gitops.Trailer{Key: "Bgrender-Color", Value: string(s.Last.Color)})
+	}
+	return t
+}
+
+// describeRoute says in one line where traffic goes in state s.
+func describeRoute(cfg config.Config, s state.State) string {
+	var parts []string
+	if s.Test != nil {
+		parts = append(parts, fmt.Sprintf("%s -> %s %s", selectorText(cfg), s.Test.Color, s.Test.Version))
+	}
+	if s.Active != nil {
+		parts = append(parts, fmt.Sprintf("default -> %s %s", s.Active.Color, s.Active.Version))
+	} else if s.Test != nil {
+		parts = append(parts, "default -> none (nothing promoted yet)")
+	}
+	if len(parts) == 0 {
+		return "no route (nothing deployed)"
+	}
+	return strings.Join(parts, "; ")
+}
+
+func selectorText(cfg config.Config) string {
+	if c := cfg.TestRoute.Cookie; c != nil {
+		return fmt.Sprintf("cookie %s=%s", c.Name, c.Value)
+	}
+	h := cfg.TestRoute.Header
+	return fmt.Sprintf("header %s: %s", h.Name, h.Value)
+}
+
+// newReleaseID makes a release id unique per deploy from what identifies it:
+// the app, version, color, the commit it builds on and the time.
+func newReleaseID(app, version string, color state.Color, parent string, nanos int64) string {
+	h := sha256.Sum256([]byte(fmt.Sprintf("%s\x00%s\x00%s\x00%s\x00%d", app, version, color, parent, nanos)))
+	return "r-" + hex.EncodeToString(h[:])[:10]
+}

@@ -1,0 +1,146 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"path"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/bgrender/bgrender/pkg/config"
+	"github.com/bgrender/bgrender/pkg/gitops"
+	"github.com/bgrender/bgrender/pkg/render"
+)
+
+type checkApp struct {
+	Dir      string   `json:"dir"`
+	App      string   `json:"app,omitempty"`
+	OK       bool     `json:"ok"`
+	Findings []string `json:"findings"`
+}
+
+type checkOut struct {
+	OK     bool       `json:"ok"`
+	Commit string     `json:"commit"`
+	Apps   []checkApp `json:"apps"`
+}
+
+func checkCommand(g *globals) *cli.Command {
+	var all bool
+	return &cli.Command{
+		Name:      "check",
+		Usage:     "check an app (or every app) at the branch head: state, drift, kustomize build, routing invariants",
+		UsageText: "bgrender [global options] check [--all]",
+		Description: `Checks the committed tree at the branch head: the state and config parse and
+hold their invariants; the overlays are exactly what bgrender renders from the
+state (drift is shown as a diff; "bgrender render" repairs it); kustomize build
+succeeds; every routed subset exists and has a Deployment, the default rule is
+last, nothing routes to a missing color. Exit 1 on any finding. This is what
+an env-repo pull request check runs.
+
+` + examples("bgrender check --all", "bgrender --app apps/myapp check", "bgrender --branch pr-42 -o json check --all"),
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "all", Destination: &all, Usage: "check every app dir (every directory with a bgrender.yaml)"},
+		},
+		Action: func(c *cli.Context) error {
+			ctx := c.Context
+			r, err := g.openRepo(ctx, false)
+			if err != nil {
+				return err
+			}
+			defer r.Close()
+			var dirs []string
+			if all {
+				if dirs, err = r.FindDirs(ctx, config.FileName); err != nil {
+					return fmt.Errorf("find apps: %w", err)
+				}
+				if len(dirs) == 0 {
+					return fmt.Errorf("no %s anywhere on branch %s of %s: nothing to check", config.FileName, r.Branch(), r.Location())
+				}
+			} else {
+				dir, err := appDir(g.app)
+				if err != nil {
+					return err
+				}
+				dirs = []string{dir}
+			}
+			out := checkOut{OK: true, Commit: r.Head().String()}
+			problems := 0
+			for _, dir := range dirs {
+				res := g.checkApp(ctx, r, dir)
+				problems += len(res.Findings)
+				out.OK = out.OK && res.OK
+				out.Apps = append(out.Apps, res)
+			}
+			if g.json() {
+				if err := writeJSON(g.stdout, out); err != nil {
+					return err
+				}
+			} else {
+				for _, a := range out.Apps {
+					if a.OK {
+						fmt.Fprintf(g.stdout, "ok    %s\n", a.Dir)
+						continue
+					}
+					fmt.Fprintf(g.stdout, "FAIL  %s\n", a.Dir)
+					for _, f := range a.Findings {
+						fmt.Fprintf(g.stdout, "  - %s\n", indent(f))
+					}
+				}
+			}
+			if problems > 0 {
+				return findingsError{problems}
+			}
+			return nil
+		},
+	}
+}
+
+// checkApp returns every finding for one app dir.
+func (g *globals) checkApp(ctx context.Context, r *gitops.Repo, dir string) checkApp {
+	res := checkApp{Dir: dir, Findings: []string{}}
+	fail := func(format string, args ...any) { res.Findings = append(res.Findings, fmt.Sprintf(format, args...)) }
+	a, err := g.loadApp(ctx, r, dir)
+	if err != nil {
+		fail("%v", err)
+		return res
+	}
+	res.App = a.st.App
+	want, err := desired(a.cfg, a.files, a.st)
+	if err != nil {
+		fail("%v", err)
+		return res
+	}
+	if d := render.Diff(dir, ownedOnly(a.files), ownedOnly(want)); d != "" {
+		fail("overlays drift from the state (run `bgrender --app %s render` and commit the result):\n%s", dir, d)
+	}
+	var b render.Builder
+	built, err := b.BuildFiles(a.files)
+	if err != nil {
+		fail("kustomize build %s: %v", dir, err)
+	} else {
+		for _, e := range render.CheckRouting(a.cfg.App, built) {
+			fail("routing: %v", e)
+		}
+	}
+	if _, ok := a.files[path.Base(render.KustomizationFile)]; !ok {
+		fail("%s: no %s; Argo CD and Flux need one at the app dir", dir, render.KustomizationFile)
+	}
+	res.OK = len(res.Findings) == 0
+	return res
+}
+
+func ownedOnly(files render.Files) render.Files {
+	out := render.Files{}
+	for p, b := range files {
+		if render.Owned(p) {
+			out[p] = b
+		}
+	}
+	return out
+}
+
+func indent(s string) string {
+	return strings.ReplaceAll(strings.TrimRight(s, "\n"), "\n", "\n    ")
+}

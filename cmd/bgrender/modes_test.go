@@ -1,0 +1,218 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/go-git/go-git/v5"
+
+	"github.com/bgrender/bgrender/pkg/gitops/gitopstest"
+)
+
+func TestDryRunWritesNothing(t *testing.T) {
+	e := newEnv(t, "apps/myapp")
+	e.run(0, "init", "--name", "myapp", "--image", "ghcr.io/acme/myapp")
+	head := e.head()
+	r := e.run(0, "--dry-run", "deploy", "--version", "v1")
+	for _, want := range []string{"+++ b/apps/myapp/overlays/blue/kustomization.yaml", "--- a/apps/myapp/bgrender-state.yaml", "ghcr.io/acme/myapp:v1", "nothing written"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("dry-run output lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	if e.head() != head {
+		t.Fatal("--dry-run moved the remote")
+	}
+	var out transitionResult
+	decodeJSON(t, e.run(0, "--dry-run", "-o", "json", "deploy", "--version", "v1").stdout, &out)
+	if !out.DryRun || out.Commit != "" || !strings.Contains(out.Diff, "overlays/blue/deployment-patch.yaml") {
+		t.Fatalf("json dry run: %+v", out)
+	}
+}
+
+func TestStatusJSON(t *testing.T) {
+	e := newEnv(t, "apps/myapp")
+	e.run(0, "init", "--name", "myapp", "--image", "ghcr.io/acme/myapp")
+	var empty map[string]any
+	decodeJSON(t, e.run(0, "-o", "json", "status").stdout, &empty)
+	for _, k := range []string{"app", "phase", "active", "test", "standby", "commit"} {
+		if _, ok := empty[k]; !ok {
+			t.Errorf("status json lacks key %q: %v", k, empty)
+		}
+	}
+	if empty["phase"] != "empty" || empty["active"] != nil || empty["commit"] != e.head() {
+		t.Errorf("empty status: %v", empty)
+	}
+	e.run(0, "deploy", "--version", "v1")
+	e.run(0, "promote", "--force", "--reason", "ok")
+	e.run(0, "deploy", "--version", "v2")
+	deployCommit := e.head()
+	// Another app's commit on the same branch must not change our "commit".
+	other := newEnvOn(t, e.url, "apps/other")
+	other.run(0, "init", "--name", "other", "--image", "ghcr.io/acme/other")
+	var st statusOut
+	decodeJSON(t, e.run(0, "-o", "json", "status").stdout, &st)
+	if st.Phase != "testing" || st.Active == nil || st.Active.Color != "blue" || st.Active.Version != "v1" ||
+		st.Test == nil || st.Test.Color != "green" || st.Test.Version != "v2" || st.Test.Release == "" || st.Standby != nil {
+		t.Fatalf("status: %+v", st)
+	}
+	if st.Commit != deployCommit {
+		t.Fatalf("status commit %s, want the app's last transition %s (not the other app's)", st.Commit, deployCommit)
+	}
+	text := e.run(0, "status").stdout
+	for _, want := range []string{"phase:   testing", "active:  blue v1", "test:    green v2", "standby: -", deployCommit[:7]} {
+		if !strings.Contains(text, want) {
+			t.Errorf("status text lacks %q:\n%s", want, text)
+		}
+	}
+}
+
+func newEnvOn(t *testing.T, url, app string) *env {
+	return &env{t: t, url: url, app: app, branch: "main"}
+}
+
+// TestAppsShareARepo checks that transitions of one app never touch another's dir.
+func TestAppsShareARepo(t *testing.T) {
+	a := newEnv(t, "apps/a")
+	b := newEnvOn(t, a.url, "apps/b")
+	a.run(0, "init", "--name", "a", "--image", "ghcr.io/acme/a")
+	b.run(0, "init", "--name", "b", "--image", "ghcr.io/acme/b", "--namespace", "team-b")
+	bFiles := gitopstest.Files(t, a.url, "main", "apps/b")
+	a.run(0, "deploy", "--version", "v1")
+	a.run(0, "promote", "--force", "--reason", "ok")
+	after := gitopstest.Files(t, a.url, "main", "apps/b")
+	if len(after) != len(bFiles) {
+		t.Fatalf("apps/b changed: %d files, was %d", len(after), len(bFiles))
+	}
+	for p, s := range bFiles {
+		if after[p] != s {
+			t.Errorf("apps/b/%s changed by a transition of apps/a", p)
+		}
+	}
+	r := mustBG(t, 0, "--repo", a.url, "check", "--all")
+	if !strings.Contains(r.stdout, "ok    apps/a") || !strings.Contains(r.stdout, "ok    apps/b") {
+		t.Fatalf("check --all:\n%s", r.stdout)
+	}
+}
+
+// TestLocalCheckout runs transitions in a local clone: the commit is pushed,
+// the worktree is updated and clean; --no-push commits locally only.
+func TestLocalCheckout(t *testing.T) {
+	e := newEnv(t, "apps/myapp")
+	e.run(0, "init", "--name", "myapp", "--image", "ghcr.io/acme/myapp")
+	dir := gitopstest.Clone(t, e.url)
+	local := func(want int, args ...string) result {
+		t.Helper()
+		return mustBG(t, want, append([]string{"--repo", dir, "--app", "apps/myapp"}, args...)...)
+	}
+	local(0, "deploy", "--version", "v1")
+	if got, want := gitopstest.Head(t, dir, "main"), gitopstest.Head(t, e.url, "main"); got != want {
+		t.Fatalf("local head %s, remote head %s: not pushed", got, want)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "apps/myapp/overlays/blue/kustomization.yaml")); err != nil {
+		t.Fatalf("worktree not updated: %v", err)
+	}
+	assertClean(t, dir)
+	remoteHead := e.head()
+	local(0, "--no-push", "promote", "--force", "--reason", "ok")
+	if e.head() != remoteHead {
+		t.Fatal("--no-push pushed")
+	}
+	assertClean(t, dir)
+	// A dirty app dir is refused before anything is written.
+	if err := os.WriteFile(filepath.Join(dir, "apps/myapp/overlays/blue/kustomization.yaml"), []byte("# hand edit\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	localHead := gitopstest.Head(t, dir, "main")
+	r := local(1, "deploy", "--version", "v2")
+	if !strings.Contains(r.stderr, "overlays/blue/kustomization.yaml") {
+		t.Errorf("dirty refusal does not name the file: %s", r.stderr)
+	}
+	if gitopstest.Head(t, dir, "main") != localHead {
+		t.Fatal("a refused transition moved the local branch")
+	}
+	// render repairs the drift from the state.
+	out := local(0, "render")
+	if !strings.Contains(out.stdout, "-# hand edit") {
+		t.Errorf("render output does not show the repaired drift:\n%s", out.stdout)
+	}
+	assertClean(t, dir)
+}
+
+func assertClean(t *testing.T, dir string) {
+	t.Helper()
+	repo, err := git.PlainOpen(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wt, err := repo.Worktree()
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := wt.Status()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !st.IsClean() {
+		t.Fatalf("worktree not clean:\n%s", st)
+	}
+}
+
+// TestCheckFindsDrift commits hand-edited overlays and a broken base and
+// expects check to report them with exit 1.
+func TestCheckFindsDrift(t *testing.T) {
+	e := newEnv(t, "apps/myapp")
+	e.run(0, "init", "--name", "myapp", "--image", "ghcr.io/acme/myapp")
+	e.run(0, "deploy", "--version", "v1")
+	files := gitopstest.Files(t, e.url, "main", "apps/myapp")
+	vs := files["overlays/virtualservice.yaml"]
+	gitopstest.Seed(t, e.url, "main", map[string]string{
+		"apps/myapp/overlays/virtualservice.yaml": strings.Replace(vs, "subset: blue", "subset: green", 1),
+	}, "hand edit")
+	r := e.run(1, "check")
+	for _, want := range []string{"FAIL  apps/myapp", "drift", "-        subset: green", "+        subset: blue", "routing:"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("check output lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	var out checkOut
+	decodeJSON(t, e.run(1, "-o", "json", "check").stdout, &out)
+	if out.OK || len(out.Apps) != 1 || len(out.Apps[0].Findings) < 2 {
+		t.Fatalf("json check: %+v", out)
+	}
+	// A transition whose result would not build is refused before committing.
+	gitopstest.Seed(t, e.url, "main", map[string]string{"apps/myapp/base/kustomization.yaml": "resources: [missing.yaml]\n"}, "break base")
+	head := e.head()
+	r = e.run(1, "abort")
+	if !strings.Contains(r.stderr, "kustomize build failed") || e.head() != head {
+		t.Fatalf("broken base: exit %d, %s; remote moved: %v", r.code, r.stderr, e.head() != head)
+	}
+}
+
+func TestDemo(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "demo")
+	r := mustBG(t, 0, "demo", "--dir", dir)
+	for _, want := range []string{"myapp: init", "deploy v1 to blue", "promote v1 in blue", "deploy v2 to green", "rollback to v1 in blue", "decommission v2 in green", "default -> blue v1", "demo done"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("demo output lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	log := gitopstest.Log(t, "file://"+filepath.Join(dir, "remote.git"), "main")
+	if len(log) != 7 {
+		t.Fatalf("demo made %d commits, want 7", len(log))
+	}
+}
+
+func TestHelpHasExamples(t *testing.T) {
+	for _, cmd := range []string{"init", "deploy", "promote", "rollback", "abort", "decommission", "status", "check", "render", "demo"} {
+		r := mustBG(t, 0, cmd, "--help")
+		if !strings.Contains(r.stdout, "Examples:") {
+			t.Errorf("%s --help has no examples:\n%s", cmd, r.stdout)
+		}
+	}
+	r := mustBG(t, 0, "--help")
+	if !strings.Contains(r.stdout, "Exit codes") {
+		t.Errorf("--help does not explain exit codes")
+	}
+}

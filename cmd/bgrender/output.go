@@ -1,0 +1,52 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+)
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		return fmt.Errorf("write json: %w", err)
+	}
+	return nil
+}
+
+func short(hash string) string {
+	if len(hash) > 7 {
+		return hash[:7]
+	}
+	return hash
+}
+
+// printTransition reports a transition in the chosen format.
+func (g *globals) printTransition(res transitionResult) error {
+	if g.json() {
+		return writeJSON(g.stdout, res)
+	}
+	w := g.stdout
+	if res.DryRun {
+		fmt.Fprintf(w, "dry run: %s (nothing written, committed or pushed)\n", res.Subject)
+		if res.Diff == "" {
+			fmt.Fprintln(w, "no file changes")
+		} else {
+			fmt.Fprint(w, res.Diff)
+		}
+		fmt.Fprintf(w, "route: %s\n", res.Route)
+		return nil
+	}
+	fmt.Fprintln(w, res.Subject)
+	where := "committed locally (not pushed)"
+	if res.Pushed {
+		where = "pushed"
+	}
+	fmt.Fprintf(w, "  commit %s %s\n", short(res.Commit), where)
+	fmt.Fprintf(w, "  route: %s\n", res.Route)
+	if res.Next != "" {
+		fmt.Fprintf(w, "next: %s\n", res.Next)
+	}
+	return nil
+}

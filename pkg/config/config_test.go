@@ -1,0 +1,96 @@
+package config
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestDefaultRoundTrip(t *testing.T) {
+	c := Default("myapp", "ghcr.io/acme/myapp")
+	data, err := Marshal(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := Parse("bgrender.yaml", data)
+	if err != nil {
+		t.Fatalf("parse of default config: %v\n%s", err, data)
+	}
+	again, _ := Marshal(got)
+	if string(again) != string(data) {
+		t.Fatalf("round trip changed bytes:\n%s\n---\n%s", data, again)
+	}
+	if got.Port != 3000 || got.ReadinessPath != "/ready" || got.Namespace != "default" ||
+		got.Gateway.Name != "myapp-gateway" || got.Gateway.Hosts[0] != "*" ||
+		got.TestRoute.Cookie.Name != "test" || got.TestRoute.Cookie.Value != "true" ||
+		got.Istio.APIVersion != "networking.istio.io/v1" {
+		t.Fatalf("defaults not applied: %+v", got)
+	}
+}
+
+func TestParseMinimalAppliesDefaults(t *testing.T) {
+	c, err := Parse("b.yaml", []byte("apiVersion: bgrender.io/v1alpha1\nkind: App\napp: shop\nimage: registry.local:5000/team/shop\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Gateway.Name != "shop-gateway" || c.Port != 3000 {
+		t.Fatalf("defaults: %+v", c)
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	base := "apiVersion: bgrender.io/v1alpha1\nkind: App\napp: myapp\nimage: ghcr.io/acme/myapp\n"
+	tests := map[string]struct {
+		extra string
+		app   string
+		want  string
+	}{
+		"unknown field":      {extra: "colour: blue\n", want: "line 5"},
+		"syntax":             {extra: "port: [\n", want: "line"},
+		"bad app name":       {app: "My_App", want: "app:"},
+		"image with tag":     {extra: "", want: "image", app: "tag"},
+		"bad port":           {extra: "port: 70000\n", want: "port 70000"},
+		"port not a number":  {extra: "port: x\n", want: "line 5"},
+		"bad readiness path": {extra: "readinessPath: ready\n", want: "readinessPath"},
+		"newline in path":    {extra: "readinessPath: \"/a\\nb: c\"\n", want: "readinessPath"},
+		"bad namespace":      {extra: "namespace: Prod\n", want: "namespace"},
+		"bad host":           {extra: "gateway:\n  hosts: [\"a b\"]\n", want: "gateway.hosts[0]"},
+		"bad gateway":        {extra: "gateway:\n  name: \"{x}\"\n", want: "gateway.name"},
+		"cookie with ;":      {extra: "testRoute:\n  cookie: {name: test, value: \"a;b\"}\n", want: "testRoute.cookie.value"},
+		"cookie bad name":    {extra: "testRoute:\n  cookie: {name: \"a b\", value: x}\n", want: "testRoute.cookie.name"},
+		"both selectors":     {extra: "testRoute:\n  cookie: {name: a, value: b}\n  header: {name: x-test, value: b}\n", want: "either cookie or header"},
+		"uppercase header":   {extra: "testRoute:\n  header: {name: X-Test, value: b}\n", want: "testRoute.header.name"},
+		"istio api version":  {extra: "istio:\n  apiVersion: apps/v1\n", want: "istio.apiVersion"},
+		"wrong kind":         {extra: "", app: "kind", want: "kind"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			doc := base + tc.extra
+			switch tc.app {
+			case "tag":
+				doc = strings.Replace(doc, "ghcr.io/acme/myapp", "ghcr.io/acme/myapp:v1", 1)
+			case "kind":
+				doc = strings.Replace(doc, "kind: App", "kind: Other", 1)
+			case "":
+			default:
+				doc = strings.Replace(doc, "app: myapp", "app: "+tc.app, 1)
+			}
+			_, err := Parse("apps/x/bgrender.yaml", []byte(doc))
+			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.HasPrefix(err.Error(), "apps/x/bgrender.yaml: ") {
+				t.Fatalf("error = %v; want it to name the file and %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestValidateImage(t *testing.T) {
+	for _, ok := range []string{"myapp", "ghcr.io/acme/myapp", "localhost:5000/a/b", "docker.io/library/nginx", "a/b_c/d-e.f"} {
+		if err := ValidateImage(ok); err != nil {
+			t.Errorf("ValidateImage(%q) = %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"", "MyApp", "ghcr.io/acme/myapp:v1", "ghcr.io/acme/myapp@sha256:abc", "a//b", "a b", "a\nb: c", "-a"} {
+		if err := ValidateImage(bad); err == nil {
+			t.Errorf("ValidateImage(%q) accepted", bad)
+		}
+	}
+}

@@ -1,0 +1,145 @@
+package gitops
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/object"
+)
+
+// Change is one commit's worth of edits to one directory.
+type Change struct {
+	// Dir is the app directory, a slash path relative to the repository
+	// root; "" or "." is the root.
+	Dir string
+	// Files maps slash paths relative to Dir to their content, written as
+	// regular (0644) files.
+	Files map[string][]byte
+	// Replace lists paths relative to Dir (files or directories; "." for all
+	// of Dir) that are replaced whole: every file under them that is not in
+	// Files is deleted.
+	Replace []string
+	// Message is the full commit message (see FormatMessage).
+	Message string
+	// Author is the author and committer.
+	Author Signature
+}
+
+// Signature names who made a commit and when.
+type Signature struct {
+	Name, Email string
+	When        time.Time
+}
+
+// Result describes the commit Apply made.
+type Result struct {
+	Commit plumbing.Hash
+	Parent plumbing.Hash // zero for the first commit of the branch
+	Pushed bool
+}
+
+// Apply commits c on the branch, on top of Head, and pushes it when
+// Options.Push was set and the repo has a remote. The push is a
+// compare-and-swap on the old head: if the remote branch moved, the push
+// fails with ErrPushRejected.
+//
+// Apply is all or nothing: when the push fails, the local branch ref (of a
+// local repo) is put back and the worktree is not touched. After a success
+// on the checked-out branch of a local checkout, the worktree files under
+// c.Dir and their index entries are updated, so the checkout stays clean.
+//
+// Apply writes the blobs, trees and commit as objects directly, rewriting
+// only the trees on the path to c.Dir. It returns ErrNoChange when the
+// resulting tree is Head's tree. On error the Result is zero, except when
+// the commit was made (and pushed) but updating the worktree failed.
+func (r *Repo) Apply(ctx context.Context, c Change) (Result, error) {
+	res, err := r.apply(ctx, c)
+	if err != nil {
+		return res, redact(fmt.Errorf("commit to %s on %s: %w", displayDir(c.Dir), r.branch, err), r.secrets)
+	}
+	return res, nil
+}
+
+func (r *Repo) apply(ctx context.Context, c Change) (Result, error) {
+	if r.objects == nil {
+		return Result{}, errors.New("repository is closed")
+	}
+	if c.Author.Name == "" || c.Author.Email == "" || c.Author.When.IsZero() {
+		return Result{}, errors.New("author name, email and time are required")
+	}
+	if c.Message == "" {
+		return Result{}, errors.New("commit message is empty")
+	}
+	ed, err := newEdit(c)
+	if err != nil {
+		return Result{}, err
+	}
+	te := newTreeEditor(r.objects)
+	root, err := te.applyEdit(ctx, r.headTree, ed)
+	if err != nil {
+		return Result{}, err
+	}
+	if root == r.headTree || (r.head.IsZero() && root == emptyTreeHash()) {
+		return Result{}, ErrNoChange
+	}
+
+	sig := object.Signature{Name: c.Author.Name, Email: c.Author.Email, When: c.Author.When}
+	commit := &object.Commit{Author: sig, Committer: sig, Message: c.Message, TreeHash: root}
+	if !r.head.IsZero() {
+		commit.ParentHashes = []plumbing.Hash{r.head}
+	}
+	obj := r.objects.NewEncodedObject()
+	if err := commit.Encode(obj); err != nil {
+		return Result{}, fmt.Errorf("encode commit: %w", err)
+	}
+	if err := te.putObject(obj); err != nil {
+		return Result{}, err
+	}
+	old, new := r.head, obj.Hash()
+	if err := ctx.Err(); err != nil {
+		return Result{}, err
+	}
+
+	branchRef := plumbing.NewBranchReferenceName(r.branch)
+	if r.gitDir != "" {
+		if err := casRef(r.gitDir, branchRef, old, new); err != nil {
+			return Result{}, fmt.Errorf("advance local branch: %w", err)
+		}
+	}
+	res := Result{Commit: new, Parent: old}
+	if r.remote != nil {
+		if err := r.remote.push(ctx, r.branch, old, new, te.written, r.objects); err != nil {
+			err = fmt.Errorf("push to %s: %w", r.remote, err)
+			if r.gitDir != "" {
+				if errors.Is(err, ErrPushRejected) {
+					err = fmt.Errorf("%w; the local branch is not in step with its remote: pull, then retry", err)
+				}
+				if rerr := casRef(r.gitDir, branchRef, new, old); rerr != nil {
+					err = errors.Join(err, fmt.Errorf("restore local branch to %s: %w", shortHash(old), rerr))
+				}
+			}
+			return Result{}, err
+		}
+		res.Pushed = true
+		if r.gitDir != "" {
+			tracking := plumbing.NewRemoteReferenceName("origin", r.branch)
+			if err := r.repo.Storer.SetReference(plumbing.NewHashReference(tracking, new)); err != nil {
+				return res, fmt.Errorf("commit %s is pushed, but updating %s failed: %w", new, tracking.Short(), err)
+			}
+		}
+	}
+	oldTree := r.headTree
+	r.head, r.headTree = new, root
+	if r.checkout != "" {
+		if err := r.updateWorktree(ctx, oldTree, root, ed.dir); err != nil {
+			return res, fmt.Errorf("commit %s is made, but updating the worktree failed (run git reset --hard): %w", new, err)
+		}
+	}
+	return res, nil
+}
+
+// emptyTreeHash is the hash of the tree with no entries.
+func emptyTreeHash() plumbing.Hash { return plumbing.ComputeHash(plumbing.TreeObject, nil) }

@@ -1,0 +1,85 @@
+package gitops
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Sentinel errors. Test for them with errors.Is; the errors returned wrap them
+// with what was being attempted.
+var (
+	// ErrNoChange: the change would produce a tree identical to Head's, so no
+	// commit was made.
+	ErrNoChange = errors.New("nothing to commit: the files are already as requested")
+
+	// ErrPushRejected: the branch moved since this Repo read it (a push that
+	// lost a race, or a local branch that is behind or ahead of its remote),
+	// or the remote refused the update. Nothing was changed; re-open and retry.
+	ErrPushRejected = errors.New("push rejected")
+
+	// ErrHistoryTruncated: the history available (a shallow clone) ends before
+	// the answer was found.
+	ErrHistoryTruncated = errors.New("history is truncated (shallow clone)")
+
+	// ErrEmptyRepo: the branch has no commit yet.
+	ErrEmptyRepo = errors.New("branch has no commits")
+
+	// ErrNotFound: no commit in the branch's history touched the directory.
+	ErrNotFound = errors.New("no commit touched the directory")
+)
+
+// DirtyError reports uncommitted changes in a local checkout: paths (slash
+// paths relative to the repository root, sorted) whose worktree or index
+// content differs from Head, and untracked files.
+type DirtyError struct {
+	Dir   string
+	Paths []string
+}
+
+func (e *DirtyError) Error() string {
+	const max = 10
+	shown := e.Paths
+	more := ""
+	if len(shown) > max {
+		more = fmt.Sprintf(" and %d more", len(shown)-max)
+		shown = shown[:max]
+	}
+	return fmt.Sprintf("uncommitted changes under %s: %s%s (commit or stash them first)",
+		displayDir(e.Dir), strings.Join(shown, ", "), more)
+}
+
+func displayDir(dir string) string {
+	if dir == "" || dir == "." {
+		return "the repository root"
+	}
+	return dir
+}
+
+// redactedError replaces the message of an error that may contain a secret
+// (a URL with a password, say) while keeping it unwrappable.
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (e *redactedError) Error() string { return e.msg }
+func (e *redactedError) Unwrap() error { return e.err }
+
+// redact returns err with every secret in secrets removed from its message.
+func redact(err error, secrets []string) error {
+	if err == nil {
+		return nil
+	}
+	msg := err.Error()
+	red := msg
+	for _, s := range secrets {
+		if s != "" {
+			red = strings.ReplaceAll(red, s, redactedMark)
+		}
+	}
+	if red == msg {
+		return err
+	}
+	return &redactedError{msg: red, err: err}
+}

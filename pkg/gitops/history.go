@@ -1,0 +1,89 @@
+package gitops
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/object"
+)
+
+// Commit is a commit read back from history.
+type Commit struct {
+	Hash     plumbing.Hash
+	Message  string
+	Author   Signature
+	Trailers []Trailer
+}
+
+// CommitFrom converts a go-git commit, parsing its trailers.
+func CommitFrom(c *object.Commit) Commit {
+	return Commit{
+		Hash:     c.Hash,
+		Message:  c.Message,
+		Author:   Signature{Name: c.Author.Name, Email: c.Author.Email, When: c.Author.When},
+		Trailers: ParseTrailers(c.Message),
+	}
+}
+
+// LastChange returns the newest commit, walking first parents from Head,
+// that changed anything under dir (a slash path relative to the root),
+// including its deletion. When the history available ends first (a shallow
+// clone), it returns the oldest commit it could read together with an error
+// wrapping ErrHistoryTruncated. A branch without commits gives ErrEmptyRepo;
+// a directory no commit ever touched gives ErrNotFound.
+func (r *Repo) LastChange(ctx context.Context, dir string) (Commit, error) {
+	d, err := cleanDir(dir)
+	if err != nil {
+		return Commit{}, fmt.Errorf("last change to %s: %w", dir, err)
+	}
+	c, err := r.lastChange(ctx, d)
+	if err != nil {
+		return c, redact(fmt.Errorf("last change to %s on %s: %w", displayDir(d), r.branch, err), r.secrets)
+	}
+	return c, nil
+}
+
+func (r *Repo) lastChange(ctx context.Context, d string) (Commit, error) {
+	if r.head.IsZero() {
+		return Commit{}, ErrEmptyRepo
+	}
+	cur, err := object.GetCommit(r.objects, r.head)
+	if err != nil {
+		return Commit{}, fmt.Errorf("read commit %s: %w", r.head, err)
+	}
+	curH, _, _, err := treeAt(r.objects, cur.TreeHash, d)
+	if err != nil {
+		return Commit{}, err
+	}
+	for {
+		if err := ctx.Err(); err != nil {
+			return Commit{}, err
+		}
+		if len(cur.ParentHashes) == 0 {
+			if curH.IsZero() {
+				return Commit{}, ErrNotFound
+			}
+			return CommitFrom(cur), nil
+		}
+		if r.shallow[cur.Hash] {
+			return CommitFrom(cur), fmt.Errorf("%w: reached %s without finding the change", ErrHistoryTruncated, shortHash(cur.Hash))
+		}
+		parent, err := object.GetCommit(r.objects, cur.ParentHashes[0])
+		if errors.Is(err, plumbing.ErrObjectNotFound) {
+			return CommitFrom(cur), fmt.Errorf("%w: parent of %s is missing", ErrHistoryTruncated, shortHash(cur.Hash))
+		}
+		if err != nil {
+			return Commit{}, fmt.Errorf("read commit %s: %w", cur.ParentHashes[0], err)
+		}
+		parentH, _, _, err := treeAt(r.objects, parent.TreeHash, d)
+		if err != nil {
+			return Commit{}, err
+		}
+		if parentH != curH {
+			return CommitFrom(cur), nil
+		}
+		cur, curH = parent, parentH
+	}
+}

@@ -1,0 +1,171 @@
+package gitops
+
+import (
+	"fmt"
+	"net/url"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	"github.com/go-git/go-git/v5/plumbing/transport"
+	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
+	gitssh "github.com/go-git/go-git/v5/plumbing/transport/ssh"
+)
+
+// redactedMark stands in for a secret in Location and in error messages.
+const redactedMark = "xxxxx"
+
+// Auth holds credentials for a remote. The zero value means none: go-git then
+// uses credentials embedded in an HTTPS URL, or the SSH agent for SSH URLs.
+type Auth struct {
+	// Username and Token are HTTPS basic/token credentials. Username defaults
+	// to "git" when only Token is set.
+	Username, Token string
+	// SSHKeyFile (a PEM private key) and its passphrase authenticate SSH URLs.
+	SSHKeyFile, SSHKeyPassphrase string
+}
+
+type locKind int
+
+const (
+	kindLocal   locKind = iota // a path on this machine: a checkout or a bare repo
+	kindFileURL                // file://path: a repo on this machine reached as a remote
+	kindNetURL                 // anything go-git reaches over the network (https, ssh, git)
+)
+
+// location is a parsed Options.Repo (or a remote's URL).
+type location struct {
+	raw     string // as given; may hold credentials, never shown
+	display string // safe to print
+	kind    locKind
+	path    string // filesystem path for kindLocal and kindFileURL
+	scheme  string // "http", "https", "ssh", "git", "file"; "ssh" for scp-like
+	user    string // the URL's user, if any
+	secrets []string
+}
+
+var (
+	schemeRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.-]*://`)
+	scpRE    = regexp.MustCompile(`^(?:([^@/]+)@)?([^:/\s]+):(.*)$`)
+)
+
+// parseLocation classifies s as a local path, a file:// URL or a network URL
+// (scheme://... or scp-like user@host:path), and computes its redacted form.
+func parseLocation(s string) (location, error) {
+	if strings.TrimSpace(s) == "" {
+		return location{}, fmt.Errorf("repository location is empty")
+	}
+	if schemeRE.MatchString(s) {
+		return parseURL(s)
+	}
+	if m := scpRE.FindStringSubmatch(s); m != nil && !isWindowsDrive(s) {
+		return location{raw: s, display: s, kind: kindNetURL, scheme: "ssh", user: m[1]}, nil
+	}
+	abs, err := filepath.Abs(s)
+	if err != nil {
+		return location{}, fmt.Errorf("resolve repository path %q: %w", s, err)
+	}
+	return location{raw: s, display: s, kind: kindLocal, path: abs}, nil
+}
+
+func isWindowsDrive(s string) bool {
+	return len(s) >= 2 && s[1] == ':' && (s[0]|0x20 >= 'a' && s[0]|0x20 <= 'z') && filepath.Separator == '\\'
+}
+
+func parseURL(s string) (location, error) {
+	u, err := url.Parse(s)
+	if err != nil {
+		// url.Parse quotes the input in its error: do not let it through.
+		return location{}, fmt.Errorf("parse repository URL %q: malformed URL", redactRaw(s))
+	}
+	l := location{raw: s, scheme: strings.ToLower(u.Scheme)}
+	if u.User != nil {
+		l.user = u.User.Username()
+		ru := *u
+		if pw, ok := u.User.Password(); ok {
+			l.secrets = append(l.secrets, pw, url.QueryEscape(pw), url.PathEscape(pw))
+			ru.User = url.UserPassword(l.user, redactedMark)
+		} else if l.scheme == "http" || l.scheme == "https" {
+			// A lone HTTPS user name is often a token.
+			l.secrets = append(l.secrets, l.user, url.QueryEscape(l.user), url.PathEscape(l.user))
+			ru.User = url.User(redactedMark)
+		}
+		l.display = ru.String()
+	} else {
+		l.display = s
+	}
+	if l.scheme == "file" {
+		if u.Host != "" && u.Host != "localhost" {
+			return location{}, fmt.Errorf("repository URL %s: file URLs must not name a host", l.display)
+		}
+		l.kind = kindFileURL
+		l.path = filepath.FromSlash(u.Path)
+		if l.path == "" {
+			return location{}, fmt.Errorf("repository URL %s: no path", l.display)
+		}
+		return l, nil
+	}
+	l.kind = kindNetURL
+	return l, nil
+}
+
+// redactRaw blanks the userinfo of something that looks like a URL but did
+// not parse.
+func redactRaw(s string) string {
+	i := strings.Index(s, "://")
+	if i < 0 {
+		return s
+	}
+	rest := s[i+3:]
+	at := strings.LastIndex(rest, "@")
+	slash := strings.Index(rest, "/")
+	if at < 0 || (slash >= 0 && slash < at) {
+		return s
+	}
+	return s[:i+3] + redactedMark + rest[at:]
+}
+
+// authMethod turns Auth into go-git's transport auth for this location.
+func (l location) authMethod(a Auth) (transport.AuthMethod, error) {
+	switch l.scheme {
+	case "http", "https":
+		if a.Token == "" && a.Username == "" {
+			return nil, nil
+		}
+		user := a.Username
+		if user == "" {
+			user = "git"
+		}
+		return &githttp.BasicAuth{Username: user, Password: a.Token}, nil
+	case "ssh":
+		if a.SSHKeyFile == "" {
+			return nil, nil
+		}
+		user := l.user
+		if user == "" {
+			user = a.Username
+		}
+		if user == "" {
+			user = "git"
+		}
+		pk, err := gitssh.NewPublicKeysFromFile(user, a.SSHKeyFile, a.SSHKeyPassphrase)
+		if err != nil {
+			return nil, fmt.Errorf("load SSH key %s: %w", a.SSHKeyFile, redact(err, []string{a.SSHKeyPassphrase}))
+		}
+		return pk, nil
+	default:
+		return nil, nil
+	}
+}
+
+// secretsWith returns the location's secrets plus those in a.
+func (l location) secretsWith(a Auth) []string {
+	s := append([]string(nil), l.secrets...)
+	if a.Token != "" {
+		s = append(s, a.Token)
+	}
+	if a.SSHKeyPassphrase != "" {
+		s = append(s, a.SSHKeyPassphrase)
+	}
+	return s
+}

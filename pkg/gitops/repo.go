@@ -1,0 +1,454 @@
+package gitops
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+
+	"github.com/go-git/go-billy/v5/osfs"
+	git "github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/cache"
+	"github.com/go-git/go-git/v5/plumbing/filemode"
+	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/go-git/go-git/v5/plumbing/storer"
+	"github.com/go-git/go-git/v5/plumbing/transport"
+	"github.com/go-git/go-git/v5/storage/filesystem"
+	"github.com/go-git/go-git/v5/storage/memory"
+)
+
+// ErrBranchNotFound: Options.Branch names a branch that the (non-empty)
+// repository does not have.
+var ErrBranchNotFound = errors.New("branch not found")
+
+// defaultBranch is the branch of an empty repository whose HEAD cannot be
+// read (an empty network remote advertises none).
+const defaultBranch = "main"
+
+// Options says which repository and branch Open works on.
+type Options struct {
+	// Repo is a local path (a checkout with a worktree, or a bare repo) or a
+	// remote URL (scheme://..., or scp-like user@host:path).
+	Repo string
+	// Branch is the branch to read and commit to. Empty: the checked-out
+	// branch of a local checkout; the remote's HEAD branch for URLs; for an
+	// empty repository the branch its HEAD names where that can be read,
+	// else "main".
+	Branch string
+	// Auth is used for network remotes (a URL, or a local checkout's origin).
+	Auth Auth
+	// Push makes Apply push when the repo has a remote: origin for local
+	// checkouts and bare repos, the URL itself for URLs. Without it Apply
+	// on a URL commits only in memory.
+	Push bool
+	// History (network URLs only) clones the branch's full history, still in
+	// memory and without a checkout, so that LastChange can walk it. The
+	// default is a depth-1 clone. Repos on this machine (paths and file://
+	// URLs) are read in place and always have their full history.
+	History bool
+}
+
+// Repo is one branch of a git repository opened for reading an app's files
+// and committing changes to them. It is not safe for concurrent use.
+type Repo struct {
+	loc      location
+	branch   string
+	head     plumbing.Hash // zero: no commit yet
+	headTree plumbing.Hash // zero when head is zero
+	objects  storer.EncodedObjectStorer
+	shallow  map[plumbing.Hash]bool
+
+	// Local repositories (paths): the branch ref is advanced on disk.
+	gitDir   string
+	repo     *git.Repository
+	checkout string // worktree root when the branch is checked out there
+
+	remote  remote // nil: Apply does not push
+	secrets []string
+	closers []func() error
+}
+
+// Open opens the branch of o.Repo. Network URLs are cloned into memory
+// (single branch, no tags, no checkout, depth 1 unless o.History); file://
+// URLs and local paths are read in place, so only the objects that are
+// asked for are read. An empty remote opens with a zero Head.
+func Open(ctx context.Context, o Options) (*Repo, error) {
+	loc, err := parseLocation(o.Repo)
+	if err != nil {
+		return nil, fmt.Errorf("open repository: %w", err)
+	}
+	secrets := loc.secretsWith(o.Auth)
+	var r *Repo
+	switch loc.kind {
+	case kindNetURL:
+		r, err = openNet(ctx, loc, o)
+	case kindFileURL:
+		r, err = openFileURL(loc, o)
+	default:
+		r, err = openLocal(loc, o)
+	}
+	if err != nil {
+		return nil, redact(fmt.Errorf("open %s: %w", loc.display, err), secrets)
+	}
+	r.secrets = secrets
+	if !r.head.IsZero() {
+		c, err := object.GetCommit(r.objects, r.head)
+		if err != nil {
+			r.Close()
+			return nil, redact(fmt.Errorf("open %s: read head commit %s: %w", loc.display, r.head, err), secrets)
+		}
+		r.headTree = c.TreeHash
+	}
+	return r, nil
+}
+
+func openNet(ctx context.Context, loc location, o Options) (*Repo, error) {
+	auth, err := loc.authMethod(o.Auth)
+	if err != nil {
+		return nil, err
+	}
+	mem := memory.NewStorage()
+	co := &git.CloneOptions{
+		URL:          loc.raw,
+		Auth:         auth,
+		SingleBranch: true,
+		NoCheckout:   true,
+		Tags:         git.NoTags,
+	}
+	if !o.History {
+		co.Depth = 1
+	}
+	if o.Branch != "" {
+		co.ReferenceName = plumbing.NewBranchReferenceName(o.Branch)
+	}
+	r := &Repo{loc: loc, objects: mem, shallow: map[plumbing.Hash]bool{}}
+	repo, err := git.CloneContext(ctx, mem, nil, co)
+	switch {
+	case errors.Is(err, transport.ErrEmptyRemoteRepository):
+		r.branch = o.Branch
+		if r.branch == "" {
+			r.branch = defaultBranch
+		}
+	case err != nil:
+		var nm git.NoMatchingRefSpecError
+		if o.Branch != "" && (errors.As(err, &nm) || errors.Is(err, plumbing.ErrReferenceNotFound)) {
+			return nil, fmt.Errorf("%w: %s", ErrBranchNotFound, o.Branch)
+		}
+		return nil, fmt.Errorf("clone: %w", err)
+	default:
+		ref, err := repo.Head()
+		if err != nil {
+			return nil, fmt.Errorf("clone: read HEAD: %w", err)
+		}
+		r.branch, r.head = ref.Name().Short(), ref.Hash()
+		sh, err := mem.Shallow()
+		if err != nil {
+			return nil, fmt.Errorf("clone: %w", err)
+		}
+		for _, h := range sh {
+			r.shallow[h] = true
+		}
+	}
+	if o.Push {
+		r.remote, err = newRemote(loc, o.Auth, r.branch)
+		if err != nil {
+			return nil, err
+		}
+	}
+	return r, nil
+}
+
+func openFileURL(loc location, o Options) (*Repo, error) {
+	gitDir, bare, err := findGitDir(loc.path)
+	if err != nil {
+		return nil, err
+	}
+	st := openStorage(gitDir)
+	r := &Repo{loc: loc, objects: overlay{mem: memory.NewStorage(), base: st}}
+	r.closers = append(r.closers, st.Close)
+	if err := r.resolveBranch(st, gitDir, o.Branch, ""); err != nil {
+		r.Close()
+		return nil, err
+	}
+	if err := r.loadShallow(st); err != nil {
+		r.Close()
+		return nil, err
+	}
+	if o.Push {
+		r.remote = &fsRemote{gitDir: gitDir, st: st, bare: bare, display: loc.display}
+	}
+	return r, nil
+}
+
+// findGitDir returns the git directory of the repository at dir: dir itself
+// when bare, else dir/.git.
+func findGitDir(dir string) (gitDir string, bare bool, err error) {
+	if isDir(filepath.Join(dir, "objects")) && isFile(filepath.Join(dir, "HEAD")) {
+		return dir, true, nil
+	}
+	g := filepath.Join(dir, ".git")
+	if isDir(filepath.Join(g, "objects")) {
+		return g, false, nil
+	}
+	return "", false, fmt.Errorf("%w: no git repository at %s", transport.ErrRepositoryNotFound, dir)
+}
+
+// openStorage opens the git directory gitDir in place. It keeps pack files
+// open between reads; the caller must Close it.
+func openStorage(gitDir string) *filesystem.Storage {
+	return filesystem.NewStorageWithOptions(osfs.New(gitDir), cache.NewObjectLRUDefault(), filesystem.Options{KeepDescriptors: true})
+}
+
+func isDir(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && fi.IsDir()
+}
+
+func isFile(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && fi.Mode().IsRegular()
+}
+
+func openLocal(loc location, o Options) (*Repo, error) {
+	repo, err := git.PlainOpenWithOptions(loc.path, &git.PlainOpenOptions{})
+	if err != nil {
+		return nil, err
+	}
+	st, ok := repo.Storer.(*filesystem.Storage)
+	if !ok {
+		return nil, fmt.Errorf("unexpected storage %T", repo.Storer)
+	}
+	gitDir := st.Filesystem().Root()
+	r := &Repo{loc: loc, objects: st, gitDir: gitDir, repo: repo}
+	r.closers = append(r.closers, st.Close)
+	checkedOut := ""
+	if ref, err := st.Reference(plumbing.HEAD); err == nil && ref.Type() == plumbing.SymbolicReference && ref.Target().IsBranch() {
+		checkedOut = ref.Target().Short()
+	}
+	if o.Branch == "" && checkedOut == "" {
+		r.Close()
+		return nil, errors.New("HEAD is detached: name a branch")
+	}
+	if err := r.resolveBranch(st, gitDir, o.Branch, checkedOut); err != nil {
+		r.Close()
+		return nil, err
+	}
+	if err := r.loadShallow(st); err != nil {
+		r.Close()
+		return nil, err
+	}
+	wt, err := repo.Worktree()
+	switch {
+	case errors.Is(err, git.ErrIsBareRepository):
+	case err != nil:
+		r.Close()
+		return nil, fmt.Errorf("open worktree: %w", err)
+	case r.branch == checkedOut:
+		r.checkout = wt.Filesystem.Root()
+	}
+	if o.Push {
+		cfg, err := repo.Config()
+		if err != nil {
+			r.Close()
+			return nil, fmt.Errorf("read config: %w", err)
+		}
+		if rc, ok := cfg.Remotes["origin"]; ok && len(rc.URLs) > 0 {
+			u := rc.URLs[0]
+			rl, err := parseLocation(u)
+			if err == nil && rl.kind == kindLocal && !filepath.IsAbs(u) {
+				rl, err = parseLocation(filepath.Join(loc.path, u))
+			}
+			if err != nil {
+				r.Close()
+				return nil, fmt.Errorf("remote origin: %w", err)
+			}
+			if r.remote, err = newRemote(rl, o.Auth, r.branch); err != nil {
+				r.Close()
+				return nil, fmt.Errorf("remote origin: %w", err)
+			}
+			r.closers = append(r.closers, r.remote.close)
+			r.secrets = append(r.secrets, rl.secretsWith(o.Auth)...)
+		}
+	}
+	return r, nil
+}
+
+// resolveBranch sets r.branch (want, else the checked-out branch, else the
+// branch HEAD names, else "main") and r.head.
+func (r *Repo) resolveBranch(st storer.ReferenceStorer, gitDir, want, checkedOut string) error {
+	r.branch = want
+	if r.branch == "" {
+		r.branch = checkedOut
+	}
+	if r.branch == "" {
+		if ref, err := st.Reference(plumbing.HEAD); err == nil && ref.Type() == plumbing.SymbolicReference && ref.Target().IsBranch() {
+			r.branch = ref.Target().Short()
+		}
+	}
+	if r.branch == "" {
+		r.branch = defaultBranch
+	}
+	name := plumbing.NewBranchReferenceName(r.branch)
+	if err := name.Validate(); err != nil {
+		return fmt.Errorf("branch %q: %w", r.branch, err)
+	}
+	h, ok, err := readRef(gitDir, name)
+	if err != nil {
+		return err
+	}
+	if ok {
+		r.head = h
+		return nil
+	}
+	if want != "" && want != checkedOut {
+		empty, err := hasNoBranches(st)
+		if err != nil {
+			return err
+		}
+		if !empty {
+			return fmt.Errorf("%w: %s", ErrBranchNotFound, want)
+		}
+	}
+	return nil
+}
+
+func hasNoBranches(st storer.ReferenceStorer) (bool, error) {
+	it, err := st.IterReferences()
+	if err != nil {
+		return false, fmt.Errorf("list refs: %w", err)
+	}
+	defer it.Close()
+	none := true
+	err = it.ForEach(func(ref *plumbing.Reference) error {
+		if ref.Name().IsBranch() {
+			none = false
+			return storer.ErrStop
+		}
+		return nil
+	})
+	return none, err
+}
+
+func (r *Repo) loadShallow(st storer.ShallowStorer) error {
+	sh, err := st.Shallow()
+	if err != nil {
+		return fmt.Errorf("read shallow commits: %w", err)
+	}
+	r.shallow = make(map[plumbing.Hash]bool, len(sh))
+	for _, h := range sh {
+		r.shallow[h] = true
+	}
+	return nil
+}
+
+// Close frees what Open allocated: file descriptors and the in-memory clone.
+func (r *Repo) Close() error {
+	var errs []error
+	for _, c := range r.closers {
+		if err := c(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	r.closers = nil
+	r.objects = nil
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("close %s: %w", r.loc.display, err)
+	}
+	return nil
+}
+
+// Branch is the branch this Repo reads and commits to.
+func (r *Repo) Branch() string { return r.branch }
+
+// Head is the branch's commit as this Repo knows it: as opened, then moved
+// by each successful Apply. It is the zero hash when the branch has no
+// commit yet.
+func (r *Repo) Head() plumbing.Hash { return r.head }
+
+// IsRemote reports whether the Repo was opened from a URL.
+func (r *Repo) IsRemote() bool { return r.loc.kind != kindLocal }
+
+// Location is the path or URL the Repo was opened from, with any password
+// or token in it replaced by "xxxxx": safe to print.
+func (r *Repo) Location() string { return r.loc.display }
+
+func (r *Repo) wrap(err error, format string, args ...any) error {
+	return redact(fmt.Errorf(format+": %w", append(args, err)...), r.secrets)
+}
+
+// ReadDir returns the files under dir (a slash path relative to the
+// repository root; "" or "." is the root) at Head, keyed by slash path
+// relative to dir. A missing directory, or a branch with no commit, gives an
+// empty map. Only that subtree is read.
+func (r *Repo) ReadDir(ctx context.Context, dir string) (map[string][]byte, error) {
+	d, err := cleanDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", dir, err)
+	}
+	out := map[string][]byte{}
+	h, mode, ok, err := treeAt(r.objects, r.headTree, d)
+	if err != nil {
+		return nil, r.wrap(err, "read %s", displayDir(d))
+	}
+	if !ok {
+		return out, nil
+	}
+	if mode != filemode.Dir {
+		return nil, fmt.Errorf("read %s: it is a file, not a directory", d)
+	}
+	files, err := listFiles(ctx, r.objects, h)
+	if err != nil {
+		return nil, r.wrap(err, "read %s", displayDir(d))
+	}
+	for p, fe := range files {
+		data, err := readBlob(r.objects, fe.hash)
+		if err != nil {
+			return nil, r.wrap(err, "read %s", joinPath(d, p))
+		}
+		out[p] = data
+	}
+	return out, nil
+}
+
+// FindDirs returns, sorted, every directory at Head (a slash path relative to
+// the root, "." for the root) that directly contains a file called name. It
+// reads every tree of the commit, but no file.
+func (r *Repo) FindDirs(ctx context.Context, name string) ([]string, error) {
+	var dirs []string
+	if r.headTree.IsZero() {
+		return dirs, nil
+	}
+	var rec func(h plumbing.Hash, p string) error
+	rec = func(h plumbing.Hash, p string) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		t, err := object.GetTree(r.objects, h)
+		if err != nil {
+			return fmt.Errorf("read tree %s: %w", h, err)
+		}
+		for _, te := range t.Entries {
+			switch {
+			case te.Mode == filemode.Dir:
+				if err := rec(te.Hash, joinPath(p, te.Name)); err != nil {
+					return err
+				}
+			case te.Name == name && te.Mode != filemode.Submodule:
+				d := p
+				if d == "" {
+					d = "."
+				}
+				dirs = append(dirs, d)
+			}
+		}
+		return nil
+	}
+	if err := rec(r.headTree, ""); err != nil {
+		return nil, r.wrap(err, "find directories holding %s", name)
+	}
+	sort.Strings(dirs)
+	return dirs, nil
+}

@@ -1,0 +1,550 @@
+package render
+
+import (
+	"bytes"
+	"flag"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	"sigs.k8s.io/kustomize/kyaml/kio"
+	"sigs.k8s.io/kustomize/kyaml/yaml"
+
+	"github.com/bgrender/bgrender/pkg/config"
+	"github.com/bgrender/bgrender/pkg/state"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/render")
+
+const goldenDir = "../../testdata/render"
+
+// tcase is one rendered state with what its build must contain.
+type tcase struct {
+	name string
+	cfg  config.Config
+	s    state.State
+	// deployments expected in the build, in order.
+	deployments []wantDeployment
+	// subsets expected in the DestinationRule; nil means no DR and no VS.
+	subsets []string
+	// rules expected in the VirtualService, in order.
+	rules []wantRule
+}
+
+type wantDeployment struct {
+	name, image, release, version, color string
+}
+
+type wantRule struct {
+	name, subset string
+	match        bool
+}
+
+func defaultConfig() config.Config { return config.Default("myapp", "ghcr.io/acme/myapp") }
+
+// steps applies transitions to a new state, failing the test on any error.
+func steps(t testing.TB, app string, fns ...func(state.State) (state.State, error)) state.State {
+	t.Helper()
+	s := state.New(app)
+	for i, fn := range fns {
+		next, err := fn(s)
+		if err != nil {
+			t.Fatalf("step %d: %v", i+1, err)
+		}
+		s = next
+	}
+	return s
+}
+
+func deploy(version, id string) func(state.State) (state.State, error) {
+	return func(s state.State) (state.State, error) {
+		return state.Deploy(s, state.DeployRequest{Version: version, ReleaseID: id})
+	}
+}
+
+func promote(s state.State) (state.State, error) {
+	return state.Promote(s, state.PromoteRequest{Force: true, Reason: "golden test"})
+}
+
+// cases returns every golden case, built with pkg/state's transitions.
+func cases(t testing.TB) []tcase {
+	t.Helper()
+	cfg := defaultConfig()
+	const img = "ghcr.io/acme/myapp:"
+	blue1 := wantDeployment{"myapp-blue", img + "v1", "r-aaaaaaaa", "v1", "blue"}
+	green2 := wantDeployment{"myapp-green", img + "2.0", "r-bbbbbbbb", "2.0", "green"}
+	testRule := func(c string) wantRule { return wantRule{"myapp-test", c, true} }
+	defaultRule := func(c string) wantRule { return wantRule{"myapp-default", c, false} }
+
+	header := config.Default("myapp", "ghcr.io/acme/myapp")
+	header.TestRoute = config.Test{Header: &config.Header{Name: "x-canary", Value: "1"}}
+
+	nsHosts := config.Default("shop", "registry.example.com:5000/team/shop")
+	nsHosts.Namespace = "shop-prod"
+	nsHosts.Port = 8080
+	nsHosts.ReadinessPath = "/healthz"
+	nsHosts.Gateway = config.Gateway{Name: "public", Hosts: []string{"shop.example.com", "*.shop.example.com"}}
+	nsHosts.TestRoute.Cookie = &config.Cookie{Name: "canary", Value: "a:b"}
+
+	return []tcase{
+		{name: "empty", cfg: cfg, s: state.New("myapp")},
+		{
+			name: "first-deploy", cfg: cfg,
+			s:           steps(t, "myapp", deploy("v1", "r-aaaaaaaa")),
+			deployments: []wantDeployment{blue1},
+			subsets:     []string{"blue"},
+			rules:       []wantRule{testRule("blue")},
+		},
+		{
+			name: "live", cfg: cfg,
+			s:           steps(t, "myapp", deploy("v1", "r-aaaaaaaa"), promote),
+			deployments: []wantDeployment{blue1},
+			subsets:     []string{"blue"},
+			rules:       []wantRule{defaultRule("blue")},
+		},
+		{
+			name: "second-deploy", cfg: cfg,
+			s:           steps(t, "myapp", deploy("v1", "r-aaaaaaaa"), promote, deploy("2.0", "r-bbbbbbbb")),
+			deployments: []wantDeployment{blue1, green2},
+			subsets:     []string{"blue", "green"},
+			rules:       []wantRule{testRule("green"), defaultRule("blue")},
+		},
+		{
+			name: "promoted", cfg: cfg,
+			s:           steps(t, "myapp", deploy("v1", "r-aaaaaaaa"), promote, deploy("2.0", "r-bbbbbbbb"), promote),
+			deployments: []wantDeployment{blue1, green2},
+			subsets:     []string{"blue", "green"},
+			rules:       []wantRule{defaultRule("green")},
+		},
+		{
+			name: "rolled-back", cfg: cfg,
+			s:           steps(t, "myapp", deploy("v1", "r-aaaaaaaa"), promote, deploy("2.0", "r-bbbbbbbb"), promote, state.Rollback),
+			deployments: []wantDeployment{blue1, green2},
+			subsets:     []string{"blue", "green"},
+			rules:       []wantRule{defaultRule("blue")},
+		},
+		{
+			name: "decommissioned", cfg: cfg,
+			s:           steps(t, "myapp", deploy("v1", "r-aaaaaaaa"), promote, deploy("2.0", "r-bbbbbbbb"), promote, state.Decommission),
+			deployments: []wantDeployment{green2},
+			subsets:     []string{"green"},
+			rules:       []wantRule{defaultRule("green")},
+		},
+		{
+			name: "aborted", cfg: cfg,
+			s:           steps(t, "myapp", deploy("v1", "r-aaaaaaaa"), promote, deploy("2.0", "r-bbbbbbbb"), state.Abort),
+			deployments: []wantDeployment{blue1},
+			subsets:     []string{"blue"},
+			rules:       []wantRule{defaultRule("blue")},
+		},
+		{
+			name: "header-selector", cfg: header,
+			s:           steps(t, "myapp", deploy("v1", "r-aaaaaaaa"), promote, deploy("2.0", "r-bbbbbbbb")),
+			deployments: []wantDeployment{blue1, green2},
+			subsets:     []string{"blue", "green"},
+			rules:       []wantRule{testRule("green"), defaultRule("blue")},
+		},
+		{
+			name: "namespace-and-hosts", cfg: nsHosts,
+			s: steps(t, "shop", deploy("1.0", "r-cccccccc"), promote, deploy("1.1", "r-dddddddd")),
+			deployments: []wantDeployment{
+				{"shop-blue", "registry.example.com:5000/team/shop:1.0", "r-cccccccc", "1.0", "blue"},
+				{"shop-green", "registry.example.com:5000/team/shop:1.1", "r-dddddddd", "1.1", "green"},
+			},
+			subsets: []string{"blue", "green"},
+			rules:   []wantRule{{"shop-test", "green", true}, {"shop-default", "blue", false}},
+		},
+	}
+}
+
+// appFiles renders the whole app dir: scaffold plus overlays.
+func appFiles(t testing.TB, cfg config.Config, s state.State) Files {
+	t.Helper()
+	files, err := Scaffold(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	overlays, err := Overlays(cfg, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for p, data := range overlays {
+		if _, dup := files[p]; dup {
+			t.Fatalf("%s is rendered by both Scaffold and Overlays", p)
+		}
+		files[p] = data
+	}
+	return files
+}
+
+func TestGolden(t *testing.T) {
+	var b Builder
+	for _, tc := range cases(t) {
+		t.Run(tc.name, func(t *testing.T) {
+			files := appFiles(t, tc.cfg, tc.s)
+			built, err := b.BuildFiles(files)
+			if err != nil {
+				t.Fatalf("build: %v", err)
+			}
+			dir := filepath.Join(goldenDir, tc.name)
+			if *update {
+				writeGolden(t, dir, files, built)
+			}
+			checkGoldenFiles(t, filepath.Join(dir, "files"), files)
+			checkGolden(t, filepath.Join(dir, "build.yaml"), built)
+		})
+	}
+}
+
+func writeGolden(t *testing.T, dir string, files Files, built []byte) {
+	t.Helper()
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	for p, data := range files {
+		name := filepath.Join(dir, "files", filepath.FromSlash(p))
+		if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(name, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "build.yaml"), built, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// checkGoldenFiles compares files with the tree under dir, both ways.
+func checkGoldenFiles(t *testing.T, dir string, files Files) {
+	t.Helper()
+	onDisk := map[string]bool{}
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, err := filepath.Rel(dir, p)
+		if err != nil {
+			return err
+		}
+		onDisk[filepath.ToSlash(rel)] = true
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("read golden files (run go test -update to create them): %v", err)
+	}
+	for p := range onDisk {
+		if _, ok := files[p]; !ok {
+			t.Errorf("golden file %s is no longer rendered (run go test -update)", p)
+		}
+	}
+	for _, p := range sortedPaths(files) {
+		checkGolden(t, filepath.Join(dir, filepath.FromSlash(p)), files[p])
+	}
+}
+
+func checkGolden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	want, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatalf("read golden file (run go test -update to create it): %v", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from the golden file (run go test -update if intended):\n%s", name,
+			Diff("", Files{"golden": want}, Files{"golden": got}))
+	}
+}
+
+func sortedPaths(files Files) []string {
+	paths := make([]string, 0, len(files))
+	for p := range files {
+		paths = append(paths, p)
+	}
+	sort.Strings(paths)
+	return paths
+}
+
+func TestOverlaysDeterministic(t *testing.T) {
+	for _, tc := range cases(t) {
+		t.Run(tc.name, func(t *testing.T) {
+			first, err := Overlays(tc.cfg, tc.s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for range 5 {
+				again, err := Overlays(tc.cfg, tc.s)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if d := Diff("", first, again); d != "" {
+					t.Fatalf("second render differs:\n%s", d)
+				}
+			}
+		})
+	}
+}
+
+func TestOverlaysAreOwnedAndScaffoldIsNot(t *testing.T) {
+	for _, tc := range cases(t) {
+		t.Run(tc.name, func(t *testing.T) {
+			overlays, err := Overlays(tc.cfg, tc.s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, ok := overlays[KustomizationFile]; !ok {
+				t.Errorf("no root %s", KustomizationFile)
+			}
+			for p, data := range overlays {
+				if !Owned(p) {
+					t.Errorf("Overlays rendered %s, which Owned says is not bgrender's", p)
+				}
+				if !bytes.HasPrefix(data, []byte(generatedComment+"\n")) {
+					t.Errorf("%s does not start with the generated comment:\n%s", p, data)
+				}
+			}
+			base, err := Scaffold(tc.cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for p := range base {
+				if Owned(p) || !strings.HasPrefix(p, BaseDir+"/") {
+					t.Errorf("Scaffold rendered %s, outside base/ or owned by bgrender", p)
+				}
+			}
+		})
+	}
+}
+
+func TestOwned(t *testing.T) {
+	tests := map[string]bool{
+		"kustomization.yaml":                     true,
+		"./kustomization.yaml":                   true,
+		"overlays":                               true,
+		"overlays/kustomization.yaml":            true,
+		"overlays/blue/deployment-patch.yaml":    true,
+		"overlays/green/kustomization.yaml":      true,
+		"base/kustomization.yaml":                false,
+		"base/deployment/deployment.yaml":        false,
+		"bgrender.yaml":                          false,
+		"bgrender-state.yaml":                    false,
+		"overlaysx/kustomization.yaml":           false,
+		"base/overlays/kustomization.yaml":       false,
+		"overlays/../base/kustomization.yaml":    false,
+		"other/kustomization.yaml":               false,
+		"kustomization.yaml.orig":                false,
+		"overlays/virtualservice.yaml":           true,
+		"overlays/destinationrule.yaml":          true,
+		"overlays/blue/../../kustomization.yaml": true,
+	}
+	for p, want := range tests {
+		t.Run(p, func(t *testing.T) {
+			if got := Owned(p); got != want {
+				t.Errorf("Owned(%q) = %v, want %v", p, got, want)
+			}
+		})
+	}
+}
+
+// builtObjects builds a case and parses the output.
+func builtObjects(t *testing.T, b *Builder, tc tcase) []*yaml.RNode {
+	t.Helper()
+	built, err := b.BuildFiles(appFiles(t, tc.cfg, tc.s))
+	if err != nil {
+		t.Fatalf("build: %v", err)
+	}
+	objs, err := (&kio.ByteReader{Reader: bytes.NewReader(built), OmitReaderAnnotations: true}).Read()
+	if err != nil {
+		t.Fatalf("parse build: %v", err)
+	}
+	return objs
+}
+
+func value(t *testing.T, n *yaml.RNode, path ...string) string {
+	t.Helper()
+	v, err := n.Pipe(yaml.Lookup(path...))
+	if err != nil {
+		t.Fatalf("lookup %v: %v", path, err)
+	}
+	return yaml.GetValue(v)
+}
+
+func TestBuildContents(t *testing.T) {
+	var b Builder
+	for _, tc := range cases(t) {
+		t.Run(tc.name, func(t *testing.T) {
+			objs := builtObjects(t, &b, tc)
+			var deployments []wantDeployment
+			var vs, dr *yaml.RNode
+			kinds := map[string]int{}
+			for _, o := range objs {
+				kinds[o.GetKind()]++
+				if ns := o.GetNamespace(); ns != tc.cfg.Namespace {
+					t.Errorf("%s/%s in namespace %q, want %q", o.GetKind(), o.GetName(), ns, tc.cfg.Namespace)
+				}
+				switch o.GetKind() {
+				case "Deployment":
+					deployments = append(deployments, checkDeployment(t, tc.cfg, o))
+				case "VirtualService":
+					vs = o
+				case "DestinationRule":
+					dr = o
+				}
+			}
+			if kinds["Service"] != 1 || kinds["Gateway"] != 1 {
+				t.Errorf("want one Service and one Gateway, got %v", kinds)
+			}
+			if !slices.Equal(deployments, tc.deployments) {
+				t.Errorf("deployments:\n got %+v\nwant %+v", deployments, tc.deployments)
+			}
+			if tc.subsets == nil {
+				if vs != nil || dr != nil {
+					t.Fatalf("no color is deployed, but the build has a VirtualService or DestinationRule")
+				}
+				return
+			}
+			if vs == nil || dr == nil {
+				t.Fatalf("colors are deployed, but VirtualService %v, DestinationRule %v", vs != nil, dr != nil)
+			}
+			checkDestinationRule(t, tc, dr)
+			checkVirtualService(t, tc, vs)
+		})
+	}
+}
+
+func checkDeployment(t *testing.T, cfg config.Config, d *yaml.RNode) wantDeployment {
+	t.Helper()
+	labels := stringMap(lookup(d, "spec", "template", "metadata", "labels"))
+	got := wantDeployment{
+		name:    d.GetName(),
+		image:   value(t, d, "spec", "template", "spec", "containers", "[name="+cfg.App+"]", "image"),
+		release: labels[LabelRelease],
+		version: labels[LabelVersion],
+		color:   labels[LabelColor],
+	}
+	if labels[LabelApp] != cfg.App {
+		t.Errorf("%s: pod label app=%q", got.name, labels[LabelApp])
+	}
+	selector := stringMap(lookup(d, "spec", "selector", "matchLabels"))
+	if want := map[string]string{LabelApp: cfg.App, LabelColor: got.color}; !mapsEqual(selector, want) {
+		t.Errorf("%s: selector %v, want %v (no release or version: selectors are immutable)", got.name, selector, want)
+	}
+	meta := d.GetLabels()
+	if meta[LabelColor] != got.color || meta[LabelRelease] != got.release {
+		t.Errorf("%s: metadata labels %v lack the color or release", got.name, meta)
+	}
+	probe := "spec.template.spec.containers.[name=" + cfg.App + "].readinessProbe.httpGet"
+	if p := value(t, d, strings.Split(probe+".path", ".")...); p != cfg.ReadinessPath {
+		t.Errorf("%s: readiness path %q, want %q", got.name, p, cfg.ReadinessPath)
+	}
+	port := lookup(d, strings.Split(probe+".port", ".")...)
+	if port == nil || port.YNode().Tag != yaml.NodeTagInt || port.YNode().Value != itoa(cfg.Port) {
+		t.Errorf("%s: readiness port %v, want int %d", got.name, port, cfg.Port)
+	}
+	containers, _ := lookup(d, "spec", "template", "spec", "containers").Elements()
+	if len(containers) != 1 {
+		t.Errorf("%s: %d containers, want 1 (the patch must merge into the base container)", got.name, len(containers))
+	}
+	return got
+}
+
+func checkDestinationRule(t *testing.T, tc tcase, dr *yaml.RNode) {
+	t.Helper()
+	if dr.GetName() != tc.cfg.App+"-blue-green" || value(t, dr, "spec", "host") != tc.cfg.App {
+		t.Errorf("DestinationRule %s for host %s", dr.GetName(), value(t, dr, "spec", "host"))
+	}
+	if dr.GetApiVersion() != tc.cfg.Istio.APIVersion {
+		t.Errorf("DestinationRule apiVersion %s", dr.GetApiVersion())
+	}
+	items, _ := lookup(dr, "spec", "subsets").Elements()
+	var subsets []string
+	for _, s := range items {
+		name := value(t, s, "name")
+		subsets = append(subsets, name)
+		if l := stringMap(lookup(s, "labels")); !mapsEqual(l, map[string]string{LabelColor: name}) {
+			t.Errorf("subset %s labels %v", name, l)
+		}
+	}
+	if !slices.Equal(subsets, tc.subsets) {
+		t.Errorf("subsets %v, want %v", subsets, tc.subsets)
+	}
+}
+
+func checkVirtualService(t *testing.T, tc tcase, vs *yaml.RNode) {
+	t.Helper()
+	if vs.GetName() != tc.cfg.App+"-blue-green" {
+		t.Errorf("VirtualService name %s", vs.GetName())
+	}
+	hostNodes, _ := lookup(vs, "spec", "hosts").Elements()
+	var gotHosts []string
+	for _, h := range hostNodes {
+		gotHosts = append(gotHosts, yaml.GetValue(h))
+	}
+	if !slices.Equal(gotHosts, tc.cfg.Gateway.Hosts) {
+		t.Errorf("hosts %v, want %v", gotHosts, tc.cfg.Gateway.Hosts)
+	}
+	gws, _ := lookup(vs, "spec", "gateways").Elements()
+	if len(gws) != 1 || yaml.GetValue(gws[0]) != tc.cfg.Gateway.Name {
+		t.Errorf("gateways %v, want [%s]", gws, tc.cfg.Gateway.Name)
+	}
+	rules, _ := lookup(vs, "spec", "http").Elements()
+	var got []wantRule
+	for _, r := range rules {
+		matches, _ := lookup(r, "match").Elements()
+		got = append(got, wantRule{
+			name:   value(t, r, "name"),
+			subset: value(t, r, "route", "[=]", "destination", "subset"),
+			match:  len(matches) > 0,
+		})
+		if host := value(t, r, "route", "[=]", "destination", "host"); host != tc.cfg.App {
+			t.Errorf("rule %s routes to host %q", value(t, r, "name"), host)
+		}
+		if len(matches) > 0 {
+			checkTestMatch(t, tc.cfg, matches)
+		}
+	}
+	if !slices.Equal(got, tc.rules) {
+		t.Errorf("rules:\n got %+v\nwant %+v", got, tc.rules)
+	}
+}
+
+// checkTestMatch checks that the test rule's match is the configured selector,
+// read back as data.
+func checkTestMatch(t *testing.T, cfg config.Config, matches []*yaml.RNode) {
+	t.Helper()
+	if len(matches) != 1 {
+		t.Fatalf("%d matches, want 1", len(matches))
+	}
+	headers := lookup(matches[0], "headers")
+	fields, _ := headers.Fields()
+	if c := cfg.TestRoute.Cookie; c != nil {
+		if !slices.Equal(fields, []string{"cookie"}) || value(t, headers, "cookie", "regex") != CookieRegex(c.Name, c.Value) {
+			t.Errorf("cookie match %s", headers.MustString())
+		}
+		return
+	}
+	h := cfg.TestRoute.Header
+	exact := lookup(headers, h.Name, "exact")
+	if !slices.Equal(fields, []string{h.Name}) || yaml.GetValue(exact) != h.Value || exact.YNode().Tag != yaml.NodeTagString {
+		t.Errorf("header match %s", headers.MustString())
+	}
+}
+
+func mapsEqual(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if w, ok := b[k]; !ok || w != v {
+			return false
+		}
+	}
+	return true
+}
+
+func itoa(i int) string {
+	return strings.TrimSpace(integer(i).MustString())
+}

@@ -1,0 +1,188 @@
+package state
+
+import (
+	"fmt"
+	"regexp"
+)
+
+// Color is one of the two deployment slots.
+type Color string
+
+// The two colors.
+const (
+	Blue  Color = "blue"
+	Green Color = "green"
+)
+
+// Colors lists the colors in their canonical (render) order.
+var colors = [...]Color{Blue, Green}
+
+// Colors returns both colors in canonical order.
+func Colors() []Color { return colors[:] }
+
+// Other returns the other color.
+func (c Color) Other() Color {
+	if c == Blue {
+		return Green
+	}
+	return Blue
+}
+
+// ParseColor accepts "blue" or "green".
+func ParseColor(s string) (Color, error) {
+	switch Color(s) {
+	case Blue, Green:
+		return Color(s), nil
+	}
+	return "", fmt.Errorf("color %q: must be blue or green", s)
+}
+
+// Phase summarises a state for humans and machines.
+type Phase string
+
+// The phases a state can be in.
+const (
+	PhaseEmpty   Phase = "empty"   // no release deployed
+	PhaseTesting Phase = "testing" // a release is deployed behind the test route
+	PhaseLive    Phase = "live"    // a release takes all traffic, nothing under test
+)
+
+// Release is one deploy of one version into one color.
+type Release struct {
+	// ID is unique per deploy; it labels the Deployment's pods.
+	ID      string `json:"id" yaml:"id"`
+	Version string `json:"version" yaml:"version"`
+	Color   Color  `json:"color" yaml:"color"`
+	// Promotion records how the release went live; empty until promoted.
+	Promotion *Promotion `json:"promotion,omitempty" yaml:"promotion,omitempty"`
+}
+
+// Promotion records why a release was allowed to take traffic.
+type Promotion struct {
+	// Forced is true when promotion skipped verification evidence.
+	Forced bool `json:"forced,omitempty" yaml:"forced,omitempty"`
+	// Reason is the operator's reason for a forced promotion.
+	Reason string `json:"reason,omitempty" yaml:"reason,omitempty"`
+}
+
+// Transition names a state change; it is recorded in commits and in the state.
+type Transition string
+
+// The transitions.
+const (
+	TInit         Transition = "init"
+	TDeploy       Transition = "deploy"
+	TPromote      Transition = "promote"
+	TRollback     Transition = "rollback"
+	TAbort        Transition = "abort"
+	TDecommission Transition = "decommission"
+)
+
+// LastTransition records the transition that produced a state.
+type LastTransition struct {
+	Name    Transition `json:"name" yaml:"name"`
+	Release string     `json:"release,omitempty" yaml:"release,omitempty"`
+	Version string     `json:"version,omitempty" yaml:"version,omitempty"`
+	Color   Color      `json:"color,omitempty" yaml:"color,omitempty"`
+}
+
+// State is one app's blue-green state. The zero value of the pointers means
+// "no release in that role".
+type State struct {
+	App string `json:"app" yaml:"app"`
+	// Active takes all traffic that does not match the test route.
+	Active *Release `json:"active" yaml:"active"`
+	// Test is deployed in the idle color and reachable through the test route.
+	Test *Release `json:"test" yaml:"test"`
+	// Standby is the previous active release, kept warm for a rollback.
+	Standby *Release `json:"standby" yaml:"standby"`
+	// Last is the transition that produced this state.
+	Last LastTransition `json:"lastTransition" yaml:"lastTransition"`
+}
+
+// New returns the state of a freshly initialised app.
+func New(app string) State {
+	return State{App: app, Last: LastTransition{Name: TInit}}
+}
+
+// Phase derives the phase from which roles are filled.
+func (s State) Phase() Phase {
+	switch {
+	case s.Test != nil:
+		return PhaseTesting
+	case s.Active != nil:
+		return PhaseLive
+	}
+	return PhaseEmpty
+}
+
+// Deployed returns the releases that have a Deployment, in color order.
+func (s State) Deployed() []Release {
+	var out []Release
+	for _, c := range colors {
+		if r := s.InColor(c); r != nil {
+			out = append(out, *r)
+		}
+	}
+	return out
+}
+
+// InColor returns the release occupying color c, or nil.
+func (s State) InColor(c Color) *Release {
+	for _, r := range []*Release{s.Active, s.Test, s.Standby} {
+		if r != nil && r.Color == c {
+			return r
+		}
+	}
+	return nil
+}
+
+// RoleOf names the role of the release in color c: "active", "test",
+// "standby" or "" when the color is empty.
+func (s State) RoleOf(c Color) string {
+	switch {
+	case s.Active != nil && s.Active.Color == c:
+		return "active"
+	case s.Test != nil && s.Test.Color == c:
+		return "test"
+	case s.Standby != nil && s.Standby.Color == c:
+		return "standby"
+	}
+	return ""
+}
+
+var (
+	dns1123Label = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
+	// labelValue is the Kubernetes label value grammar (non-empty form).
+	labelValue = regexp.MustCompile(`^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$`)
+	// tagGrammar is the OCI tag grammar.
+	tagGrammar = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
+)
+
+// ValidateAppName checks that name can name Kubernetes objects: a DNS-1123
+// label short enough to take the "-green" and "-blue-green" suffixes.
+func ValidateAppName(name string) error {
+	if !dns1123Label.MatchString(name) || len(name) > 52 {
+		return fmt.Errorf("app name %q: must be lowercase letters, digits and '-', start and end with a letter or digit, at most 52 characters", name)
+	}
+	return nil
+}
+
+// ValidateVersion checks that v is usable both as an image tag and as a label value.
+func ValidateVersion(v string) error {
+	if v == "" {
+		return fmt.Errorf("version: must not be empty")
+	}
+	if !tagGrammar.MatchString(v) || !labelValue.MatchString(v) || len(v) > 63 {
+		return fmt.Errorf("version %q: must be a valid image tag and label value (letters, digits, '.', '_', '-', at most 63 characters, starting and ending with a letter or digit)", v)
+	}
+	return nil
+}
+
+// ValidateReleaseID checks that id can be used as a label value.
+func ValidateReleaseID(id string) error {
+	if id == "" || len(id) > 63 || !labelValue.MatchString(id) {
+		return fmt.Errorf("release id %q: must be a label value of at most 63 characters", id)
+	}
+	return nil
+}

@@ -1,0 +1,181 @@
+package state
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Sentinel reasons for refusals; a *RefusedError wraps exactly one of them.
+var (
+	ErrLiveColor   = errors.New("color is live")
+	ErrUnderTest   = errors.New("a release is already under test")
+	ErrNoTest      = errors.New("no release under test")
+	ErrNoEvidence  = errors.New("no verification evidence")
+	ErrNoStandby   = errors.New("no standby color")
+	ErrInvalidArgs = errors.New("invalid transition arguments")
+)
+
+// RefusedError is returned when a safety check forbids a transition. Nothing
+// may be written when a transition is refused.
+type RefusedError struct {
+	App    string
+	Reason error  // one of the Err* sentinels
+	Detail string // what the user sees, including what to do next
+}
+
+func (e *RefusedError) Error() string { return fmt.Sprintf("%s: refused: %s", e.App, e.Detail) }
+
+// Unwrap lets errors.Is match the sentinel reason.
+func (e *RefusedError) Unwrap() error { return e.Reason }
+
+func refuse(s State, reason error, format string, args ...any) error {
+	return &RefusedError{App: s.App, Reason: reason, Detail: fmt.Sprintf(format, args...)}
+}
+
+// Describe renders a release as "green v2 (release r-1234)".
+func (r Release) Describe() string {
+	return fmt.Sprintf("%s %s (release %s)", r.Color, r.Version, r.ID)
+}
+
+// DeployRequest asks for a new release in the idle color.
+type DeployRequest struct {
+	Version string
+	// Color is optional; empty means "the idle color".
+	Color Color
+	// ReleaseID must be unique per deploy; the caller makes it.
+	ReleaseID string
+	// Replace drops a release that is under test instead of refusing.
+	Replace bool
+}
+
+// Deploy puts a new release into the idle color behind the test route. It
+// refuses to deploy into the live color and, unless Replace is set, while
+// another release is under test. A standby release in the target color is
+// overwritten: that color is idle.
+func Deploy(s State, req DeployRequest) (State, error) {
+	if err := ValidateVersion(req.Version); err != nil {
+		return s, refuse(s, ErrInvalidArgs, "%v", err)
+	}
+	if err := ValidateReleaseID(req.ReleaseID); err != nil {
+		return s, refuse(s, ErrInvalidArgs, "%v", err)
+	}
+	if req.Color != "" {
+		if _, err := ParseColor(string(req.Color)); err != nil {
+			return s, refuse(s, ErrInvalidArgs, "%v", err)
+		}
+	}
+	if s.Test != nil && !req.Replace {
+		return s, refuse(s, ErrUnderTest, "%s is already under test; promote or abort it first, or deploy with --replace", s.Test.Describe())
+	}
+	color := req.Color
+	if color == "" {
+		switch {
+		case s.Test != nil:
+			color = s.Test.Color
+		case s.Active != nil:
+			color = s.Active.Color.Other()
+		default:
+			color = Blue
+		}
+	}
+	if s.Active != nil && s.Active.Color == color {
+		return s, refuse(s, ErrLiveColor, "%s is live in %s; deploy into %s instead", s.Active.Describe(), color, color.Other())
+	}
+	next := s.clone()
+	next.Test = &Release{ID: req.ReleaseID, Version: req.Version, Color: color}
+	if next.Standby != nil && next.Standby.Color == color {
+		next.Standby = nil
+	}
+	next.Last = lastFor(TDeploy, *next.Test)
+	return next, nil
+}
+
+// PromoteRequest asks to switch the default route to the release under test.
+type PromoteRequest struct {
+	// Force promotes without verification evidence; Reason is then required.
+	Force  bool
+	Reason string
+}
+
+// Promote makes the release under test active; the previously active release
+// becomes the warm standby. Promotion needs verification evidence for the
+// release under test; bgrender cannot record evidence yet, so only a forced
+// promotion with a reason is accepted.
+func Promote(s State, req PromoteRequest) (State, error) {
+	if s.Test == nil {
+		return s, refuse(s, ErrNoTest, "nothing to promote: no release is under test; deploy one first")
+	}
+	if req.Force && req.Reason == "" {
+		return s, refuse(s, ErrInvalidArgs, "--force needs --reason TEXT, which is recorded in the commit")
+	}
+	if !req.Force {
+		return s, refuse(s, ErrNoEvidence, "no verification evidence is recorded for %s; verify it through the test route first, or promote with --force --reason TEXT", s.Test.Describe())
+	}
+	next := s.clone()
+	promoted := *next.Test
+	promoted.Promotion = &Promotion{Forced: true, Reason: req.Reason}
+	next.Standby = next.Active
+	next.Active = &promoted
+	next.Test = nil
+	next.Last = lastFor(TPromote, promoted)
+	return next, nil
+}
+
+// Rollback sends all traffic back to the standby release. The release that was
+// active keeps its Deployment and becomes the standby, so a rollback can itself
+// be undone until decommission.
+func Rollback(s State) (State, error) {
+	if s.Standby == nil {
+		if s.Active == nil {
+			return s, refuse(s, ErrNoStandby, "nothing to roll back to: no release has been promoted")
+		}
+		return s, refuse(s, ErrNoStandby, "no standby color to roll back to: %s is active and the previous release was decommissioned or never existed; deploy the previous version again instead", s.Active.Describe())
+	}
+	next := s.clone()
+	next.Active, next.Standby = next.Standby, next.Active
+	next.Last = lastFor(TRollback, *next.Active)
+	return next, nil
+}
+
+// Abort drops the release under test: its Deployment, subset and test route.
+func Abort(s State) (State, error) {
+	if s.Test == nil {
+		return s, refuse(s, ErrNoTest, "nothing to abort: no release is under test")
+	}
+	next := s.clone()
+	next.Last = lastFor(TAbort, *next.Test)
+	next.Test = nil
+	return next, nil
+}
+
+// Decommission deletes the standby release's Deployment and subset.
+func Decommission(s State) (State, error) {
+	if s.Standby == nil {
+		return s, refuse(s, ErrNoStandby, "nothing to decommission: there is no standby color")
+	}
+	next := s.clone()
+	next.Last = lastFor(TDecommission, *next.Standby)
+	next.Standby = nil
+	return next, nil
+}
+
+func lastFor(t Transition, r Release) LastTransition {
+	return LastTransition{Name: t, Release: r.ID, Version: r.Version, Color: r.Color}
+}
+
+// clone deep-copies the releases so transitions never alias their input.
+func (s State) clone() State {
+	cp := func(r *Release) *Release {
+		if r == nil {
+			return nil
+		}
+		c := *r
+		if r.Promotion != nil {
+			p := *r.Promotion
+			c.Promotion = &p
+		}
+		return &c
+	}
+	s.Active, s.Test, s.Standby = cp(s.Active), cp(s.Test), cp(s.Standby)
+	return s
+}

@@ -1,0 +1,146 @@
+package state
+
+import (
+	"errors"
+	"testing"
+)
+
+// must returns a checker for a transition's result: no error and a valid state.
+func must(t *testing.T) func(State, error) State {
+	t.Helper()
+	return func(s State, err error) State {
+		t.Helper()
+		if err != nil {
+			t.Fatalf("unexpected error: %v", err)
+		}
+		if err := s.Validate(); err != nil {
+			t.Fatalf("transition produced an invalid state: %v", err)
+		}
+		return s
+	}
+}
+
+func deploy(v, id string) DeployRequest { return DeployRequest{Version: v, ReleaseID: id} }
+
+var forced = PromoteRequest{Force: true, Reason: "test"}
+
+// TestCycle walks the whole blue-green cycle and checks each role after every step.
+func TestCycle(t *testing.T) {
+	s := New("myapp")
+	if s.Phase() != PhaseEmpty {
+		t.Fatalf("new state phase = %s", s.Phase())
+	}
+	s = must(t)(Deploy(s, deploy("v1", "r1")))
+	if s.Phase() != PhaseTesting || s.Test.Color != Blue || s.Active != nil {
+		t.Fatalf("first deploy: %+v", s)
+	}
+	s = must(t)(Promote(s, forced))
+	if s.Phase() != PhaseLive || s.Active.ID != "r1" || s.Standby != nil || s.Test != nil {
+		t.Fatalf("first promote: %+v", s)
+	}
+	if s.Active.Promotion == nil || !s.Active.Promotion.Forced || s.Active.Promotion.Reason != "test" {
+		t.Fatalf("promotion not recorded: %+v", s.Active.Promotion)
+	}
+	s = must(t)(Deploy(s, deploy("v2", "r2")))
+	if s.Test.Color != Green || s.Active.Color != Blue {
+		t.Fatalf("second deploy goes to the idle color: %+v", s)
+	}
+	s = must(t)(Promote(s, forced))
+	if s.Active.ID != "r2" || s.Standby.ID != "r1" || s.Test != nil {
+		t.Fatalf("second promote: active %+v standby %+v", s.Active, s.Standby)
+	}
+	s = must(t)(Rollback(s))
+	if s.Active.ID != "r1" || s.Standby.ID != "r2" || s.Last.Name != TRollback || s.Last.Release != "r1" {
+		t.Fatalf("rollback: %+v", s)
+	}
+	s = must(t)(Decommission(s))
+	if s.Standby != nil || s.Active.ID != "r1" || s.Last.Release != "r2" || s.Last.Color != Green {
+		t.Fatalf("decommission: %+v", s)
+	}
+	if got := s.Deployed(); len(got) != 1 || got[0].Color != Blue {
+		t.Fatalf("deployed after decommission: %+v", got)
+	}
+	s = must(t)(Deploy(s, deploy("v3", "r3")))
+	s = must(t)(Abort(s))
+	if s.Test != nil || s.Last.Name != TAbort || s.Last.Version != "v3" {
+		t.Fatalf("abort: %+v", s)
+	}
+}
+
+func TestDeployOverwritesStandby(t *testing.T) {
+	s := New("myapp")
+	s = must(t)(Deploy(s, deploy("v1", "r1")))
+	s = must(t)(Promote(s, forced))
+	s = must(t)(Deploy(s, deploy("v2", "r2")))
+	s = must(t)(Promote(s, forced)) // green active, blue standby
+	s = must(t)(Deploy(s, deploy("v3", "r3")))
+	if s.Test.Color != Blue || s.Standby != nil {
+		t.Fatalf("deploy into the standby color must replace it: %+v", s)
+	}
+}
+
+func TestReplace(t *testing.T) {
+	s := New("myapp")
+	s = must(t)(Deploy(s, deploy("v1", "r1")))
+	s = must(t)(Deploy(s, DeployRequest{Version: "v1.1", ReleaseID: "r2", Replace: true}))
+	if s.Test.ID != "r2" || s.Test.Color != Blue {
+		t.Fatalf("replace: %+v", s.Test)
+	}
+	s = must(t)(Deploy(s, DeployRequest{Version: "v1.2", ReleaseID: "r3", Replace: true, Color: Green}))
+	if s.Test.ID != "r3" || s.Test.Color != Green || s.InColor(Blue) != nil {
+		t.Fatalf("replace into the other color drops the old test release: %+v", s)
+	}
+}
+
+func TestRefusals(t *testing.T) {
+	live := must(t)(Promote(must(t)(Deploy(New("myapp"), deploy("v1", "r1"))), forced))
+	testing1 := must(t)(Deploy(live, deploy("v2", "r2")))
+	decommissioned := must(t)(Decommission(must(t)(Promote(testing1, forced))))
+	tests := map[string]struct {
+		run  func() (State, error)
+		want error
+	}{
+		"deploy into live color": {func() (State, error) { return Deploy(live, DeployRequest{Version: "v2", ReleaseID: "r2", Color: Blue}) }, ErrLiveColor},
+		"deploy while testing":   {func() (State, error) { return Deploy(testing1, deploy("v3", "r3")) }, ErrUnderTest},
+		"replace into live color": {func() (State, error) {
+			return Deploy(testing1, DeployRequest{Version: "v3", ReleaseID: "r3", Color: Blue, Replace: true})
+		}, ErrLiveColor},
+		"deploy bad version": {func() (State, error) { return Deploy(live, deploy("v2: x", "r2")) }, ErrInvalidArgs},
+		"deploy bad color": {func() (State, error) {
+			return Deploy(live, DeployRequest{Version: "v2", ReleaseID: "r2", Color: "red"})
+		}, ErrInvalidArgs},
+		"deploy bad release id":           {func() (State, error) { return Deploy(live, deploy("v2", "")) }, ErrInvalidArgs},
+		"promote without evidence":        {func() (State, error) { return Promote(testing1, PromoteRequest{}) }, ErrNoEvidence},
+		"promote force without reason":    {func() (State, error) { return Promote(testing1, PromoteRequest{Force: true}) }, ErrInvalidArgs},
+		"promote nothing under test":      {func() (State, error) { return Promote(live, forced) }, ErrNoTest},
+		"rollback without standby":        {func() (State, error) { return Rollback(live) }, ErrNoStandby},
+		"rollback after decommission":     {func() (State, error) { return Rollback(decommissioned) }, ErrNoStandby},
+		"rollback before first promotion": {func() (State, error) { return Rollback(New("myapp")) }, ErrNoStandby},
+		"abort nothing under test":        {func() (State, error) { return Abort(live) }, ErrNoTest},
+		"decommission without standby":    {func() (State, error) { return Decommission(live) }, ErrNoStandby},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			_, err := tc.run()
+			if !errors.Is(err, tc.want) {
+				t.Fatalf("error = %v, want %v", err, tc.want)
+			}
+			var refused *RefusedError
+			if !errors.As(err, &refused) || refused.App != "myapp" || refused.Detail == "" {
+				t.Fatalf("want a *RefusedError naming the app, got %#v", err)
+			}
+		})
+	}
+}
+
+// TestTransitionsDoNotAlias makes sure a transition never mutates its input.
+func TestTransitionsDoNotAlias(t *testing.T) {
+	s := must(t)(Deploy(New("myapp"), deploy("v1", "r1")))
+	before, _ := Marshal(s)
+	next := must(t)(Promote(s, forced))
+	next.Active.Version = "changed"
+	after, _ := Marshal(s)
+	if string(before) != string(after) {
+		t.Fatalf("Promote mutated its input:\n%s\n---\n%s", before, after)
+	}
+}
