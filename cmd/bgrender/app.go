@@ -84,8 +84,11 @@ Examples:
 			}
 			return nil
 		},
-		CommandNotFound: func(c *cli.Context, name string) {
-			fmt.Fprintf(g.stderr, "bgrender: unknown command %q\n", name)
+		Action: func(c *cli.Context) error {
+			if c.Args().Present() {
+				return usagef("unknown command %q", c.Args().First())
+			}
+			return cli.ShowAppHelp(c)
 		},
 		Commands: []*cli.Command{
 			initCommand(g),

@@ -114,8 +114,12 @@ func (r *Repo) apply(ctx context.Context, c Change) (Result, error) {
 		if err := r.remote.push(ctx, r.branch, old, new, te.written, r.objects); err != nil {
 			err = fmt.Errorf("push to %s: %w", r.remote, err)
 			if r.gitDir != "" {
-				if errors.Is(err, ErrPushRejected) {
-					err = fmt.Errorf("%w; the local branch is not in step with its remote: pull, then retry", err)
+				var stale *staleRefError
+				switch {
+				case errors.As(err, &stale) && stale.got.IsZero() && !stale.locked:
+					err = fmt.Errorf("%w; the remote has no branch %s: push the branch first, then retry", err, r.branch)
+				case errors.Is(err, ErrPushRejected):
+					err = fmt.Errorf("%w; the local branch is not in step with its remote: pull (and push any local commits), then retry", err)
 				}
 				if rerr := casRef(r.gitDir, branchRef, new, old); rerr != nil {
 					err = errors.Join(err, fmt.Errorf("restore local branch to %s: %w", shortHash(old), rerr))

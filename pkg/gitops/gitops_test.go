@@ -265,6 +265,15 @@ func TestApplyReplaceAndPaths(t *testing.T) {
 			change: gitops.Change{Dir: "./apps/./new/", Files: map[string][]byte{"s.yaml": []byte("n")}},
 			want:   seedApp(),
 		},
+		{
+			name:   "replace through a file is a no-op",
+			change: gitops.Change{Dir: "apps/a", Files: map[string][]byte{"n.yaml": []byte("n")}, Replace: []string{"bgrender-state.yaml/x"}},
+			want: func() map[string]string {
+				m := seedApp()
+				m["n.yaml"] = "n"
+				return m
+			}(),
+		},
 		{name: "escape", change: gitops.Change{Dir: "apps/a", Files: map[string][]byte{"../b/x": nil}}, wantErr: "leaves its directory"},
 		{name: "absolute", change: gitops.Change{Dir: "/apps/a", Files: map[string][]byte{"x": nil}}, wantErr: "absolute"},
 		{name: "dot git", change: gitops.Change{Dir: "apps/a", Files: map[string][]byte{".git/config": nil}}, wantErr: ".git"},
@@ -866,4 +875,54 @@ func TestPushedObjectsAreComplete(t *testing.T) {
 			t.Errorf("no files read")
 		}
 	}
+}
+
+func TestLocalCheckoutOtherBranch(t *testing.T) {
+	ctx := context.Background()
+	_, url, seeded := seed(t)
+	co := gitopstest.Clone(t, url)
+	repo, err := git.PlainOpen(co)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := repo.Storer.SetReference(plumbing.NewHashReference(plumbing.NewBranchReferenceName("staging"), seeded)); err != nil {
+		t.Fatal(err)
+	}
+	r := open(t, gitops.Options{Repo: co, Branch: "staging", Push: true})
+	// Not checked out: nothing to check, and the worktree is not touched.
+	write(t, co, "apps/a/untracked.yaml", "u\n")
+	if err := r.CheckClean(ctx, "apps/a"); err != nil {
+		t.Errorf("CheckClean on a branch that is not checked out: %v", err)
+	}
+	if err := os.Remove(filepath.Join(co, "apps/a/untracked.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	c := appChange(1)
+	// origin has no staging branch: the compare-and-swap fails.
+	if _, err := r.Apply(ctx, c); !errors.Is(err, gitops.ErrPushRejected) || !strings.Contains(err.Error(), "push the branch first") {
+		t.Fatalf("Apply with staging missing on origin: %v, want ErrPushRejected", err)
+	}
+	if got := gitopstest.Head(t, co, "staging"); got != seeded {
+		t.Fatalf("staging not restored: %s", got)
+	}
+	remote, err := git.PlainOpen(strings.TrimPrefix(url, "file://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Storer.SetReference(plumbing.NewHashReference(plumbing.NewBranchReferenceName("staging"), seeded)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Apply(ctx, c); err != nil {
+		t.Fatalf("Apply: %v", err)
+	}
+	if got := gitopstest.Files(t, co, "staging", "apps/a"); !reflect.DeepEqual(got, wantAppFiles()) {
+		t.Errorf("staging apps/a = %v", got)
+	}
+	if got := gitopstest.Head(t, co, "main"); got != seeded {
+		t.Errorf("main moved to %s", got)
+	}
+	if got := gitopstest.Head(t, url, "staging"); got != r.Head() {
+		t.Errorf("origin staging at %s, want %s", got, r.Head())
+	}
+	assertClean(t, co)
 }

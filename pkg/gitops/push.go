@@ -30,7 +30,7 @@ type remote interface {
 // newRemote returns the remote at loc: repositories on this machine are
 // written in place, others are reached with go-git's network transports.
 // go-git's file transport is never used: it runs the git binary.
-func newRemote(loc location, a Auth, branch string) (remote, error) {
+func newRemote(loc location, a Auth) (remote, error) {
 	switch loc.kind {
 	case kindNetURL:
 		ep, err := transport.NewEndpoint(loc.raw)

@@ -93,7 +93,7 @@ func Open(ctx context.Context, o Options) (*Repo, error) {
 	if err != nil {
 		return nil, redact(fmt.Errorf("open %s: %w", loc.display, err), secrets)
 	}
-	r.secrets = secrets
+	r.secrets = append(secrets, r.secrets...) // plus those of a local repo's origin
 	if !r.head.IsZero() {
 		c, err := object.GetCommit(r.objects, r.head)
 		if err != nil {
@@ -153,7 +153,7 @@ func openNet(ctx context.Context, loc location, o Options) (*Repo, error) {
 		}
 	}
 	if o.Push {
-		r.remote, err = newRemote(loc, o.Auth, r.branch)
+		r.remote, err = newRemote(loc, o.Auth)
 		if err != nil {
 			return nil, err
 		}
@@ -265,7 +265,7 @@ func openLocal(loc location, o Options) (*Repo, error) {
 				r.Close()
 				return nil, fmt.Errorf("remote origin: %w", err)
 			}
-			if r.remote, err = newRemote(rl, o.Auth, r.branch); err != nil {
+			if r.remote, err = newRemote(rl, o.Auth); err != nil {
 				r.Close()
 				return nil, fmt.Errorf("remote origin: %w", err)
 			}

@@ -121,8 +121,9 @@ func (e *treeEditor) load(h plumbing.Hash) (*treeNode, error) {
 }
 
 // child returns the directory name inside n, loading it; with create, a
-// missing directory is added. It returns nil, nil for a missing directory
-// without create. where is the path of n, for messages.
+// missing directory is added, and a file in the way is an error. Without
+// create, it returns nil, nil when there is no such directory. where is the
+// path of n, for messages.
 func (e *treeEditor) child(n *treeNode, name, where string, create bool) (*treeNode, error) {
 	ent, ok := n.entries[name]
 	if !ok {
@@ -134,6 +135,9 @@ func (e *treeEditor) child(n *treeNode, name, where string, create bool) (*treeN
 		return sub, nil
 	}
 	if ent.mode != filemode.Dir {
+		if !create {
+			return nil, nil
+		}
 		return nil, fmt.Errorf("%s is a file, not a directory", joinPath(where, name))
 	}
 	if ent.sub == nil {

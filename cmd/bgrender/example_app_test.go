@@ -1,0 +1,50 @@
+package main
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/bgrender/bgrender/pkg/config"
+	"github.com/bgrender/bgrender/pkg/render"
+	"github.com/bgrender/bgrender/pkg/state"
+)
+
+// TestExampleAppMatchesRender fails when the project's own example app (the
+// repository root: bgrender.yaml, bgrender-state.yaml, base/, overlays/)
+// drifts from what bgrender renders from its state, or stops building.
+func TestExampleAppMatchesRender(t *testing.T) {
+	root := filepath.Join("..", "..")
+	all, err := readTree(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := render.Files{}
+	for p, b := range all {
+		if p == config.FileName || p == state.FileName || p == render.KustomizationFile ||
+			strings.HasPrefix(p, "base/") || strings.HasPrefix(p, render.OverlaysDir+"/") {
+			files[p] = b
+		}
+	}
+	cfg, err := config.Parse(config.FileName, files[config.FileName])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.App != "myapp" || cfg.Port != 3000 || cfg.ReadinessPath != "/ready" || cfg.Gateway.Hosts[0] != "*" {
+		t.Fatalf("the example app is not the documented myapp: %+v", cfg)
+	}
+	st, err := state.Parse(state.FileName, files[state.FileName])
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := desired(cfg, files, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := render.Diff(".", ownedOnly(files), ownedOnly(want)); d != "" {
+		t.Fatalf("the committed example overlays drift from what bgrender renders; run `go run ./cmd/bgrender render`:\n%s", d)
+	}
+	if err := verifyBuild(".", files); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,99 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/go-git/go-git/v5/storage/memory"
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/bgrender/bgrender/pkg/gitops"
+)
+
+// TestMain lets testscript run the real CLI as the "bgrender" command.
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){
+		"bgrender": func() {
+			os.Exit(run(context.Background(), os.Args, os.Stdin, os.Stdout, os.Stderr))
+		},
+	})
+}
+
+// TestScripts runs the txtar CLI scripts in testdata/script. Each script gets
+// $REMOTE, the file:// URL of an empty bare repository, and the commands
+// `remote-log` (subject and trailers of the remote's commits, newest first)
+// and `remote-file PATH` (a file at the remote's head).
+func TestScripts(t *testing.T) {
+	testscript.Run(t, testscript.Params{
+		Dir:                 filepath.Join("..", "..", "testdata", "script"),
+		RequireExplicitExec: true,
+		Setup: func(env *testscript.Env) error {
+			dir := filepath.Join(env.WorkDir, "remote.git")
+			if err := gitops.InitBare(dir, "main"); err != nil {
+				return err
+			}
+			env.Setenv("REMOTE", "file://"+dir)
+			env.Setenv("BGRENDER_AUTHOR_NAME", "ci")
+			env.Setenv("BGRENDER_AUTHOR_EMAIL", "ci@example.com")
+			return nil
+		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"remote-log": func(ts *testscript.TestScript, neg bool, args []string) {
+				for c := headCommit(ts, cloneRemote(ts)); c != nil; {
+					fmt.Fprintln(ts.Stdout(), strings.SplitN(c.Message, "\n", 2)[0])
+					for _, tr := range gitops.ParseTrailers(c.Message) {
+						fmt.Fprintf(ts.Stdout(), "  %s: %s\n", tr.Key, tr.Value)
+					}
+					if c.NumParents() == 0 {
+						break
+					}
+					var err error
+					if c, err = c.Parent(0); err != nil {
+						ts.Fatalf("parent of %s: %v", c.Hash, err)
+					}
+				}
+			},
+			"remote-file": func(ts *testscript.TestScript, neg bool, args []string) {
+				if len(args) != 1 {
+					ts.Fatalf("usage: remote-file PATH")
+				}
+				f, err := headCommit(ts, cloneRemote(ts)).File(args[0])
+				if err != nil {
+					ts.Fatalf("%s at the remote head: %v", args[0], err)
+				}
+				content, err := f.Contents()
+				if err != nil {
+					ts.Fatalf("read %s: %v", args[0], err)
+				}
+				fmt.Fprint(ts.Stdout(), content)
+			},
+		},
+	})
+}
+
+// cloneRemote clones the script's remote into memory for inspection.
+func cloneRemote(ts *testscript.TestScript) *git.Repository {
+	repo, err := git.Clone(memory.NewStorage(), nil, &git.CloneOptions{URL: ts.Getenv("REMOTE")})
+	if err != nil {
+		ts.Fatalf("clone %s: %v", ts.Getenv("REMOTE"), err)
+	}
+	return repo
+}
+
+func headCommit(ts *testscript.TestScript, repo *git.Repository) *object.Commit {
+	ref, err := repo.Head()
+	if err != nil {
+		ts.Fatalf("remote head: %v", err)
+	}
+	c, err := repo.CommitObject(ref.Hash())
+	if err != nil {
+		ts.Fatalf("remote head commit: %v", err)
+	}
+	return c
+}
