@@ -65,7 +65,7 @@ func (r *Repo) Apply(ctx context.Context, c Change) (Result, error) {
 
 func (r *Repo) apply(ctx context.Context, c Change) (Result, error) {
 	if r.objects == nil {
-		return Result{}, errors.New("repository is closed")
+		return Result{}, errClosed()
 	}
 	if c.Author.Name == "" || c.Author.Email == "" || c.Author.When.IsZero() {
 		return Result{}, errors.New("author name, email and time are required")
@@ -128,21 +128,25 @@ func (r *Repo) apply(ctx context.Context, c Change) (Result, error) {
 			return Result{}, err
 		}
 		res.Pushed = true
-		if r.gitDir != "" {
-			tracking := plumbing.NewRemoteReferenceName("origin", r.branch)
-			if err := r.repo.Storer.SetReference(plumbing.NewHashReference(tracking, new)); err != nil {
-				return res, fmt.Errorf("commit %s is pushed, but updating %s failed: %w", new, tracking.Short(), err)
-			}
-		}
 	}
+	// The commit is made (and pushed): from here on, failures are reported
+	// with the Result.
 	oldTree := r.headTree
 	r.head, r.headTree = new, root
+	var errs []error
 	if r.checkout != "" {
-		if err := r.updateWorktree(ctx, oldTree, root, ed.dir); err != nil {
-			return res, fmt.Errorf("commit %s is made, but updating the worktree failed (run git reset --hard): %w", new, err)
+		// Finish even if ctx ends now: a half-updated worktree is worse.
+		if err := r.updateWorktree(context.WithoutCancel(ctx), oldTree, root, ed.dir); err != nil {
+			errs = append(errs, fmt.Errorf("commit %s is made, but updating the worktree failed (git reset --hard repairs it): %w", new, err))
 		}
 	}
-	return res, nil
+	if res.Pushed && r.gitDir != "" {
+		tracking := plumbing.NewRemoteReferenceName("origin", r.branch)
+		if err := r.repo.Storer.SetReference(plumbing.NewHashReference(tracking, new)); err != nil {
+			errs = append(errs, fmt.Errorf("commit %s is pushed, but updating %s failed: %w", new, tracking.Short(), err))
+		}
+	}
+	return res, errors.Join(errs...)
 }
 
 // emptyTreeHash is the hash of the tree with no entries.

@@ -27,13 +27,21 @@ var (
 
 	// ErrNotFound: no commit in the branch's history touched the directory.
 	ErrNotFound = errors.New("no commit touched the directory")
+
+	// ErrBranchNotFound: Options.Branch names a branch that the repository
+	// does not have (an empty repository has every branch: the first commit
+	// creates it).
+	ErrBranchNotFound = errors.New("branch not found")
 )
 
-// DirtyError reports uncommitted changes in a local checkout: paths (slash
-// paths relative to the repository root, sorted) whose worktree or index
-// content differs from Head, and untracked files.
+// DirtyError reports uncommitted changes in a local checkout (see
+// Repo.CheckClean).
 type DirtyError struct {
-	Dir   string
+	// Dir is the directory that was checked ("" for the root).
+	Dir string
+	// Paths are slash paths relative to the repository root, sorted: files
+	// whose worktree or index content or mode differs from Head, files
+	// deleted from the worktree, and untracked files.
 	Paths []string
 }
 
@@ -45,7 +53,7 @@ func (e *DirtyError) Error() string {
 		more = fmt.Sprintf(" and %d more", len(shown)-max)
 		shown = shown[:max]
 	}
-	return fmt.Sprintf("uncommitted changes under %s: %s%s (commit or stash them first)",
+	return fmt.Sprintf("uncommitted changes under %s: %s%s",
 		displayDir(e.Dir), strings.Join(shown, ", "), more)
 }
 

@@ -926,3 +926,30 @@ func TestLocalCheckoutOtherBranch(t *testing.T) {
 	}
 	assertClean(t, co)
 }
+
+func TestClosed(t *testing.T) {
+	ctx := context.Background()
+	_, url, _ := seed(t)
+	r, err := gitops.Open(ctx, gitops.Options{Repo: url})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+	if _, err := r.ReadDir(ctx, "apps/a"); err == nil {
+		t.Error("ReadDir after Close succeeded")
+	}
+	if _, err := r.FindDirs(ctx, "x"); err == nil {
+		t.Error("FindDirs after Close succeeded")
+	}
+	if _, err := r.LastChange(ctx, "apps/a"); err == nil {
+		t.Error("LastChange after Close succeeded")
+	}
+	if _, err := r.Apply(ctx, appChange(1)); err == nil {
+		t.Error("Apply after Close succeeded")
+	}
+}

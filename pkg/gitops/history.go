@@ -12,9 +12,9 @@ import (
 // Commit is a commit read back from history.
 type Commit struct {
 	Hash     plumbing.Hash
-	Message  string
+	Message  string // the full message
 	Author   Signature
-	Trailers []Trailer
+	Trailers []Trailer // ParseTrailers(Message)
 }
 
 // CommitFrom converts a go-git commit, parsing its trailers.
@@ -46,6 +46,9 @@ func (r *Repo) LastChange(ctx context.Context, dir string) (Commit, error) {
 }
 
 func (r *Repo) lastChange(ctx context.Context, d string) (Commit, error) {
+	if r.objects == nil {
+		return Commit{}, errClosed()
+	}
 	if r.head.IsZero() {
 		return Commit{}, ErrEmptyRepo
 	}

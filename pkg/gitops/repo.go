@@ -20,10 +20,6 @@ import (
 	"github.com/go-git/go-git/v5/storage/memory"
 )
 
-// ErrBranchNotFound: Options.Branch names a branch that the (non-empty)
-// repository does not have.
-var ErrBranchNotFound = errors.New("branch not found")
-
 // defaultBranch is the branch of an empty repository whose HEAD cannot be
 // read (an empty network remote advertises none).
 const defaultBranch = "main"
@@ -375,6 +371,9 @@ func (r *Repo) IsRemote() bool { return r.loc.kind != kindLocal }
 // or token in it replaced by "xxxxx": safe to print.
 func (r *Repo) Location() string { return r.loc.display }
 
+// errClosed is returned by every method of a closed Repo.
+func errClosed() error { return errors.New("repository is closed") }
+
 func (r *Repo) wrap(err error, format string, args ...any) error {
 	return redact(fmt.Errorf(format+": %w", append(args, err)...), r.secrets)
 }
@@ -384,6 +383,9 @@ func (r *Repo) wrap(err error, format string, args ...any) error {
 // relative to dir. A missing directory, or a branch with no commit, gives an
 // empty map. Only that subtree is read.
 func (r *Repo) ReadDir(ctx context.Context, dir string) (map[string][]byte, error) {
+	if r.objects == nil {
+		return nil, errClosed()
+	}
 	d, err := cleanDir(dir)
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", dir, err)
@@ -417,6 +419,9 @@ func (r *Repo) ReadDir(ctx context.Context, dir string) (map[string][]byte, erro
 // the root, "." for the root) that directly contains a file called name. It
 // reads every tree of the commit, but no file.
 func (r *Repo) FindDirs(ctx context.Context, name string) ([]string, error) {
+	if r.objects == nil {
+		return nil, errClosed()
+	}
 	var dirs []string
 	if r.headTree.IsZero() {
 		return dirs, nil

@@ -26,6 +26,9 @@ func (r *Repo) CheckClean(ctx context.Context, dir string) error {
 	if r.checkout == "" {
 		return nil
 	}
+	if r.objects == nil {
+		return errClosed()
+	}
 	d, err := cleanDir(dir)
 	if err != nil {
 		return fmt.Errorf("check %s: %w", dir, err)
