@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/bgrender/bgrender/pkg/render"
 )
 
 // globals holds the flags that come before the command, and the streams.
@@ -23,6 +25,9 @@ type globals struct {
 	sshKey            string
 	sshKeyPassphrase  string
 
+	// builder serialises kustomize builds: kustomize keeps process-wide state.
+	builder *render.Builder
+
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	now            func() time.Time
@@ -33,7 +38,7 @@ func (g *globals) json() bool { return g.output == "json" }
 // run is the whole program: it parses args, runs one command and returns the
 // exit code. Nothing below it calls os.Exit.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	g := &globals{stdin: stdin, stdout: stdout, stderr: stderr, now: time.Now}
+	g := &globals{stdin: stdin, stdout: stdout, stderr: stderr, now: time.Now, builder: &render.Builder{}}
 	app := newApp(g)
 	err := app.RunContext(ctx, args)
 	if err == nil {

@@ -140,9 +140,8 @@ func desired(cfg config.Config, current render.Files, next state.State) (render.
 
 // verifyBuild builds the app dir and checks the routing invariants; a
 // transition whose result does not build is never committed.
-func verifyBuild(dir string, files render.Files) error {
-	var b render.Builder
-	built, err := b.BuildFiles(files)
+func (g *globals) verifyBuild(dir string, files render.Files) error {
+	built, err := g.builder.BuildFiles(files)
 	if err != nil {
 		return fmt.Errorf("%s: kustomize build failed, nothing was committed: %w", dir, err)
 	}
@@ -200,7 +199,7 @@ func (a *appCtx) apply(ctx context.Context, next state.State, subject, body, hin
 	if err != nil {
 		return transitionResult{}, err
 	}
-	if err := verifyBuild(a.dir, files); err != nil {
+	if err := a.g.verifyBuild(a.dir, files); err != nil {
 		return transitionResult{}, err
 	}
 	res := transitionResult{

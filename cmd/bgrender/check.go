@@ -115,8 +115,7 @@ func (g *globals) checkApp(ctx context.Context, r *gitops.Repo, dir string) chec
 	if d := render.Diff(dir, ownedOnly(a.files), ownedOnly(want)); d != "" {
 		fail("overlays drift from the state (run `bgrender --app %s render` and commit the result):\n%s", dir, d)
 	}
-	var b render.Builder
-	built, err := b.BuildFiles(a.files)
+	built, err := g.builder.BuildFiles(a.files)
 	if err != nil {
 		fail("kustomize build %s: %v", dir, err)
 	} else {

@@ -129,7 +129,9 @@ func redactRaw(s string) string {
 func (l location) authMethod(a Auth) (transport.AuthMethod, error) {
 	switch l.scheme {
 	case "http", "https":
-		if a.Token == "" && a.Username == "" {
+		if a.Token == "" {
+			// A user name alone authenticates nothing; credentials in the
+			// URL, if any, are used instead.
 			return nil, nil
 		}
 		user := a.Username
