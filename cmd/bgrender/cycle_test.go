@@ -145,16 +145,16 @@ func TestUsageErrors(t *testing.T) {
 		args []string
 		msg  string
 	}{
-		"no version":          {[]string{"deploy"}, "--version"},
-		"bad version":         {[]string{"deploy", "--version", "v1: {x}"}, "--version"},
-		"bad tag":             {[]string{"deploy", "--from-tag", "v2-red"}, "--from-tag"},
-		"tag and version":     {[]string{"deploy", "--from-tag", "v2-green", "--version", "v2"}, "--from-tag"},
-		"bad color":           {[]string{"deploy", "--version", "v2", "--color", "red"}, "--color"},
-		"unknown flag":        {[]string{"deploy", "--versoin", "v2"}, "versoin"},
+		"no version":           {[]string{"deploy"}, "--version"},
+		"bad version":          {[]string{"deploy", "--version", "v1: {x}"}, "--version"},
+		"bad tag":              {[]string{"deploy", "--from-tag", "v2-red"}, "--from-tag"},
+		"tag and version":      {[]string{"deploy", "--from-tag", "v2-green", "--version", "v2"}, "--from-tag"},
+		"bad color":            {[]string{"deploy", "--version", "v2", "--color", "red"}, "--color"},
+		"unknown flag":         {[]string{"deploy", "--versoin", "v2"}, "versoin"},
 		"force without reason": {[]string{"promote", "--force"}, "--reason"},
 		"reason without force": {[]string{"promote", "--reason", "x"}, "--force"},
-		"bad output":          {[]string{"-o", "yaml", "status"}, "-o"},
-		"app outside repo":    {[]string{"--app", "../x", "status"}, "--app"},
+		"bad output":           {[]string{"-o", "yaml", "status"}, "-o"},
+		"app outside repo":     {[]string{"--app", "../x", "status"}, "--app"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			r := bg(t, append([]string{"--repo", e.url, "--app", e.app}, tc.args...)...)

@@ -118,4 +118,3 @@ func hasPrefixKey(files render.Files, prefix string) bool {
 	}
 	return false
 }
-

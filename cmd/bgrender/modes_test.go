@@ -114,6 +114,13 @@ func TestLocalCheckout(t *testing.T) {
 		t.Fatalf("worktree not updated: %v", err)
 	}
 	assertClean(t, dir)
+	// A refusal in a local checkout changes neither the checkout nor the remote.
+	before, remoteBefore := gitopstest.Head(t, dir, "main"), e.head()
+	local(3, "deploy", "--version", "v2")
+	if gitopstest.Head(t, dir, "main") != before || e.head() != remoteBefore {
+		t.Fatal("a refused transition moved the local branch or the remote")
+	}
+	assertClean(t, dir)
 	remoteHead := e.head()
 	local(0, "--no-push", "promote", "--force", "--reason", "ok")
 	if e.head() != remoteHead {
@@ -215,4 +222,26 @@ func TestHelpHasExamples(t *testing.T) {
 	if !strings.Contains(r.stdout, "Exit codes") {
 		t.Errorf("--help does not explain exit codes")
 	}
+}
+
+// TestLocalCheckoutBehindRemote: when the remote moved since the checkout was
+// pulled, the push is rejected, and neither the checkout nor the remote changes.
+func TestLocalCheckoutBehindRemote(t *testing.T) {
+	e := newEnv(t, "apps/myapp")
+	e.run(0, "init", "--name", "myapp", "--image", "ghcr.io/acme/myapp")
+	dir := gitopstest.Clone(t, e.url)
+	other := newEnvOn(t, e.url, "apps/other")
+	other.run(0, "init", "--name", "other", "--image", "ghcr.io/acme/other")
+	localHead, remoteHead := gitopstest.Head(t, dir, "main"), e.head()
+	r := mustBG(t, 1, "--repo", dir, "--app", "apps/myapp", "deploy", "--version", "v1")
+	if !strings.Contains(r.stderr, "pull") {
+		t.Errorf("a rejected push should say to pull and retry: %s", r.stderr)
+	}
+	if gitopstest.Head(t, dir, "main") != localHead || e.head() != remoteHead {
+		t.Fatal("a rejected push left the local branch or the remote moved")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "apps/myapp/overlays/blue")); err == nil {
+		t.Fatal("a rejected push left new overlays in the worktree")
+	}
+	assertClean(t, dir)
 }

@@ -1,0 +1,30 @@
+package config
+
+import "testing"
+
+// FuzzParse: the config parser never panics, and what it accepts round-trips.
+func FuzzParse(f *testing.F) {
+	def, err := Marshal(Default("myapp", "ghcr.io/acme/myapp"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(def)
+	f.Add([]byte("apiVersion: bgrender.io/v1alpha1\nkind: App\napp: x\nimage: a/b\ntestRoute:\n  header: {name: x-test, value: '1'}\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c, err := Parse("fuzz.yaml", data)
+		if err != nil {
+			return
+		}
+		out, err := Marshal(c)
+		if err != nil {
+			t.Fatalf("accepted config does not marshal: %v", err)
+		}
+		again, err := Parse("again.yaml", out)
+		if err != nil {
+			t.Fatalf("marshalled config does not parse: %v\n%s", err, out)
+		}
+		if out2, _ := Marshal(again); string(out2) != string(out) {
+			t.Fatalf("round trip not stable:\n%s\n---\n%s", out, out2)
+		}
+	})
+}
