@@ -140,23 +140,15 @@ func desired(cfg config.Config, current render.Files, next state.State) (render.
 
 // verifyBuild builds the app dir and checks the routing invariants; a
 // transition whose result does not build is never committed.
-func (g *globals) verifyBuild(dir string, files render.Files) error {
+func (g *globals) verifyBuild(app, dir string, files render.Files) error {
 	built, err := g.builder.BuildFiles(files)
 	if err != nil {
 		return fmt.Errorf("%s: kustomize build failed, nothing was committed: %w", dir, err)
 	}
-	if errs := render.CheckRouting(appName(files), built); len(errs) > 0 {
+	if errs := render.CheckRouting(app, built); len(errs) > 0 {
 		return fmt.Errorf("%s: rendered routing is inconsistent, nothing was committed: %w", dir, errors.Join(errs...))
 	}
 	return nil
-}
-
-func appName(files render.Files) string {
-	c, err := config.Parse(config.FileName, files[config.FileName])
-	if err != nil {
-		return ""
-	}
-	return c.App
 }
 
 // transitionResult is what every transition command prints.
@@ -199,7 +191,7 @@ func (a *appCtx) apply(ctx context.Context, next state.State, subject, body, hin
 	if err != nil {
 		return transitionResult{}, err
 	}
-	if err := a.g.verifyBuild(a.dir, files); err != nil {
+	if err := a.g.verifyBuild(a.cfg.App, a.dir, files); err != nil {
 		return transitionResult{}, err
 	}
 	res := transitionResult{

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/go-git/go-git/v5/plumbing/transport"
+
 	"github.com/bgrender/bgrender/pkg/gitops"
 	"github.com/bgrender/bgrender/pkg/gitops/gitopstest"
 )
@@ -98,6 +100,7 @@ func TestSSH(t *testing.T) {
 					r.Close()
 					t.Fatal("Open succeeded")
 				}
+				t.Logf("Open: %v", err)
 				for _, s := range tt.wantText {
 					if !strings.Contains(err.Error(), s) {
 						t.Errorf("error %q does not contain %q", err, s)
@@ -110,6 +113,28 @@ func TestSSH(t *testing.T) {
 					t.Errorf("remote main moved to %s", got)
 				}
 			})
+		}
+	})
+
+	t.Run("unknown repository", func(t *testing.T) {
+		dir, _, _ := seed(t)
+		key, pub := gitopstest.NewSSHKey(t, "")
+		url, knownHosts := gitopstest.ServeSSH(t, dir, pub)
+		t.Setenv("SSH_KNOWN_HOSTS", knownHosts)
+		_, err := gitops.Open(ctx, gitops.Options{Repo: strings.TrimSuffix(url, "repo.git") + "other.git", Auth: gitops.Auth{SSHKeyFile: key}})
+		if !errors.Is(err, transport.ErrRepositoryNotFound) {
+			t.Fatalf("Open: %v, want transport.ErrRepositoryNotFound", err)
+		}
+	})
+
+	t.Run("unknown host key", func(t *testing.T) {
+		dir, _, _ := seed(t)
+		key, pub := gitopstest.NewSSHKey(t, "")
+		url, _ := gitopstest.ServeSSH(t, dir, pub)
+		_, otherHosts := gitopstest.ServeSSH(t, dir, pub)
+		t.Setenv("SSH_KNOWN_HOSTS", otherHosts)
+		if _, err := gitops.Open(ctx, gitops.Options{Repo: url, Auth: gitops.Auth{SSHKeyFile: key}}); err == nil || !strings.Contains(err.Error(), "knownhosts") {
+			t.Fatalf("Open with a known_hosts file that does not list the server: %v, want a knownhosts error", err)
 		}
 	})
 }

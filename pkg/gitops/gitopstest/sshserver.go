@@ -307,7 +307,7 @@ func parseGitCommand(command string) (service, path string, err error) {
 }
 
 // shellUnquote undoes git's sq_quote: a single-quoted word in which ' and !
-// are written as '\'' and '\!'.
+// are written as '\” and '\!'.
 func shellUnquote(s string) (string, error) {
 	if !strings.HasPrefix(s, "'") {
 		return "", errors.New("path is not single-quoted")
