@@ -63,3 +63,29 @@ func TestHTTPRemoteWithToken(t *testing.T) {
 		}
 	}
 }
+
+// TestSSHRemoteWithKey runs a transition against an SSH git server that
+// accepts only our key (passphrase-protected), given as --ssh-key with the
+// passphrase from the environment, and checks the passphrase is never printed.
+func TestSSHRemoteWithKey(t *testing.T) {
+	const passphrase = "pass-PHRASE-8c1e"
+	dir, _ := gitopstest.NewRemote(t, "main")
+	key, pub := gitopstest.NewSSHKey(t, passphrase)
+	url, knownHosts := gitopstest.ServeSSH(t, dir, pub)
+	t.Setenv("SSH_KNOWN_HOSTS", knownHosts)
+	t.Setenv("BGRENDER_SSH_KEY_PASSPHRASE", passphrase)
+	args := []string{"--repo", url, "--app", "apps/myapp", "--ssh-key", key}
+	r := mustBG(t, 0, append(args, "init", "--name", "myapp", "--image", "ghcr.io/acme/myapp")...)
+	log := gitopstest.Log(t, dir, "main")
+	if len(log) != 1 || !strings.Contains(r.stdout, log[0].Hash.String()[:7]) {
+		t.Fatalf("init over SSH did not land: %d commits\n%s", len(log), r.stdout)
+	}
+	t.Setenv("BGRENDER_SSH_KEY_PASSPHRASE", passphrase+"-wrong")
+	r = mustBG(t, 1, append(args, "deploy", "--version", "v1")...)
+	if !strings.Contains(r.stderr, "load SSH key") || strings.Contains(r.stderr+r.stdout, passphrase) {
+		t.Fatalf("wrong passphrase: %s", r.stderr)
+	}
+	if got := gitopstest.Head(t, dir, "main"); got != log[0].Hash {
+		t.Fatal("a failed SSH transition moved the remote")
+	}
+}

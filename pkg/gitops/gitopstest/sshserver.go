@@ -306,8 +306,11 @@ func parseGitCommand(command string) (service, path string, err error) {
 	return service, path, nil
 }
 
-// shellUnquote undoes git's sq_quote: a single-quoted word in which ' and !
-// are written as '\” and '\!'.
+// shellUnquote undoes git's sq_quote: one single-quoted word, in which a
+// quote or a bang is written as close quote, backslash, the character, open
+// quote:
+//
+//	'/it'\''s/repo.git'  is  /it's/repo.git
 func shellUnquote(s string) (string, error) {
 	if !strings.HasPrefix(s, "'") {
 		return "", errors.New("path is not single-quoted")
