@@ -125,11 +125,14 @@ func TestCheckRoutingFindsBrokenBuilds(t *testing.T) {
 			},
 		},
 		{
-			name: "VS missing", state: "live",
+			name: "DR missing", state: "live",
 			edit: func(t *testing.T, objs []*yaml.RNode) []*yaml.RNode {
-				return without(objs, "VirtualService", "myapp-blue-green")
+				return without(objs, "DestinationRule", "myapp-blue-green")
 			},
-			want: []string{vs + `: missing, but Deployments myapp-blue exist: they get no traffic`},
+			want: []string{
+				dr + `: missing, but Deployments myapp-blue exist: they get no traffic`,
+				vs + `: rule "myapp-default": routes to subset "blue", which ` + dr + ` does not define`,
+			},
 		},
 		{
 			name: "VS and DR without Deployments", state: "live",

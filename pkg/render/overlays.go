@@ -83,8 +83,13 @@ func Overlays(cfg config.Config, s state.State) (Files, error) {
 	}
 	if len(deployed) > 0 {
 		add(path.Join(OverlaysDir, DestinationRuleFile), r.destinationRule(deployed))
-		add(path.Join(OverlaysDir, VirtualServiceFile), r.virtualService())
-		resources = append(resources, DestinationRuleFile, VirtualServiceFile)
+		resources = append(resources, DestinationRuleFile)
+	}
+	// Istio refuses a VirtualService without rules: before the first test
+	// route is added (make-before-break) there is none.
+	if vs := r.virtualService(); vs != nil {
+		add(path.Join(OverlaysDir, VirtualServiceFile), vs)
+		resources = append(resources, VirtualServiceFile)
 	}
 	add(path.Join(OverlaysDir, KustomizationFile), r.kustomization(resources))
 	if r.b.err != nil {
@@ -214,10 +219,11 @@ func (r *renderer) destinationRule(deployed []state.Release) *yaml.RNode {
 	)
 }
 
+// virtualService returns nil when no rule routes anywhere.
 func (r *renderer) virtualService() *yaml.RNode {
 	b := &r.b
 	var rules []*yaml.RNode
-	if t := r.s.Test; t != nil {
+	if t := r.s.Test; t != nil && !t.Unrouted {
 		rules = append(rules, b.mapping(
 			kv("name", str(r.cfg.App+"-test")),
 			kv("match", seq(b.mapping(kv("headers", r.testHeaders())))),
@@ -229,6 +235,9 @@ func (r *renderer) virtualService() *yaml.RNode {
 			kv("name", str(r.cfg.App+"-default")),
 			kv("route", r.routeTo(a.Color)),
 		))
+	}
+	if len(rules) == 0 {
+		return nil
 	}
 	return b.object(r.cfg.Istio.APIVersion, "VirtualService",
 		b.mapping(kv("name", str(RoutingName(r.cfg.App)))),

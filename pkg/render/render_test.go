@@ -66,6 +66,12 @@ func deploy(version, id string) func(state.State) (state.State, error) {
 	}
 }
 
+func deployUnrouted(version, id string) func(state.State) (state.State, error) {
+	return func(s state.State) (state.State, error) {
+		return state.Deploy(s, state.DeployRequest{Version: version, ReleaseID: id, Unrouted: true})
+	}
+}
+
 func promote(s state.State) (state.State, error) {
 	return state.Promote(s, state.PromoteRequest{Force: true, Reason: "golden test"})
 }
@@ -139,6 +145,28 @@ func cases(t testing.TB) []tcase {
 			s:           steps(t, "myapp", deploy("v1", "r-aaaaaaaa"), promote, deploy("2.0", "r-bbbbbbbb"), state.Abort),
 			deployments: []wantDeployment{blue1},
 			subsets:     []string{"blue"},
+			rules:       []wantRule{defaultRule("blue")},
+		},
+		{
+			// Make-before-break: the subset is there, no rule routes to it yet;
+			// with no active release there is no VirtualService at all.
+			name: "first-deploy-unrouted", cfg: cfg,
+			s:           steps(t, "myapp", deployUnrouted("v1", "r-aaaaaaaa")),
+			deployments: []wantDeployment{blue1},
+			subsets:     []string{"blue"},
+		},
+		{
+			name: "second-deploy-unrouted", cfg: cfg,
+			s:           steps(t, "myapp", deploy("v1", "r-aaaaaaaa"), promote, deployUnrouted("2.0", "r-bbbbbbbb")),
+			deployments: []wantDeployment{blue1, green2},
+			subsets:     []string{"blue", "green"},
+			rules:       []wantRule{defaultRule("blue")},
+		},
+		{
+			name: "second-deploy-unrouted-again", cfg: cfg,
+			s:           steps(t, "myapp", deploy("v1", "r-aaaaaaaa"), promote, deploy("2.0", "r-bbbbbbbb"), state.Unroute),
+			deployments: []wantDeployment{blue1, green2},
+			subsets:     []string{"blue", "green"},
 			rules:       []wantRule{defaultRule("blue")},
 		},
 		{
@@ -406,11 +434,16 @@ func TestBuildContents(t *testing.T) {
 				}
 				return
 			}
-			if vs == nil || dr == nil {
-				t.Fatalf("colors are deployed, but VirtualService %v, DestinationRule %v", vs != nil, dr != nil)
+			if dr == nil {
+				t.Fatalf("colors are deployed, but there is no DestinationRule")
 			}
 			checkDestinationRule(t, tc, dr)
-			checkVirtualService(t, tc, vs)
+			if (vs != nil) != (len(tc.rules) > 0) {
+				t.Fatalf("VirtualService present: %v, want it exactly when there are rules (%v)", vs != nil, tc.rules)
+			}
+			if vs != nil {
+				checkVirtualService(t, tc, vs)
+			}
 		})
 	}
 }

@@ -99,8 +99,16 @@ func (s State) Validate() error {
 	if s.Test != nil && s.Test.Promotion != nil {
 		return errors.New("test: a release under test cannot have been promoted")
 	}
+	for _, role := range []struct {
+		name string
+		r    *Release
+	}{{"active", s.Active}, {"standby", s.Standby}} {
+		if role.r != nil && role.r.Unrouted {
+			return fmt.Errorf("%s: only a release under test can be unrouted", role.name)
+		}
+	}
 	switch s.Last.Name {
-	case TInit, TDeploy, TPromote, TRollback, TAbort, TDecommission:
+	case TInit, TDeploy, TPromote, TRollback, TAbort, TDecommission, TVerify, TRoute, TUnroute:
 	default:
 		return fmt.Errorf("lastTransition.name: unknown transition %q", s.Last.Name)
 	}
@@ -110,6 +118,9 @@ func (s State) Validate() error {
 func (r Release) validate() error {
 	if _, err := ParseColor(string(r.Color)); err != nil {
 		return err
+	}
+	if r.Evidence != nil && r.Evidence.Release != r.ID {
+		return fmt.Errorf("evidence.release %q: the evidence is not for release %q", r.Evidence.Release, r.ID)
 	}
 	if err := ValidateVersion(r.Version); err != nil {
 		return err

@@ -53,8 +53,31 @@ type Release struct {
 	ID      string `json:"id" yaml:"id"`
 	Version string `json:"version" yaml:"version"`
 	Color   Color  `json:"color" yaml:"color"`
+	// Unrouted is set while a release under test has its Deployment and
+	// subset but no test route yet (make-before-break: the subset is applied
+	// before any rule routes to it), or no longer (before it is removed).
+	Unrouted bool `json:"unrouted,omitempty" yaml:"unrouted,omitempty"`
+	// Evidence records the verification that passed for this release.
+	Evidence *Evidence `json:"evidence,omitempty" yaml:"evidence,omitempty"`
 	// Promotion records how the release went live; empty until promoted.
 	Promotion *Promotion `json:"promotion,omitempty" yaml:"promotion,omitempty"`
+}
+
+// Evidence is what a passing verification proved about a release.
+type Evidence struct {
+	// Release is the id of the release that answered the smoke checks.
+	Release string `json:"release" yaml:"release"`
+	// Commit is the transition commit whose application was waited for.
+	Commit string `json:"commit" yaml:"commit"`
+	// Revision is the revision the controller reported as applied: Commit
+	// or a descendant that does not change the app's manifests.
+	Revision string `json:"revision,omitempty" yaml:"revision,omitempty"`
+	// Source names the controller that reported it, e.g. "argocd app myapp".
+	Source string `json:"source,omitempty" yaml:"source,omitempty"`
+	// Checks names the smoke checks that passed, in order.
+	Checks []string `json:"checks" yaml:"checks"`
+	// VerifiedAt is when verification finished, RFC 3339 in UTC.
+	VerifiedAt string `json:"verifiedAt" yaml:"verifiedAt"`
 }
 
 // Promotion records why a release was allowed to take traffic.
@@ -63,6 +86,8 @@ type Promotion struct {
 	Forced bool `json:"forced,omitempty" yaml:"forced,omitempty"`
 	// Reason is the operator's reason for a forced promotion.
 	Reason string `json:"reason,omitempty" yaml:"reason,omitempty"`
+	// Evidence is the verification the promotion relied on (nil when forced).
+	Evidence *Evidence `json:"evidence,omitempty" yaml:"evidence,omitempty"`
 }
 
 // Transition names a state change; it is recorded in commits and in the state.
@@ -76,6 +101,9 @@ const (
 	TRollback     Transition = "rollback"
 	TAbort        Transition = "abort"
 	TDecommission Transition = "decommission"
+	TVerify       Transition = "verify"
+	TRoute        Transition = "route"
+	TUnroute      Transition = "unroute"
 )
 
 // LastTransition records the transition that produced a state.
@@ -104,6 +132,9 @@ type State struct {
 func New(app string) State {
 	return State{App: app, Last: LastTransition{Name: TInit}}
 }
+
+// TestRouted reports whether the test route leads to the release under test.
+func (s State) TestRouted() bool { return s.Test != nil && !s.Test.Unrouted }
 
 // Phase derives the phase from which roles are filled.
 func (s State) Phase() Phase {

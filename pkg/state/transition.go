@@ -13,6 +13,7 @@ var (
 	ErrNoEvidence  = errors.New("no verification evidence")
 	ErrNoStandby   = errors.New("no standby color")
 	ErrInvalidArgs = errors.New("invalid transition arguments")
+	ErrStale       = errors.New("evidence or expectation is for another release")
 )
 
 // RefusedError is returned when a safety check forbids a transition. Nothing
@@ -46,6 +47,9 @@ type DeployRequest struct {
 	ReleaseID string
 	// Replace drops a release that is under test instead of refusing.
 	Replace bool
+	// Unrouted deploys without the test route: make-before-break, where the
+	// route follows in its own commit (Route) once the subset is applied.
+	Unrouted bool
 }
 
 // Deploy puts a new release into the idle color behind the test route. It
@@ -82,7 +86,7 @@ func Deploy(s State, req DeployRequest) (State, error) {
 		return s, refuse(s, ErrLiveColor, "%s is live in %s; deploy into %s instead", s.Active.Describe(), color, color.Other())
 	}
 	next := s.clone()
-	next.Test = &Release{ID: req.ReleaseID, Version: req.Version, Color: color}
+	next.Test = &Release{ID: req.ReleaseID, Version: req.Version, Color: color, Unrouted: req.Unrouted}
 	if next.Standby != nil && next.Standby.Color == color {
 		next.Standby = nil
 	}
@@ -98,9 +102,8 @@ type PromoteRequest struct {
 }
 
 // Promote makes the release under test active; the previously active release
-// becomes the warm standby. Promotion needs verification evidence for the
-// release under test; bgrender cannot record evidence yet, so only a forced
-// promotion with a reason is accepted.
+// becomes the warm standby. Promotion needs passing verification evidence for
+// the exact release under test (see Verify), unless forced with a reason.
 func Promote(s State, req PromoteRequest) (State, error) {
 	if s.Test == nil {
 		return s, refuse(s, ErrNoTest, "nothing to promote: no release is under test; deploy one first")
@@ -109,11 +112,19 @@ func Promote(s State, req PromoteRequest) (State, error) {
 		return s, refuse(s, ErrInvalidArgs, "--force needs --reason TEXT, which is recorded in the commit")
 	}
 	if !req.Force {
-		return s, refuse(s, ErrNoEvidence, "no verification evidence is recorded for %s; verify it through the test route first, or promote with --force --reason TEXT", s.Test.Describe())
+		if err := evidenceFor(s, *s.Test); err != nil {
+			return s, err
+		}
 	}
 	next := s.clone()
 	promoted := *next.Test
-	promoted.Promotion = &Promotion{Forced: true, Reason: req.Reason}
+	promoted.Unrouted = false
+	if req.Force {
+		promoted.Promotion = &Promotion{Forced: true, Reason: req.Reason}
+	} else {
+		ev := *promoted.Evidence
+		promoted.Promotion = &Promotion{Evidence: &ev}
+	}
 	next.Standby = next.Active
 	next.Active = &promoted
 	next.Test = nil
@@ -170,12 +181,90 @@ func (s State) clone() State {
 			return nil
 		}
 		c := *r
+		c.Evidence = cloneEvidence(r.Evidence)
 		if r.Promotion != nil {
 			p := *r.Promotion
+			p.Evidence = cloneEvidence(p.Evidence)
 			c.Promotion = &p
 		}
 		return &c
 	}
 	s.Active, s.Test, s.Standby = cp(s.Active), cp(s.Test), cp(s.Standby)
 	return s
+}
+
+// evidenceFor checks that r carries passing evidence for itself.
+func evidenceFor(s State, r Release) error {
+	switch {
+	case r.Evidence == nil:
+		return refuse(s, ErrNoEvidence, "no verification evidence is recorded for %s; run `bgrender verify` through the test route first, or promote with --force --reason TEXT", r.Describe())
+	case r.Evidence.Release != r.ID:
+		return refuse(s, ErrStale, "the recorded evidence is for release %s, not %s under test; verify the release under test again", r.Evidence.Release, r.Describe())
+	}
+	return nil
+}
+
+// Verify records passing verification evidence for the release under test.
+// Evidence for another release (an earlier deploy) is refused, and so is
+// evidence gathered while the test route did not lead to the release.
+func Verify(s State, ev Evidence) (State, error) {
+	if s.Test == nil {
+		return s, refuse(s, ErrNoTest, "nothing to verify: no release is under test")
+	}
+	if ev.Release != s.Test.ID {
+		return s, refuse(s, ErrStale, "evidence is for release %s, but %s is under test", ev.Release, s.Test.Describe())
+	}
+	if s.Test.Unrouted {
+		return s, refuse(s, ErrNoTest, "%s has no test route yet; `bgrender route` it first", s.Test.Describe())
+	}
+	if ev.Commit == "" || ev.VerifiedAt == "" || len(ev.Checks) == 0 {
+		return s, refuse(s, ErrInvalidArgs, "evidence needs the applied commit, the time and at least one passed check")
+	}
+	next := s.clone()
+	cp := ev
+	cp.Checks = append([]string(nil), ev.Checks...)
+	next.Test.Evidence = &cp
+	next.Last = lastFor(TVerify, *next.Test)
+	return next, nil
+}
+
+// Route adds the test route to a release under test that was deployed
+// without one, once its subset has been applied.
+func Route(s State) (State, error) {
+	if s.Test == nil {
+		return s, refuse(s, ErrNoTest, "nothing to route: no release is under test")
+	}
+	if !s.Test.Unrouted {
+		return s, refuse(s, ErrInvalidArgs, "the test route already leads to %s", s.Test.Describe())
+	}
+	next := s.clone()
+	next.Test.Unrouted = false
+	next.Last = lastFor(TRoute, *next.Test)
+	return next, nil
+}
+
+// Unroute removes the test route but keeps the release's Deployment and
+// subset, so that no rule routes to a subset about to vanish: Abort follows
+// in its own commit once this is applied.
+func Unroute(s State) (State, error) {
+	if s.Test == nil {
+		return s, refuse(s, ErrNoTest, "nothing to unroute: no release is under test")
+	}
+	if s.Test.Unrouted {
+		return s, refuse(s, ErrInvalidArgs, "%s has no test route", s.Test.Describe())
+	}
+	next := s.clone()
+	next.Test.Unrouted = true
+	next.Test.Evidence = nil
+	next.Last = lastFor(TUnroute, *next.Test)
+	return next, nil
+}
+
+func cloneEvidence(e *Evidence) *Evidence {
+	if e == nil {
+		return nil
+	}
+	c := *e
+	c.Checks = append([]string(nil), e.Checks...)
+	return &c
 }

@@ -1,0 +1,66 @@
+package wait
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Acceptor decides whether a revision a controller reports as applied is
+// acceptable for the commit bgrender waits for: the commit itself, or a
+// descendant of it that does not change the app's manifests after it (many
+// apps share a branch, so a later commit made for another app is fine).
+type Acceptor interface {
+	Accept(ctx context.Context, commit, revision string) (ok bool, why string, err error)
+}
+
+// Observation is one look at the controller's status.
+type Observation struct {
+	// Revision is the commit the controller reports as applied ("" if none).
+	Revision string `json:"revision"`
+	// Sync and Health are the controller's own words, for progress lines,
+	// e.g. "OutOfSync", "Progressing" (Argo CD) or "Ready=False" (Flux).
+	Sync   string `json:"sync"`
+	Health string `json:"health"`
+	// Done: the commit (or an acceptable descendant) is applied and healthy,
+	// including any cooldown.
+	Done bool `json:"done"`
+	// Waiting says in words what is still missing when not Done.
+	Waiting string `json:"waiting,omitempty"`
+}
+
+// Source is a GitOps controller's view of one app.
+type Source interface {
+	// Name describes the source for messages: "argocd app myapp".
+	Name() string
+	// Refresh asks the controller to look at git now instead of at its next poll.
+	Refresh(ctx context.Context) error
+	// Observe reads the status once and evaluates it against commit. It
+	// returns a *FailedError when the controller reports that it failed to
+	// apply commit (fail fast, quoting the controller).
+	Observe(ctx context.Context, commit string, acc Acceptor, now time.Time) (Observation, error)
+}
+
+// FailedError reports that the controller failed to apply the commit; Message
+// quotes the controller.
+type FailedError struct {
+	Source  string
+	Commit  string
+	Reason  string // e.g. "ComparisonError", "SyncFailed", "Degraded", "ReconciliationFailed"
+	Message string
+}
+
+func (e *FailedError) Error() string {
+	return fmt.Sprintf("%s failed to apply %s: %s: %s", e.Source, shortSHA(e.Commit), e.Reason, e.Message)
+}
+
+// ErrTimeout is returned (wrapped) when the wait ran out of time.
+var ErrTimeout = errors.New("timed out")
+
+func shortSHA(s string) string {
+	if len(s) > 7 {
+		return s[:7]
+	}
+	return s
+}
