@@ -25,6 +25,9 @@ type globals struct {
 	sshKey            string
 	sshKeyPassphrase  string
 
+	// record, when set, sees every transition printed (release collects them).
+	record func(transitionResult)
+
 	// builder serialises kustomize builds: kustomize keeps process-wide state.
 	builder *render.Builder
 
@@ -101,6 +104,10 @@ Examples:
 			promoteCommand(g),
 			rollbackCommand(g),
 			abortCommand(g),
+			routeCommand(g),
+			waitCommand(g),
+			verifyCommand(g),
+			releaseCommand(g),
 			decommissionCommand(g),
 			statusCommand(g),
 			checkCommand(g),

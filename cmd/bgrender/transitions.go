@@ -12,23 +12,49 @@ import (
 	"github.com/bgrender/bgrender/pkg/state"
 )
 
-// transition loads the app, applies step to its state and commits the result.
-func (g *globals) transition(ctx context.Context, step func(a *appCtx) (state.State, string, string, error)) error {
+// stepFunc computes the next state of a loaded app, with the commit subject
+// and a hint of what to do next.
+type stepFunc func(a *appCtx) (next state.State, subject, hint string, err error)
+
+// commitStep loads the app at the branch head, applies step to its state and
+// commits the result as one transition (or previews it with --dry-run).
+func (g *globals) commitStep(ctx context.Context, step stepFunc, body ...string) (transitionResult, *appCtx, error) {
 	a, err := g.openApp(ctx)
 	if err != nil {
-		return err
+		return transitionResult{}, nil, err
 	}
 	defer a.repo.Close()
 	next, subject, hint, err := step(a)
 	if err != nil {
-		return err
+		return transitionResult{}, a, err
 	}
-	body := "Route: " + describeRoute(a.cfg, next)
-	res, err := a.apply(ctx, next, subject, body, hint)
+	msg := append([]string{"Route: " + describeRoute(a.cfg, next)}, body...)
+	if next.Last.Name == state.TPromote && next.Active.Promotion.Evidence != nil {
+		msg = append(msg, evidenceLines(*next.Active.Promotion.Evidence)...)
+	}
+	res, err := a.apply(ctx, next, subject, strings.Join(msg, "\n"), hint)
+	return res, a, err
+}
+
+// transition commits one step and prints it.
+func (g *globals) transition(ctx context.Context, step stepFunc) error {
+	res, _, err := g.commitStep(ctx, step)
 	if err != nil {
 		return err
 	}
 	return g.printTransition(res)
+}
+
+// routeStep adds the test route (make-before-break, second commit of deploy).
+func (g *globals) routeStep(a *appCtx) (state.State, string, string, error) {
+	next, err := state.Route(a.st)
+	if err != nil {
+		return next, "", "", err
+	}
+	t := next.Test
+	subject := fmt.Sprintf("%s: route the test route to %s %s (release %s)", next.App, t.Color, t.Version, t.ID)
+	hint := fmt.Sprintf("once applied, `%s verify` smoke-tests it through the test route (%s)", g.cmdPrefix(a), selectorText(a.cfg))
+	return next, subject, hint, nil
 }
 
 func (g *globals) cmdPrefix(a *appCtx) string {
@@ -55,7 +81,8 @@ func parseTag(tag string) (string, state.Color, error) {
 
 func deployCommand(g *globals) *cli.Command {
 	var version, color, tag string
-	var replace bool
+	var replace, noWait bool
+	var o waitOpts
 	return &cli.Command{
 		Name:      "deploy",
 		Usage:     "deploy a new release into the idle color, reachable only through the test route",
@@ -68,53 +95,93 @@ under test unless --replace.
 ` + examples("bgrender --app apps/myapp deploy --version v2.0",
 			"bgrender --app apps/myapp deploy --from-tag v2.0-green   # color from the tag, as in tag-driven pipelines",
 			"bgrender --app apps/myapp deploy --version v2.1 --replace # replace the release under test"),
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "version", Destination: &version, EnvVars: []string{"BGRENDER_VERSION"}, Usage: "version, used as the image tag"},
 			&cli.StringFlag{Name: "color", Destination: &color, Usage: "color to deploy into (default: the idle color)"},
 			&cli.StringFlag{Name: "from-tag", Destination: &tag, EnvVars: []string{"BGRENDER_FROM_TAG"}, Usage: "release tag VERSION-COLOR, e.g. v2.0-green"},
 			&cli.BoolFlag{Name: "replace", Destination: &replace, Usage: "replace a release that is under test"},
-		},
+			&cli.BoolFlag{Name: "no-wait", Destination: &noWait, Usage: "one commit with the test route, even when a controller to wait on is configured"},
+		}, waitFlags(&o)...),
 		Action: func(c *cli.Context) error {
 			if c.Args().Present() {
 				return usagef("deploy takes no arguments, got %q", c.Args().First())
 			}
-			req := state.DeployRequest{Version: version, Replace: replace}
-			switch {
-			case tag != "" && (version != "" || color != ""):
-				return usagef("--from-tag sets version and color; do not combine it with --version or --color")
-			case tag != "":
-				v, col, err := parseTag(tag)
-				if err != nil {
-					return err
-				}
-				req.Version, req.Color = v, col
-			case version == "":
-				return usagef("deploy needs --version V or --from-tag V-COLOR")
-			default:
-				if err := state.ValidateVersion(version); err != nil {
-					return usagef("--version: %v", err)
-				}
-				if color != "" {
-					col, err := state.ParseColor(color)
-					if err != nil {
-						return usagef("--color: %v", err)
-					}
-					req.Color = col
-				}
+			req, err := deployRequest(version, color, tag)
+			if err != nil {
+				return err
 			}
-			return g.transition(c.Context, func(a *appCtx) (state.State, string, string, error) {
-				req.ReleaseID = newReleaseID(a.st.App, req.Version, req.Color, a.repo.Head().String(), g.now().UnixNano())
-				next, err := state.Deploy(a.st, req)
-				if err != nil {
-					return next, "", "", err
-				}
-				t := next.Test
-				subject := fmt.Sprintf("%s: deploy %s to %s (release %s)", next.App, t.Version, t.Color, t.ID)
-				hint := fmt.Sprintf("once Argo CD or Flux has applied this commit, smoke-test through the test route (%s), then `%s promote`", selectorText(a.cfg), g.cmdPrefix(a))
-				return next, subject, hint, nil
-			})
+			req.Replace = replace
+			// Make-before-break: with a controller to wait on, the Deployment and
+			// subset land first and the test route follows once they are applied.
+			split := !noWait && !g.dryRun
+			return g.deploy(c.Context, req, split, o)
 		},
 	}
+}
+
+// deployRequest checks the deploy flags.
+func deployRequest(version, color, tag string) (state.DeployRequest, error) {
+	var req state.DeployRequest
+	switch {
+	case tag != "" && (version != "" || color != ""):
+		return req, usagef("--from-tag sets version and color; do not combine it with --version or --color")
+	case tag != "":
+		v, col, err := parseTag(tag)
+		if err != nil {
+			return req, err
+		}
+		req.Version, req.Color = v, col
+	case version == "":
+		return req, usagef("deploy needs --version V or --from-tag V-COLOR")
+	default:
+		if err := state.ValidateVersion(version); err != nil {
+			return req, usagef("--version: %v", err)
+		}
+		req.Version = version
+		if color != "" {
+			col, err := state.ParseColor(color)
+			if err != nil {
+				return req, usagef("--color: %v", err)
+			}
+			req.Color = col
+		}
+	}
+	return req, nil
+}
+
+// deploy commits a new release; with split, as two commits with a wait between.
+func (g *globals) deploy(ctx context.Context, req state.DeployRequest, split bool, o waitOpts) error {
+	res, a, err := g.commitStep(ctx, func(a *appCtx) (state.State, string, string, error) {
+		split = split && o.configured(a.cfg)
+		req.Unrouted = split
+		req.ReleaseID = newReleaseID(a.st.App, req.Version, req.Color, a.repo.Head().String(), g.now().UnixNano())
+		next, err := state.Deploy(a.st, req)
+		if err != nil {
+			return next, "", "", err
+		}
+		t := next.Test
+		subject := fmt.Sprintf("%s: deploy %s to %s (release %s)", next.App, t.Version, t.Color, t.ID)
+		hint := fmt.Sprintf("once Argo CD or Flux has applied this commit, `%s verify` smoke-tests it through the test route (%s), then `%s promote`", g.cmdPrefix(a), selectorText(a.cfg), g.cmdPrefix(a))
+		if split {
+			subject += " without test route yet"
+			hint = "waiting for the subset to be applied before routing to it"
+		}
+		return next, subject, hint, nil
+	})
+	if err != nil {
+		return err
+	}
+	if err := g.printTransition(res); err != nil || !split {
+		return err
+	}
+	if _, err := g.waitApplied(ctx, a, o, res.Commit); err != nil {
+		return fmt.Errorf("%s: the release is deployed without its test route, but waiting for commit %s failed: %w; once it is applied run `%s route`, or `%s abort`", a.dir, short(res.Commit), err, g.cmdPrefix(a), g.cmdPrefix(a))
+	}
+	res, _, err = g.commitStep(ctx, g.routeStep)
+	if err != nil {
+		return err
+	}
+	return g.printTransition(res)
 }
 
 func promoteCommand(g *globals) *cli.Command {
@@ -203,15 +270,87 @@ that was active keeps its Deployment and becomes the standby.
 }
 
 func abortCommand(g *globals) *cli.Command {
-	return simpleTransition(g, "abort", "drop the release under test: its Deployment, subset and test route",
-		examples("bgrender --app apps/myapp abort"),
-		state.Abort,
-		func(s state.State) string {
-			return fmt.Sprintf("%s: abort %s in %s (release %s)", s.App, s.Last.Version, s.Last.Color, s.Last.Release)
+	var noWait bool
+	var o waitOpts
+	return &cli.Command{
+		Name:      "abort",
+		Usage:     "drop the release under test: its test route, then its Deployment and subset",
+		UsageText: "bgrender [global options] abort [--no-wait]",
+		Description: `With a controller to wait on, the test route is removed first and the
+Deployment and subset follow once that is applied (make-before-break: no rule
+routes to a subset about to vanish). Without one, or with --no-wait, both go
+in one commit.
+
+` + examples("bgrender --app apps/myapp abort", "bgrender --app apps/myapp abort --no-wait"),
+		Flags: append([]cli.Flag{
+			&cli.BoolFlag{Name: "no-wait", Destination: &noWait, Usage: "one commit, even when a controller to wait on is configured"},
+		}, waitFlags(&o)...),
+		Action: func(c *cli.Context) error {
+			if c.Args().Present() {
+				return usagef("abort takes no arguments")
+			}
+			return g.abort(c.Context, !noWait && !g.dryRun, o)
 		},
-		func(a *appCtx, s state.State) string {
-			return fmt.Sprintf("deploy a fixed version with `%s deploy --version V`", g.cmdPrefix(a))
-		})
+	}
+}
+
+// abort drops the release under test; with split, the route goes first.
+func (g *globals) abort(ctx context.Context, split bool, o waitOpts) error {
+	res, a, err := g.commitStep(ctx, func(a *appCtx) (state.State, string, string, error) {
+		split = split && o.configured(a.cfg) && a.st.TestRouted()
+		if !split {
+			return g.abortStep(a)
+		}
+		next, err := state.Unroute(a.st)
+		if err != nil {
+			return next, "", "", err
+		}
+		t := next.Test
+		return next, fmt.Sprintf("%s: unroute %s in %s (release %s) before removing it", next.App, t.Version, t.Color, t.ID),
+			"waiting for the route removal to be applied before removing the subset", nil
+	})
+	if err != nil {
+		return err
+	}
+	if err := g.printTransition(res); err != nil || !split {
+		return err
+	}
+	if _, err := g.waitApplied(ctx, a, o, res.Commit); err != nil {
+		return fmt.Errorf("%s: the test route is removed, but waiting for commit %s failed: %w; run `%s abort` again to remove the release", a.dir, short(res.Commit), err, g.cmdPrefix(a))
+	}
+	res, _, err = g.commitStep(ctx, g.abortStep)
+	if err != nil {
+		return err
+	}
+	return g.printTransition(res)
+}
+
+func (g *globals) abortStep(a *appCtx) (state.State, string, string, error) {
+	next, err := state.Abort(a.st)
+	if err != nil {
+		return next, "", "", err
+	}
+	return next, fmt.Sprintf("%s: abort %s in %s (release %s)", next.App, next.Last.Version, next.Last.Color, next.Last.Release),
+		fmt.Sprintf("deploy a fixed version with `%s deploy --version V`", g.cmdPrefix(a)), nil
+}
+
+func routeCommand(g *globals) *cli.Command {
+	return &cli.Command{
+		Name:      "route",
+		Usage:     "add the test route to a release deployed without one",
+		UsageText: "bgrender [global options] route",
+		Description: `deploy with a controller to wait on commits the Deployment and subset first
+and the test route once they are applied; if that wait failed, run route
+yourself once the first commit is applied.
+
+` + examples("bgrender --app apps/myapp wait && bgrender --app apps/myapp route"),
+		Action: func(c *cli.Context) error {
+			if c.Args().Present() {
+				return usagef("route takes no arguments")
+			}
+			return g.transition(c.Context, g.routeStep)
+		},
+	}
 }
 
 func decommissionCommand(g *globals) *cli.Command {

@@ -10,6 +10,7 @@ import (
 
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 
+	"github.com/bgrender/bgrender/pkg/smoke"
 	"github.com/bgrender/bgrender/pkg/state"
 )
 
@@ -37,6 +38,10 @@ type Config struct {
 	Gateway       Gateway `yaml:"gateway"`
 	TestRoute     Test    `yaml:"testRoute"`
 	Istio         Istio   `yaml:"istio"`
+	// Wait names the GitOps controller that applies the app dir.
+	Wait Wait `yaml:"wait,omitempty"`
+	// Verify declares the smoke checks run through the test route.
+	Verify smoke.Spec `yaml:"verify,omitempty"`
 }
 
 // Gateway is the Istio Gateway the VirtualService binds to.
@@ -212,7 +217,10 @@ func (c Config) Validate() error {
 	if !apiVersion.MatchString(c.Istio.APIVersion) || !strings.HasPrefix(c.Istio.APIVersion, "networking.istio.io/") {
 		return fmt.Errorf("istio.apiVersion %q: must be networking.istio.io/<version>, e.g. %s", c.Istio.APIVersion, DefaultIstioAPIVersion)
 	}
-	return nil
+	if err := c.Wait.Validate(); err != nil {
+		return err
+	}
+	return c.Verify.Validate()
 }
 
 func (t Test) validate() error {

@@ -94,3 +94,42 @@ func TestValidateImage(t *testing.T) {
 		}
 	}
 }
+
+func TestWaitSection(t *testing.T) {
+	base := "apiVersion: bgrender.io/v1alpha1\nkind: App\napp: myapp\nimage: ghcr.io/acme/myapp\n"
+	c, err := Parse("b.yaml", []byte(base+"wait:\n  controller: argocd\n  server: https://argocd.example.com\n  cooldown: 5s\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := c.Wait.WithDefaults(c.App)
+	if w.Name != "myapp" || w.Namespace != "argocd" || w.Cooldown.Seconds() != 5 || w.Timeout.Minutes() != 10 {
+		t.Fatalf("wait defaults: %+v", w)
+	}
+	if f := (Wait{Controller: ControllerFlux}).WithDefaults("x"); f.Namespace != "flux-system" {
+		t.Fatalf("flux namespace default: %+v", f)
+	}
+	out, err := Marshal(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again, err := Parse("again.yaml", out); err != nil || again.Wait.Cooldown != c.Wait.Cooldown {
+		t.Fatalf("round trip: %v\n%s", err, out)
+	}
+	for name, tc := range map[string]struct{ extra, want string }{
+		"unknown controller": {"wait:\n  controller: spinnaker\n", "wait.controller"},
+		"argocd no server":   {"wait:\n  controller: argocd\n", "wait.server"},
+		"server with creds":  {"wait:\n  controller: argocd\n  server: https://admin:pw@argocd\n", "wait.server"},
+		"bad duration":       {"wait:\n  controller: flux\n  timeout: soon\n", "duration"},
+		"bad name":           {"wait:\n  controller: flux\n  name: My_App\n", "wait.name"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := Parse("b.yaml", []byte(base+tc.extra))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v, want %q", err, tc.want)
+			}
+			if err != nil && strings.Contains(err.Error(), "pw@") {
+				t.Fatalf("credentials echoed: %v", err)
+			}
+		})
+	}
+}

@@ -1,0 +1,116 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/bgrender/bgrender/pkg/wait"
+)
+
+var fullSHA = regexp.MustCompile(`^[0-9a-f]{40}$`)
+
+type waitOut struct {
+	App      string `json:"app"`
+	Source   string `json:"source"`
+	Commit   string `json:"commit"`
+	Revision string `json:"revision"`
+	Applied  bool   `json:"applied"`
+	Elapsed  string `json:"elapsed"`
+	Error    string `json:"error,omitempty"`
+}
+
+func waitCommand(g *globals) *cli.Command {
+	var (
+		o      waitOpts
+		commit string
+	)
+	return &cli.Command{
+		Name:      "wait",
+		Usage:     "wait until Argo CD or Flux has applied the app's last transition commit and the app is healthy",
+		UsageText: "bgrender [global options] wait [--commit SHA] [--controller argocd|argocd-kube|flux] [--timeout 10m]",
+		Description: `Applied means the controller reports exactly that commit — or a later one that
+does not change this app's manifests (another app's commit on the same
+branch) — as synced and healthy: for Argo CD, Synced, Healthy, the operation
+finished and Healthy held for a cooldown; for Flux, lastAppliedRevision and
+Ready=True at the current generation. A controller failure for the commit
+(a sync that failed, a ComparisonError, Degraded, Ready=False BuildFailed)
+stops the wait at once with the controller's message. bgrender asks the
+controller to refresh instead of waiting for its poll.
+
+` + examples("bgrender --app apps/myapp wait",
+			"BGRENDER_ARGOCD_TOKEN=... bgrender --app apps/myapp wait --controller argocd --argocd-server https://argocd.example.com",
+			"bgrender --app apps/myapp -o json wait --controller flux --timeout 5m"),
+		Flags: append(waitFlags(&o),
+			&cli.StringFlag{Name: "commit", Destination: &commit, Usage: "full commit sha to wait for (default: the app's last transition commit)"}),
+		Action: func(c *cli.Context) error {
+			if c.Args().Present() {
+				return usagef("wait takes no arguments")
+			}
+			if commit != "" && !fullSHA.MatchString(commit) {
+				return usagef("--commit %q: must be a full 40-character commit sha", commit)
+			}
+			ctx := c.Context
+			dir, err := appDir(g.app)
+			if err != nil {
+				return err
+			}
+			r, err := g.openRepo(ctx, true)
+			if err != nil {
+				return err
+			}
+			defer r.Close()
+			a, err := g.loadApp(ctx, r, dir)
+			if err != nil {
+				return err
+			}
+			src, w, err := g.source(a.cfg, o)
+			if err != nil {
+				return err
+			}
+			if commit == "" {
+				last, err := r.LastChange(ctx, dir)
+				if err != nil {
+					return fmt.Errorf("%s: find the last transition commit: %w", dir, err)
+				}
+				commit = last.Hash.String()
+			}
+			acc := &gitAcceptor{g: g, repo: r, dir: dir}
+			res, err := g.waitFor(ctx, src, w, o, acc, commit)
+			out := waitOut{App: a.cfg.App, Source: src.Name(), Commit: commit, Revision: res.Revision, Applied: err == nil, Elapsed: res.Elapsed.Round(1e6).String()}
+			if err != nil {
+				out.Error = err.Error()
+			}
+			if g.json() {
+				if jerr := writeJSON(g.stdout, out); jerr != nil {
+					return jerr
+				}
+			} else if err == nil {
+				rev := ""
+				if res.Revision != "" && res.Revision != commit {
+					rev = fmt.Sprintf(" (it reports %s, a later commit that does not change %s)", short(res.Revision), dir)
+				}
+				fmt.Fprintf(g.stdout, "%s applied %s%s and is healthy, after %s\n", src.Name(), short(commit), rev, out.Elapsed)
+			}
+			return err
+		},
+	}
+}
+
+// waitApplied waits for the app's commit, for commands that wait between
+// the commits of a make-before-break transition.
+func (g *globals) waitApplied(ctx context.Context, a *appCtx, o waitOpts, commit string) (wait.Result, error) {
+	src, w, err := g.source(a.cfg, o)
+	if err != nil {
+		return wait.Result{}, err
+	}
+	r, err := g.openRepo(ctx, true)
+	if err != nil {
+		return wait.Result{}, err
+	}
+	acc := &gitAcceptor{g: g, repo: r, dir: a.dir}
+	defer func() { acc.repo.Close() }()
+	return g.waitFor(ctx, src, w, o, acc, commit)
+}

@@ -1,0 +1,89 @@
+package wait
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/dynamic"
+)
+
+// DefaultArgoCDNamespace is where Applications are looked for when no
+// namespace is given, as the argocd CLI does.
+const DefaultArgoCDNamespace = "argocd"
+
+// ArgoCDRefreshAnnotation asks Argo CD's application controller to compare an
+// Application with git now; the controller removes it when done.
+const ArgoCDRefreshAnnotation = "argocd.argoproj.io/refresh"
+
+var argoApplicationGVR = schema.GroupVersionResource{Group: "argoproj.io", Version: "v1alpha1", Resource: "applications"}
+
+// ArgoCDKube reads an Argo CD Application (argoproj.io/v1alpha1) through the
+// Kubernetes API instead of the Argo CD server, and judges it exactly as
+// ArgoCDREST does (EvalArgoCD).
+type ArgoCDKube struct {
+	Client dynamic.Interface
+	// Namespace and App name the Application; an empty Namespace means
+	// DefaultArgoCDNamespace. (The field is not called Name: Name is the
+	// Source method.)
+	Namespace, App string
+	// Cooldown and Path are as in ArgoCDREST.
+	Cooldown time.Duration
+	Path     string
+}
+
+var _ Source = (*ArgoCDKube)(nil)
+
+// Name is "argocd app <namespace>/<name>".
+func (a *ArgoCDKube) Name() string {
+	return "argocd app " + a.namespace() + "/" + a.App
+}
+
+func (a *ArgoCDKube) namespace() string {
+	if a.Namespace == "" {
+		return DefaultArgoCDNamespace
+	}
+	return a.Namespace
+}
+
+// Refresh sets the annotation argocd.argoproj.io/refresh: normal on the
+// Application with a merge patch, which makes the application controller
+// compare it with git now (as `argocd app get --refresh` does).
+func (a *ArgoCDKube) Refresh(ctx context.Context) error {
+	if err := a.check(); err != nil {
+		return err
+	}
+	patch := []byte(`{"metadata":{"annotations":{"` + ArgoCDRefreshAnnotation + `":"normal"}}}`)
+	_, err := a.Client.Resource(argoApplicationGVR).Namespace(a.namespace()).
+		Patch(ctx, a.App, types.MergePatchType, patch, metav1.PatchOptions{})
+	if err != nil {
+		return fmt.Errorf("refresh %s: %w", a.Name(), kubeError(err))
+	}
+	return nil
+}
+
+// Observe reads the Application once and evaluates it with EvalArgoCD.
+func (a *ArgoCDKube) Observe(ctx context.Context, commit string, acc Acceptor, now time.Time) (Observation, error) {
+	if err := a.check(); err != nil {
+		return Observation{}, err
+	}
+	u, err := a.Client.Resource(argoApplicationGVR).Namespace(a.namespace()).Get(ctx, a.App, metav1.GetOptions{})
+	if err != nil {
+		return Observation{}, fmt.Errorf("get %s: %w", a.Name(), kubeError(err))
+	}
+	var app ArgoApplication
+	if err := fromUnstructured(u.Object, &app); err != nil {
+		return Observation{}, fmt.Errorf("read %s: %w", a.Name(), err)
+	}
+	return EvalArgoCD(ctx, &app, commit, acc, now, ArgoCheck{Source: a.Name(), Path: a.Path, Cooldown: a.Cooldown})
+}
+
+func (a *ArgoCDKube) check() error {
+	if a.Client == nil || a.App == "" {
+		return Permanent(fmt.Errorf("%s: a Kubernetes client and the Application's name are both required", a.Name()))
+	}
+	return nil
+}
