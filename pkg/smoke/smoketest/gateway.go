@@ -90,17 +90,30 @@ type Gateway struct {
 // test ends.
 func StartGateway(t testing.TB, backends map[state.Color]*App) *Gateway {
 	t.Helper()
-	g := &Gateway{t: t, backends: map[state.Color]*App{}, proxies: map[state.Color]*httputil.ReverseProxy{}, hosts: []string{"*"}}
+	g := &Gateway{t: t, hosts: []string{"*"}}
+	g.SetBackends(backends)
+	g.srv = httptest.NewServer(http.HandlerFunc(g.serve))
+	g.URL = g.srv.URL
+	t.Cleanup(g.srv.Close)
+	return g
+}
+
+// SetBackends replaces the App behind each color, as a new Deployment in a
+// color replaces its pods. A color without an App answers 503.
+func (g *Gateway) SetBackends(backends map[state.Color]*App) {
+	g.t.Helper()
+	apps := map[state.Color]*App{}
+	proxies := map[state.Color]*httputil.ReverseProxy{}
 	for color, app := range backends {
 		if app == nil {
 			continue
 		}
 		target, err := url.Parse(app.URL)
 		if err != nil {
-			t.Fatalf("smoketest.StartGateway: app %s: %v", color, err)
+			g.t.Fatalf("smoketest: app %s: %v", color, err)
 		}
-		g.backends[color] = app
-		g.proxies[color] = &httputil.ReverseProxy{
+		apps[color] = app
+		proxies[color] = &httputil.ReverseProxy{
 			Rewrite: func(pr *httputil.ProxyRequest) {
 				pr.SetURL(target)
 				pr.Out.Host = pr.In.Host
@@ -110,10 +123,9 @@ func StartGateway(t testing.TB, backends map[state.Color]*App) *Gateway {
 			},
 		}
 	}
-	g.srv = httptest.NewServer(http.HandlerFunc(g.serve))
-	g.URL = g.srv.URL
-	t.Cleanup(g.srv.Close)
-	return g
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.backends, g.proxies = apps, proxies
 }
 
 // SetRoutes replaces the rules, evaluated in order. It fails the test (call
@@ -154,6 +166,7 @@ func (g *Gateway) Routed() []Routed {
 func (g *Gateway) serve(w http.ResponseWriter, r *http.Request) {
 	g.mu.Lock()
 	rule, ok := g.match(r)
+	proxy := g.proxies[rule.Color]
 	g.mu.Unlock()
 	rec := Routed{Method: r.Method, Path: r.URL.Path, Host: r.Host, Rule: rule.Name, Color: rule.Color}
 	defer func() {
@@ -166,7 +179,6 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request) {
 		envoyError(w, http.StatusNotFound, "")
 		return
 	}
-	proxy := g.proxies[rule.Color]
 	if proxy == nil {
 		rec.Status = http.StatusServiceUnavailable
 		envoyError(w, http.StatusServiceUnavailable, "no healthy upstream")
