@@ -37,6 +37,11 @@ type fakeArgoCD struct {
 	srv     *httptest.Server
 	// appOptions gives the stand-in pods of a version their behaviour.
 	appOptions map[string][]smoketest.AppOption
+	// dropTestRoute makes the stand-in gateway ignore the test rule, as a
+	// misprogrammed route would: cookie requests reach the active color.
+	dropTestRoute bool
+	// response, when set, is served instead of the synced Application.
+	response string
 
 	mu       sync.Mutex
 	revision string
@@ -67,6 +72,11 @@ func (f *fakeArgoCD) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.response != "" {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(f.response))
+		return
+	}
 	data, err := os.ReadFile("../../testdata/wait/argocd-v2.14-application-synced.json")
 	if err != nil {
 		f.t.Errorf("fake argocd: %v", err)
@@ -135,6 +145,9 @@ func (f *fakeArgoCD) sync() {
 				if m, _ := rn.Pipe(yaml.Lookup("match")); m != nil {
 					re, _ := yaml.NewRNode(m.Content()[0]).Pipe(yaml.Lookup("headers", "cookie", "regex"))
 					regex = yaml.GetValue(re)
+				}
+				if regex != "" && f.dropTestRoute {
+					continue
 				}
 				rules = append(rules, smoketest.Rule{Name: yaml.GetValue(rn.Field("name").Value), CookieRegex: regex, Color: state.Color(subset)})
 			}

@@ -3,8 +3,10 @@ package main
 import (
 	"encoding/json"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/bgrender/bgrender/pkg/gitops/gitopstest"
 	"github.com/bgrender/bgrender/pkg/smoke/smoketest"
@@ -172,4 +174,78 @@ func get(t *testing.T, gateway, host, cookie string) string {
 	}
 	resp.Body.Close()
 	return resp.Header.Get("x-app-version")
+}
+
+// TestVerifyRefusesWrongRelease: when the test route reaches the active
+// color instead of the release under test, verify fails, says so, and
+// records no evidence; promote then still refuses.
+func TestVerifyRefusesWrongRelease(t *testing.T) {
+	r := newReleaseEnv(t)
+	r.release(0, "--version", "v1")
+	r.run(0, "deploy", "--version", "v2", "--poll-interval", "20ms")
+	r.argo.dropTestRoute = true
+	head := r.head()
+	res := r.run(1, "verify", "--gateway-url", r.argo.gateway.URL, "--poll-interval", "20ms")
+	if !strings.Contains(res.stderr, "reached version v1, not version v2 under test") {
+		t.Fatalf("verify through a test route that reaches v1:\n%s", res.stderr)
+	}
+	if r.head() != head {
+		t.Fatal("a failed verify committed")
+	}
+	r.run(3, "promote")
+	r.argo.dropTestRoute = false
+	out := r.run(0, "verify", "--gateway-url", r.argo.gateway.URL, "--poll-interval", "20ms")
+	if !strings.Contains(out.stdout, "verify v2 in green") || !strings.Contains(out.stdout, "2 checks passed") {
+		t.Fatalf("verify:\n%s", out.stdout)
+	}
+	r.run(0, "promote")
+	if st := r.log()[0]; !strings.Contains(st.Message, "Applied commit: ") {
+		t.Fatalf("promote commit without evidence:\n%s", st.Message)
+	}
+}
+
+// TestWaitCommand: wait reports the applied commit, prints progress lines in
+// CI logs, and stops at once, quoting Argo CD, on a ComparisonError.
+func TestWaitCommand(t *testing.T) {
+	r := newReleaseEnv(t)
+	res := r.run(0, "wait", "--poll-interval", "20ms")
+	if !strings.Contains(res.stdout, "argocd app myapp applied "+r.head()[:7]) {
+		t.Fatalf("wait output:\n%s", res.stdout)
+	}
+	if !strings.Contains(res.stderr, "waiting for argocd app myapp to apply "+r.head()[:7]) {
+		t.Errorf("no progress line on stderr:\n%s", res.stderr)
+	}
+	var out waitOut
+	decodeJSON(t, r.run(0, "-o", "json", "wait", "--poll-interval", "20ms").stdout, &out)
+	if !out.Applied || out.Commit != r.head() || out.Source != "argocd app myapp" {
+		t.Fatalf("wait json: %+v", out)
+	}
+	broken, err := os.ReadFile("../../testdata/wait/argocd-v2.14-application-comparison-error.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.argo.response = string(broken)
+	start := time.Now()
+	res = r.run(1, "wait", "--poll-interval", "20ms", "--timeout", "30s")
+	if !strings.Contains(res.stderr, "ComparisonError") || time.Since(start) > 10*time.Second {
+		t.Fatalf("a ComparisonError must stop the wait at once, quoting Argo CD (took %s):\n%s", time.Since(start), res.stderr)
+	}
+	if strings.Contains(res.stderr+res.stdout, "argocd-T0KEN-release") {
+		t.Fatal("the Argo CD token was printed")
+	}
+	r.run(2, "wait", "--commit", "abc123")
+}
+
+func TestReleaseDecommissionAfter(t *testing.T) {
+	r := newReleaseEnv(t)
+	r.release(0, "--version", "v1")
+	_, sum := r.release(0, "--version", "v2", "--decommission-after", "10ms")
+	if sum.Outcome != outcomeReleased || transitions(sum) != "deploy,route,verify,promote,decommission" {
+		t.Fatalf("release with --decommission-after: %s %s", sum.Outcome, transitions(sum))
+	}
+	var st statusOut
+	decodeJSON(t, r.run(0, "-o", "json", "status").stdout, &st)
+	if st.Standby != nil || st.Active.Version != "v2" {
+		t.Fatalf("after decommission: %+v", st)
+	}
 }
