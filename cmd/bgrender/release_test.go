@@ -249,3 +249,22 @@ func TestReleaseDecommissionAfter(t *testing.T) {
 		t.Fatalf("after decommission: %+v", st)
 	}
 }
+
+// TestWaitAcceptsOnlyHarmlessDescendants: the controller reports a later
+// commit on the shared branch. One made for another app is accepted; one
+// that changes this app's manifests after our commit never is.
+func TestWaitAcceptsOnlyHarmlessDescendants(t *testing.T) {
+	r := newReleaseEnv(t)
+	r.release(0, "--version", "v1")
+	ours := r.head()
+	gitopstest.Seed(t, r.url, "main", map[string]string{"apps/other/config.yaml": "a: 1\n"}, "another app's change")
+	res := r.run(0, "wait", "--commit", ours, "--poll-interval", "20ms")
+	if !strings.Contains(res.stdout, "a later commit that does not change apps/myapp") {
+		t.Fatalf("a descendant for another app should be accepted:\n%s", res.stdout)
+	}
+	gitopstest.Seed(t, r.url, "main", map[string]string{"apps/myapp/base/extra.yaml": "a: 1\n"}, "a change to our app")
+	res = r.run(1, "wait", "--commit", ours, "--poll-interval", "20ms", "--timeout", "1s")
+	if !strings.Contains(res.stderr, "changes apps/myapp after") || !strings.Contains(res.stderr, "base/extra.yaml") {
+		t.Fatalf("a descendant that changes our app must not count as applied:\n%s", res.stderr)
+	}
+}

@@ -147,9 +147,32 @@ type gitAcceptor struct {
 	g    *globals
 	repo *gitops.Repo
 	dir  string
+	// verdicts caches answers: the controller reports the same revision
+	// poll after poll, and the answer for a known revision cannot change.
+	verdicts map[[2]string]verdict
+}
+
+type verdict struct {
+	ok  bool
+	why string
 }
 
 func (a *gitAcceptor) Accept(ctx context.Context, commit, revision string) (bool, string, error) {
+	key := [2]string{commit, revision}
+	if v, ok := a.verdicts[key]; ok {
+		return v.ok, v.why, nil
+	}
+	ok, why, err := a.accept(ctx, commit, revision)
+	if err == nil {
+		if a.verdicts == nil {
+			a.verdicts = map[[2]string]verdict{}
+		}
+		a.verdicts[key] = verdict{ok, why}
+	}
+	return ok, why, err
+}
+
+func (a *gitAcceptor) accept(ctx context.Context, commit, revision string) (bool, string, error) {
 	ok, why, err := a.repo.Acceptable(ctx, a.dir, commit, revision, state.FileName)
 	if !errors.Is(err, gitops.ErrUnknownRevision) {
 		return ok, why, err

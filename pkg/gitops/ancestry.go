@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
@@ -23,11 +22,6 @@ const (
 	// maxAncestryWalk is how many commits Acceptable reads, going back from
 	// the revision, before it gives up looking for the commit.
 	maxAncestryWalk = 10000
-	// ancestryClockSkew: the walk does not go past a commit committed more
-	// than this before the commit it looks for. A descendant is committed
-	// after its ancestor, give or take the committers' clock skew; the
-	// skew only makes the walk look further.
-	ancestryClockSkew = 24 * time.Hour
 	// maxNamedChanges is how many changed files a refusal names.
 	maxNamedChanges = 5
 )
@@ -52,9 +46,10 @@ const (
 // pushed after Open, gives ok false with that last why and an error wrapping
 // ErrUnknownRevision: re-open the Repo and ask again.
 //
-// The walk from revision back to commit reads each commit once, visiting
-// merges' every parent, stops at commits made well before commit (a day of
-// clock skew allowed) and after 10000 commits (refusing revision). It needs
+// The walk goes back from revision and from commit at once, reading each
+// commit once and visiting merges' every parent, so that an older revision
+// (the controller not there yet) is told quickly too; it gives up after 10000
+// commits (refusing revision). It needs
 // the history between the two: Repos opened from paths and file:// URLs have
 // it, network URLs need Options.History; otherwise the error wraps
 // ErrHistoryTruncated.
@@ -133,47 +128,72 @@ func (r *Repo) acceptable(ctx context.Context, dir, commit, revision string, ign
 	return true, "", nil
 }
 
-// reaches reports whether target is an ancestor of from (or from itself),
-// walking parents breadth-first and reading each commit at most once. gaveUp
-// is true when it stopped at maxAncestryWalk commits without an answer.
+// reaches reports whether target is an ancestor of from (or from itself).
+// It walks back from both commits at once, one commit from each side per
+// step, reading each commit at most once: from's side finding target answers
+// yes; target's side finding from answers no (from is an ancestor of target,
+// the usual case of a controller still on an older commit), and so does
+// from's side running out. Commit dates play no part: they can lie. gaveUp is
+// true when it stopped at maxAncestryWalk commits without an answer.
 func (r *Repo) reaches(ctx context.Context, from, target *object.Commit) (found, gaveUp bool, err error) {
-	oldest := target.Committer.When.Add(-ancestryClockSkew)
-	seen := map[plumbing.Hash]bool{from.Hash: true}
-	queue := []*object.Commit{from}
-	for len(queue) > 0 {
+	up := walker{r: r, seen: map[plumbing.Hash]bool{from.Hash: true}, queue: []*object.Commit{from}}
+	down := walker{r: r, seen: map[plumbing.Hash]bool{target.Hash: true}, queue: []*object.Commit{target}}
+	for len(up.queue) > 0 {
 		if err := ctx.Err(); err != nil {
 			return false, false, err
 		}
-		c := queue[0]
-		queue = queue[1:]
+		if len(up.seen)+len(down.seen) >= maxAncestryWalk {
+			return false, true, nil
+		}
+		c, err := up.step()
+		if err != nil {
+			return false, false, err
+		}
 		if c.Hash == target.Hash {
 			return true, false, nil
 		}
-		if c.Committer.When.Before(oldest) {
-			continue // made well before target: neither it nor its ancestors descend from target
-		}
-		if len(c.ParentHashes) > 0 && r.shallow[c.Hash] {
-			return false, false, fmt.Errorf("%w: reached %s looking for %s (open with Options.History)", ErrHistoryTruncated, shortHash(c.Hash), shortHash(target.Hash))
-		}
-		for _, ph := range c.ParentHashes {
-			if seen[ph] {
-				continue
-			}
-			if len(seen) >= maxAncestryWalk {
-				return false, true, nil
-			}
-			seen[ph] = true
-			p, err := object.GetCommit(r.objects, ph)
-			if errors.Is(err, plumbing.ErrObjectNotFound) {
-				return false, false, fmt.Errorf("%w: parent %s of %s is missing (open with Options.History)", ErrHistoryTruncated, shortHash(ph), shortHash(c.Hash))
-			}
+		if len(down.queue) > 0 {
+			d, err := down.step()
 			if err != nil {
-				return false, false, fmt.Errorf("read commit %s: %w", ph, err)
+				return false, false, err
 			}
-			queue = append(queue, p)
+			if d.Hash == from.Hash {
+				return false, false, nil
+			}
 		}
 	}
 	return false, false, nil
+}
+
+// walker is one side of a breadth-first walk over parents.
+type walker struct {
+	r     *Repo
+	seen  map[plumbing.Hash]bool
+	queue []*object.Commit
+}
+
+// step pops the next commit and queues its unseen parents.
+func (w *walker) step() (*object.Commit, error) {
+	c := w.queue[0]
+	w.queue = w.queue[1:]
+	if len(c.ParentHashes) > 0 && w.r.shallow[c.Hash] {
+		return nil, fmt.Errorf("%w: reached %s (open with Options.History)", ErrHistoryTruncated, shortHash(c.Hash))
+	}
+	for _, ph := range c.ParentHashes {
+		if w.seen[ph] {
+			continue
+		}
+		w.seen[ph] = true
+		p, err := object.GetCommit(w.r.objects, ph)
+		if errors.Is(err, plumbing.ErrObjectNotFound) {
+			return nil, fmt.Errorf("%w: parent %s of %s is missing (open with Options.History)", ErrHistoryTruncated, shortHash(ph), shortHash(c.Hash))
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read commit %s: %w", ph, err)
+		}
+		w.queue = append(w.queue, p)
+	}
+	return c, nil
 }
 
 // changedFiles returns, sorted, the files under dir (slash paths relative to
