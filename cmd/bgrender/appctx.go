@@ -97,12 +97,16 @@ func (g *globals) loadApp(ctx context.Context, r *gitops.Repo, dir string) (*app
 }
 
 // openApp opens the repo and loads the app for a transition.
-func (g *globals) openApp(ctx context.Context) (*appCtx, error) {
+func (g *globals) openApp(ctx context.Context) (*appCtx, error) { return g.openAppWith(ctx, false) }
+
+// openAppWith opens the repo, with its history for network URLs when asked
+// (to find the app's last transition commit), and loads the app.
+func (g *globals) openAppWith(ctx context.Context, history bool) (*appCtx, error) {
 	dir, err := appDir(g.app)
 	if err != nil {
 		return nil, err
 	}
-	r, err := g.openRepo(ctx, false)
+	r, err := g.openRepo(ctx, history)
 	if err != nil {
 		return nil, err
 	}

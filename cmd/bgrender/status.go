@@ -31,19 +31,12 @@ color, version and release, or null) and commit.
 ` + examples("bgrender --app apps/myapp status", "bgrender --app apps/myapp -o json status | jq -r .active.version"),
 		Action: func(c *cli.Context) error {
 			ctx := c.Context
-			dir, err := appDir(g.app)
+			a, err := g.openAppWith(ctx, true)
 			if err != nil {
 				return err
 			}
-			r, err := g.openRepo(ctx, true)
-			if err != nil {
-				return err
-			}
-			defer r.Close()
-			a, err := g.loadApp(ctx, r, dir)
-			if err != nil {
-				return err
-			}
+			defer a.repo.Close()
+			r, dir := a.repo, a.dir
 			out := statusOut{
 				App: a.st.App, Phase: string(a.st.Phase()), Active: releaseJSON(a.st.Active),
 				Test: releaseJSON(a.st.Test), Standby: releaseJSON(a.st.Standby), Route: describeRoute(a.cfg, a.st),

@@ -53,19 +53,12 @@ controller to refresh instead of waiting for its poll.
 				return usagef("--commit %q: must be a full 40-character commit sha", commit)
 			}
 			ctx := c.Context
-			dir, err := appDir(g.app)
+			a, err := g.openAppWith(ctx, true)
 			if err != nil {
 				return err
 			}
-			r, err := g.openRepo(ctx, true)
-			if err != nil {
-				return err
-			}
-			defer r.Close()
-			a, err := g.loadApp(ctx, r, dir)
-			if err != nil {
-				return err
-			}
+			defer a.repo.Close()
+			r, dir := a.repo, a.dir
 			src, w, err := g.source(a.cfg, o)
 			if err != nil {
 				return err
@@ -78,6 +71,7 @@ controller to refresh instead of waiting for its poll.
 				commit = last.Hash.String()
 			}
 			acc := &gitAcceptor{g: g, repo: r, dir: dir}
+			defer acc.Close()
 			res, err := g.waitFor(ctx, src, w, o, acc, commit)
 			out := waitOut{App: a.cfg.App, Source: src.Name(), Commit: commit, Revision: res.Revision, Applied: err == nil, Elapsed: res.Elapsed.Round(1e6).String()}
 			if err != nil {
@@ -110,7 +104,8 @@ func (g *globals) waitApplied(ctx context.Context, a *appCtx, o waitOpts, commit
 	if err != nil {
 		return wait.Result{}, err
 	}
+	defer r.Close()
 	acc := &gitAcceptor{g: g, repo: r, dir: a.dir}
-	defer func() { acc.repo.Close() }()
+	defer acc.Close()
 	return g.waitFor(ctx, src, w, o, acc, commit)
 }

@@ -145,7 +145,8 @@ func httpClient(w config.Wait) (*http.Client, error) {
 // again once.
 type gitAcceptor struct {
 	g    *globals
-	repo *gitops.Repo
+	repo *gitops.Repo // the caller's; the caller closes it
+	own  *gitops.Repo // opened again by the acceptor; Close closes it
 	dir  string
 	// verdicts caches answers: the controller reports the same revision
 	// poll after poll, and the answer for a known revision cannot change.
@@ -173,7 +174,7 @@ func (a *gitAcceptor) Accept(ctx context.Context, commit, revision string) (bool
 }
 
 func (a *gitAcceptor) accept(ctx context.Context, commit, revision string) (bool, string, error) {
-	ok, why, err := a.repo.Acceptable(ctx, a.dir, commit, revision, state.FileName)
+	ok, why, err := a.current().Acceptable(ctx, a.dir, commit, revision, state.FileName)
 	if !errors.Is(err, gitops.ErrUnknownRevision) {
 		return ok, why, err
 	}
@@ -181,9 +182,24 @@ func (a *gitAcceptor) accept(ctx context.Context, commit, revision string) (bool
 	if err != nil {
 		return false, "", err
 	}
-	a.repo.Close()
-	a.repo = fresh
-	return a.repo.Acceptable(ctx, a.dir, commit, revision, state.FileName)
+	a.Close()
+	a.own = fresh
+	return fresh.Acceptable(ctx, a.dir, commit, revision, state.FileName)
+}
+
+func (a *gitAcceptor) current() *gitops.Repo {
+	if a.own != nil {
+		return a.own
+	}
+	return a.repo
+}
+
+// Close closes the repo the acceptor opened itself, if any.
+func (a *gitAcceptor) Close() {
+	if a.own != nil {
+		a.own.Close()
+		a.own = nil
+	}
 }
 
 // waitFor waits until src reports commit applied, printing progress.
