@@ -13,7 +13,6 @@ import (
 	"runtime"
 	"strings"
 	"syscall"
-	"time"
 )
 
 // KubernetesVersion is the k8s.io/kubernetes version that
@@ -96,45 +95,28 @@ func etcdBinary() (string, error) {
 // apiServerBinary returns the kube-apiserver to run: $BGRENDER_KUBE_APISERVER
 // if it names a file, else the cached build, built first if missing.
 func apiServerBinary(ctx context.Context, logf func(string, ...any)) (string, error) {
-	if p := os.Getenv(EnvAPIServer); p != "" {
-		if st, err := os.Stat(p); err == nil && !st.IsDir() {
-			return p, nil
-		}
-		logf("%s=%s is not a file; using the cached build", EnvAPIServer, p)
-	}
-	root, err := cacheRoot()
-	if err != nil {
-		return "", err
-	}
-	dir := filepath.Join(root, "kube-apiserver-"+KubernetesVersion)
-	bin := filepath.Join(dir, "kube-apiserver")
-	if isFile(bin) {
-		return bin, nil
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", fmt.Errorf("create %s: %w", dir, err)
-	}
-	unlock, err := lockFile(ctx, filepath.Join(dir, ".lock"), logf)
-	if err != nil {
-		return "", err
-	}
-	defer unlock()
-	if isFile(bin) { // built by another process while we waited
-		return bin, nil
-	}
-	if err := buildAPIServer(ctx, bin, logf); err != nil {
-		return "", err
-	}
-	return bin, nil
+	const pkg = "k8s.io/component-base/version"
+	return BuildTool(ctx, logf, Tool{
+		Name: "kube-apiserver", Version: KubernetesVersion, VersionModule: "k8s.io/kubernetes",
+		Module: "kubeapiserver", Package: "k8s.io/kubernetes/cmd/kube-apiserver",
+		LDFlags: strings.Join([]string{
+			"-s", "-w",
+			"-X", pkg + ".gitVersion=" + KubernetesVersion,
+			"-X", pkg + ".gitMajor=" + majorMinor(KubernetesVersion, 0),
+			"-X", pkg + ".gitMinor=" + majorMinor(KubernetesVersion, 1),
+			"-X", pkg + ".gitTreeState=clean",
+		}, " "),
+		EnvOverride: EnvAPIServer,
+	})
 }
 
-// toolsModuleDir finds internal/tools/kubeapiserver: next to this source file
+// toolsModuleDir finds internal/tools/<module>: next to this source file
 // when the build kept paths, else under the main module that `go env GOMOD`
 // reports for the working directory.
-func toolsModuleDir(ctx context.Context) (string, error) {
-	const rel = "internal/tools/kubeapiserver"
+func toolsModuleDir(ctx context.Context, module string) (string, error) {
+	rel := "internal/tools/" + module
 	if _, file, _, ok := runtime.Caller(0); ok && filepath.IsAbs(file) {
-		dir := filepath.Join(filepath.Dir(file), "..", "tools", "kubeapiserver")
+		dir := filepath.Join(filepath.Dir(file), "..", "tools", module)
 		if isFile(filepath.Join(dir, "go.mod")) {
 			return filepath.Clean(dir), nil
 		}
@@ -156,64 +138,6 @@ func toolsModuleDir(ctx context.Context) (string, error) {
 		return "", fmt.Errorf("find %s: no go.mod in %s", rel, dir)
 	}
 	return dir, nil
-}
-
-func buildAPIServer(ctx context.Context, bin string, logf func(string, ...any)) error {
-	dir, err := toolsModuleDir(ctx)
-	if err != nil {
-		return err
-	}
-	if err := checkToolsVersion(dir); err != nil {
-		return err
-	}
-	goBin, err := goBinary()
-	if err != nil {
-		return err
-	}
-	tmp := fmt.Sprintf("%s.tmp-%d", bin, os.Getpid())
-	defer os.Remove(tmp)
-	const pkg = "k8s.io/component-base/version"
-	ldflags := strings.Join([]string{
-		"-s", "-w",
-		"-X", pkg + ".gitVersion=" + KubernetesVersion,
-		"-X", pkg + ".gitMajor=" + majorMinor(KubernetesVersion, 0),
-		"-X", pkg + ".gitMinor=" + majorMinor(KubernetesVersion, 1),
-		"-X", pkg + ".gitTreeState=clean",
-	}, " ")
-	cmd := exec.CommandContext(ctx, goBin, "build", "-trimpath", "-ldflags="+ldflags, "-o", tmp, "k8s.io/kubernetes/cmd/kube-apiserver")
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "GOWORK=off", "CGO_ENABLED=0", "GOFLAGS=-buildvcs=false")
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	logf("building kube-apiserver %s in %s (takes minutes on 2 cores)...", KubernetesVersion, dir)
-	start := time.Now()
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("build kube-apiserver in %s: %w\n%s", dir, err, tail(out.String(), 4000))
-	}
-	if err := os.Rename(tmp, bin); err != nil {
-		return fmt.Errorf("install kube-apiserver: %w", err)
-	}
-	logf("built kube-apiserver in %s: %s", time.Since(start).Round(time.Second), bin)
-	return nil
-}
-
-// checkToolsVersion makes sure the tools module builds the version that keys
-// the cache, so a bump in one place is not silently cached under the other.
-func checkToolsVersion(dir string) error {
-	data, err := os.ReadFile(filepath.Join(dir, "go.mod"))
-	if err != nil {
-		return fmt.Errorf("read the tools module: %w", err)
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		f := strings.Fields(strings.TrimPrefix(strings.TrimSpace(line), "require"))
-		if len(f) >= 2 && f[0] == "k8s.io/kubernetes" {
-			if f[1] != KubernetesVersion {
-				return fmt.Errorf("%s/go.mod requires k8s.io/kubernetes %s but kubetest.KubernetesVersion is %s: change both together", dir, f[1], KubernetesVersion)
-			}
-			return nil
-		}
-	}
-	return fmt.Errorf("%s/go.mod does not require k8s.io/kubernetes", dir)
 }
 
 func majorMinor(v string, i int) string {
