@@ -1,0 +1,250 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/bgrender/bgrender/internal/kubetest"
+	"github.com/bgrender/bgrender/pkg/gitops/gitopstest"
+	"github.com/bgrender/bgrender/pkg/render"
+	"github.com/bgrender/bgrender/pkg/smoke/smoketest"
+)
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+// bgrenderBinary builds the CLI once per test process: the scenario drives
+// bgrender exactly as CI does, as a separate program.
+func bgrenderBinary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "bgrender-e2e-bin-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "bgrender")
+		out, err := exec.Command("go", "build", "-o", binPath, "github.com/bgrender/bgrender/cmd/bgrender").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("go build bgrender: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binPath
+}
+
+// scenario is one env repo on the real git server, applied by one real
+// controller to a real API server, with the traffic stand-ins.
+type scenario struct {
+	t       *testing.T
+	bin     string
+	repo    string // URL without credentials
+	authURL string // with credentials, for the test's own pushes
+	env     []string
+	cluster *kubetest.Cluster
+	traffic *Traffic
+}
+
+const scenarioUser, scenarioPass = "ci-bot", "e2e-T0KEN-7f3a"
+
+func newScenario(t *testing.T, c *kubetest.Cluster) (*scenario, *GitServer) {
+	git := StartGitServer(t, scenarioUser, scenarioPass)
+	repo := git.NewRepo(t, "env")
+	s := &scenario{
+		t: t, bin: bgrenderBinary(t), repo: repo, cluster: c,
+		authURL: strings.Replace(repo, "://", "://"+scenarioUser+":"+scenarioPass+"@", 1),
+		env: append(os.Environ(),
+			"BGRENDER_GIT_USERNAME="+scenarioUser, "BGRENDER_GIT_TOKEN="+scenarioPass,
+			"BGRENDER_AUTHOR_NAME=e2e", "BGRENDER_AUTHOR_EMAIL=e2e@example.com",
+			"KUBECONFIG="+c.Kubeconfig),
+	}
+	s.traffic = StartTraffic(t, c.Dynamic, "default", "myapp")
+	return s, git
+}
+
+// bg runs the CLI against the env repo's app dir apps/myapp.
+func (s *scenario) bg(want int, args ...string) string {
+	s.t.Helper()
+	cmd := exec.Command(s.bin, append([]string{"--repo", s.repo, "--app", "apps/myapp"}, args...)...)
+	cmd.Env = s.env
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	start := time.Now()
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		s.t.Fatal(err)
+	}
+	s.t.Logf("bgrender %s: exit %d in %s", strings.Join(args, " "), code, time.Since(start).Round(time.Millisecond))
+	if code != want {
+		s.t.Fatalf("bgrender %s: exit %d, want %d\nstdout:\n%s\nstderr:\n%s\ntraffic: %v", strings.Join(args, " "), code, want, out.String(), errb.String(), s.traffic.Err())
+	}
+	for _, b := range [][]byte{out.Bytes(), errb.Bytes()} {
+		if bytes.Contains(b, []byte(scenarioPass)) {
+			s.t.Fatalf("bgrender %s printed the git token", strings.Join(args, " "))
+		}
+	}
+	return out.String()
+}
+
+// configure commits bgrender.yaml's wait and verify sections.
+func (s *scenario) configure(wait string) {
+	s.t.Helper()
+	files := gitopstest.Files(s.t, s.authURL, "main", "apps/myapp")
+	cfg := files["bgrender.yaml"] + wait + `verify:
+  identity:
+    header: x-app-version
+  checks:
+  - name: ready
+    path: /ready
+    expect:
+      status: 200
+      json:
+      - field: ready
+        equals: "true"
+  - name: home
+    path: /
+`
+	gitopstest.Seed(s.t, s.authURL, "main", map[string]string{"apps/myapp/bgrender.yaml": cfg}, "myapp: wait for the controller, smoke checks")
+}
+
+type statusJSON struct {
+	Phase                string
+	Active, Test, Standby *struct{ Color, Version, Release string }
+}
+
+// assertCluster checks the API server holds exactly what the state says.
+func (s *scenario) assertCluster(when string) {
+	s.t.Helper()
+	var st statusJSON
+	if err := json.Unmarshal([]byte(s.bg(0, "-o", "json", "status")), &st); err != nil {
+		s.t.Fatal(err)
+	}
+	ctx := context.Background()
+	wantDeploy := map[string]string{} // name -> image + release
+	for _, r := range []*struct{ Color, Version, Release string }{st.Active, st.Test, st.Standby} {
+		if r != nil {
+			wantDeploy["myapp-"+r.Color] = "ghcr.io/acme/myapp:" + r.Version + " " + r.Release
+		}
+	}
+	list, err := s.cluster.Dynamic.Resource(deploymentsGVR).Namespace("default").List(ctx, metav1.ListOptions{LabelSelector: "app=myapp"})
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, d := range list.Items {
+		labels, _, _ := unstructured.NestedStringMap(d.Object, "spec", "template", "metadata", "labels")
+		containers, _, _ := unstructured.NestedSlice(d.Object, "spec", "template", "spec", "containers")
+		got[d.GetName()] = containers[0].(map[string]any)["image"].(string) + " " + labels[render.LabelRelease]
+	}
+	if fmt.Sprint(got) != fmt.Sprint(wantDeploy) {
+		s.t.Errorf("%s: Deployments in the API server %v, want %v", when, got, wantDeploy)
+	}
+	var wantSubsets []string
+	for c := range wantDeploy {
+		wantSubsets = append(wantSubsets, strings.TrimPrefix(c, "myapp-"))
+	}
+	sort.Strings(wantSubsets)
+	dr, err := s.cluster.Dynamic.Resource(destinationRulesGVR).Namespace("default").Get(ctx, "myapp-blue-green", metav1.GetOptions{})
+	var gotSubsets []string
+	if err == nil {
+		items, _, _ := unstructured.NestedSlice(dr.Object, "spec", "subsets")
+		for _, it := range items {
+			gotSubsets = append(gotSubsets, it.(map[string]any)["name"].(string))
+		}
+	} else if ignoreNotFound(err) != nil {
+		s.t.Fatal(err)
+	}
+	if strings.Join(gotSubsets, ",") != strings.Join(wantSubsets, ",") {
+		s.t.Errorf("%s: DestinationRule subsets %v, want %v", when, gotSubsets, wantSubsets)
+	}
+	var wantRules []string
+	if st.Test != nil {
+		wantRules = append(wantRules, "myapp-test->"+st.Test.Color)
+	}
+	if st.Active != nil {
+		wantRules = append(wantRules, "myapp-default->"+st.Active.Color)
+	}
+	var gotRules []string
+	if vs, err := s.cluster.Dynamic.Resource(virtualServicesGVR).Namespace("default").Get(ctx, "myapp-blue-green", metav1.GetOptions{}); err == nil {
+		rules, _, _ := unstructured.NestedSlice(vs.Object, "spec", "http")
+		for _, r := range rules {
+			m := r.(map[string]any)
+			route, _, _ := unstructured.NestedSlice(m, "route")
+			subset, _, _ := unstructured.NestedString(route[0].(map[string]any), "destination", "subset")
+			gotRules = append(gotRules, m["name"].(string)+"->"+subset)
+		}
+	} else if ignoreNotFound(err) != nil {
+		s.t.Fatal(err)
+	}
+	if strings.Join(gotRules, ",") != strings.Join(wantRules, ",") {
+		s.t.Errorf("%s: VirtualService rules %v, want %v", when, gotRules, wantRules)
+	}
+}
+
+// run is the scenario both controllers go through.
+func (s *scenario) run() {
+	t := s.t
+	gw := []string{"--gateway-url", s.traffic.GatewayURL, "--poll-interval", "200ms"}
+	rel := func(want int, version string, extra ...string) {
+		t.Helper()
+		start := time.Now()
+		s.bg(want, append(append([]string{"release", "--version", version}, gw...), extra...)...)
+		t.Logf("release %s: exit %d after %s (the whole cycle)", version, want, time.Since(start).Round(time.Millisecond))
+	}
+	rel(0, "v1")
+	s.assertCluster("after release v1")
+	rel(0, "v2")
+	s.assertCluster("after release v2")
+
+	s.traffic.SetAppOptions("v3", smoketest.NotReady())
+	rel(1, "v3")
+	s.assertCluster("after the aborted v3")
+
+	rel(0, "v4")
+	s.assertCluster("after release v4")
+	s.bg(0, "rollback")
+	s.bg(0, "wait", "--poll-interval", "200ms")
+	s.assertCluster("after rolling v4 back")
+	s.bg(0, "decommission")
+	s.bg(0, "wait", "--poll-interval", "200ms")
+	s.assertCluster("after decommission")
+
+	// A later commit for another app is as good as ours; one that changes
+	// our app after ours is not; one that breaks our build fails fast with
+	// the controller's message.
+	ours := gitopstest.Head(t, s.authURL, "main").String()
+	gitopstest.Seed(t, s.authURL, "main", map[string]string{"apps/other/notes.txt": "another app\n"}, "other: unrelated change")
+	s.bg(0, "wait", "--commit", ours, "--poll-interval", "200ms", "--timeout", "2m")
+	gitopstest.Seed(t, s.authURL, "main", map[string]string{"apps/myapp/base/kustomization.yaml": "resources:\n- service.yaml\n- missing.yaml\n"}, "myapp: break the base")
+	start := time.Now()
+	out := s.bg(1, "wait", "--poll-interval", "200ms", "--timeout", "5m", "-o", "json")
+	if time.Since(start) > 2*time.Minute {
+		t.Errorf("a broken build was reported after %s, not quickly", time.Since(start))
+	}
+	if !strings.Contains(out, "missing.yaml") {
+		t.Errorf("the wait for a broken build does not quote the controller's message:\n%s", out)
+	}
+}

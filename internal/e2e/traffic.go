@@ -1,0 +1,279 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
+
+	"github.com/bgrender/bgrender/pkg/render"
+	"github.com/bgrender/bgrender/pkg/smoke/smoketest"
+	"github.com/bgrender/bgrender/pkg/state"
+)
+
+// GVRs of the objects Traffic reads.
+var (
+	deploymentsGVR      = schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "deployments"}
+	virtualServicesGVR  = schema.GroupVersionResource{Group: "networking.istio.io", Version: "v1", Resource: "virtualservices"}
+	destinationRulesGVR = schema.GroupVersionResource{Group: "networking.istio.io", Version: "v1", Resource: "destinationrules"}
+)
+
+// Traffic stands in for what a cluster would do with the app's objects
+// (see the package doc): it writes each Deployment's rolled-out status, runs
+// a stand-in pod per Deployment, and routes a gateway by the VirtualService
+// and DestinationRule in the API server. It polls every 100 ms until the test
+// ends.
+type Traffic struct {
+	// GatewayURL is where smoke checks go (the ingress gateway).
+	GatewayURL string
+
+	t         testing.TB
+	client    dynamic.Interface
+	namespace string
+	app       string
+	gateway   *smoketest.Gateway
+
+	mu sync.Mutex
+	// AppOptions gives the stand-in pods of a version their behaviour.
+	appOptions map[string][]smoketest.AppOption
+	pods       map[state.Color]*smoketest.App
+	lastErr    error
+}
+
+// StartTraffic starts the stand-ins for app's objects in namespace.
+func StartTraffic(t testing.TB, client dynamic.Interface, namespace, app string) *Traffic {
+	tr := &Traffic{t: t, client: client, namespace: namespace, app: app,
+		appOptions: map[string][]smoketest.AppOption{}, pods: map[state.Color]*smoketest.App{}}
+	tr.gateway = smoketest.StartGateway(t, nil)
+	tr.GatewayURL = tr.gateway.URL
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(100 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			if err := tr.sync(ctx); err != nil && ctx.Err() == nil {
+				tr.mu.Lock()
+				tr.lastErr = err
+				tr.mu.Unlock()
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+	return tr
+}
+
+// SetAppOptions makes the stand-in pods of version behave as opts say, from
+// the next Deployment of that version on.
+func (tr *Traffic) SetAppOptions(version string, opts ...smoketest.AppOption) {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	tr.appOptions[version] = opts
+}
+
+// Err returns the last error of the stand-ins' sync loop, if any.
+func (tr *Traffic) Err() error {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	return tr.lastErr
+}
+
+// sync brings the stand-ins in line with the API server once.
+func (tr *Traffic) sync(ctx context.Context) error {
+	list, err := tr.client.Resource(deploymentsGVR).Namespace(tr.namespace).List(ctx, metav1.ListOptions{LabelSelector: render.LabelApp + "=" + tr.app})
+	if err != nil {
+		return fmt.Errorf("list deployments: %w", err)
+	}
+	pods := map[state.Color]*smoketest.App{}
+	podLabels := map[state.Color]map[string]string{}
+	for i := range list.Items {
+		d := &list.Items[i]
+		if err := tr.rollOut(ctx, d); err != nil {
+			return err
+		}
+		labels, _, _ := unstructured.NestedStringMap(d.Object, "spec", "template", "metadata", "labels")
+		color := state.Color(labels[render.LabelColor])
+		release := labels[render.LabelRelease]
+		version := imageTag(d)
+		podLabels[color] = labels
+		tr.mu.Lock()
+		pod := tr.pods[color]
+		if pod == nil || pod.Release != release || pod.Version != version {
+			pod = smoketest.StartApp(tr.t, version, release, color, tr.appOptions[version]...)
+		}
+		tr.mu.Unlock()
+		pods[color] = pod
+	}
+	rules, hosts, err := tr.routes(ctx, podLabels)
+	if err != nil {
+		return err
+	}
+	tr.mu.Lock()
+	tr.pods = pods
+	tr.mu.Unlock()
+	tr.gateway.SetBackends(pods)
+	tr.gateway.SetHosts(hosts...)
+	tr.gateway.SetRoutes(rules)
+	return nil
+}
+
+// rollOut writes the status the deployment controller and kubelets would
+// once every replica is up, unless it is there already.
+func (tr *Traffic) rollOut(ctx context.Context, d *unstructured.Unstructured) error {
+	replicas, found, _ := unstructured.NestedInt64(d.Object, "spec", "replicas")
+	if !found {
+		replicas = 1
+	}
+	now := metav1.Now().UTC().Format(time.RFC3339)
+	want := map[string]any{
+		"observedGeneration":  d.GetGeneration(),
+		"replicas":            replicas,
+		"updatedReplicas":     replicas,
+		"readyReplicas":       replicas,
+		"availableReplicas":   replicas,
+		"unavailableReplicas": nil,
+	}
+	old, _, _ := unstructured.NestedMap(d.Object, "status")
+	same := old != nil
+	for k, v := range want {
+		if v == nil {
+			continue
+		}
+		if ov, ok := old[k]; !ok || fmt.Sprint(ov) != fmt.Sprint(v) {
+			same = false
+		}
+	}
+	if same {
+		return nil
+	}
+	status := map[string]any{}
+	for k, v := range want {
+		if v != nil {
+			status[k] = v
+		}
+	}
+	status["conditions"] = []any{
+		map[string]any{"type": "Available", "status": "True", "reason": "MinimumReplicasAvailable", "message": "Deployment has minimum availability.", "lastUpdateTime": now, "lastTransitionTime": now},
+		map[string]any{"type": "Progressing", "status": "True", "reason": "NewReplicaSetAvailable", "message": fmt.Sprintf("ReplicaSet %q has successfully progressed.", d.GetName()), "lastUpdateTime": now, "lastTransitionTime": now},
+	}
+	if reflect.DeepEqual(old, status) {
+		return nil
+	}
+	obj := d.DeepCopy()
+	if err := unstructured.SetNestedMap(obj.Object, status, "status"); err != nil {
+		return err
+	}
+	if _, err := tr.client.Resource(deploymentsGVR).Namespace(tr.namespace).UpdateStatus(ctx, obj, metav1.UpdateOptions{}); err != nil {
+		return fmt.Errorf("write the rolled-out status of deployment %s: %w", d.GetName(), err)
+	}
+	return nil
+}
+
+func imageTag(d *unstructured.Unstructured) string {
+	containers, _, _ := unstructured.NestedSlice(d.Object, "spec", "template", "spec", "containers")
+	for _, c := range containers {
+		if m, ok := c.(map[string]any); ok {
+			img, _ := m["image"].(string)
+			if i := strings.LastIndex(img, ":"); i >= 0 && !strings.Contains(img[i:], "/") {
+				return img[i+1:]
+			}
+		}
+	}
+	return ""
+}
+
+// routes reads the VirtualService and DestinationRule and returns the
+// gateway's rules: a rule routes to a color only if its subset exists in the
+// DestinationRule and selects pods of a Deployment, like Envoy finding no
+// endpoints (503) otherwise.
+func (tr *Traffic) routes(ctx context.Context, podLabels map[state.Color]map[string]string) ([]smoketest.Rule, []string, error) {
+	name := render.RoutingName(tr.app)
+	vs, err := tr.client.Resource(virtualServicesGVR).Namespace(tr.namespace).Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		return nil, []string{"*"}, ignoreNotFound(err)
+	}
+	subsets := map[string]map[string]string{}
+	if dr, err := tr.client.Resource(destinationRulesGVR).Namespace(tr.namespace).Get(ctx, name, metav1.GetOptions{}); err == nil {
+		items, _, _ := unstructured.NestedSlice(dr.Object, "spec", "subsets")
+		for _, it := range items {
+			m, _ := it.(map[string]any)
+			n, _ := m["name"].(string)
+			labels, _, _ := unstructured.NestedStringMap(m, "labels")
+			subsets[n] = labels
+		}
+	} else if err := ignoreNotFound(err); err != nil {
+		return nil, nil, err
+	}
+	hosts, _, _ := unstructured.NestedStringSlice(vs.Object, "spec", "hosts")
+	httpRules, _, _ := unstructured.NestedSlice(vs.Object, "spec", "http")
+	var rules []smoketest.Rule
+	for _, hr := range httpRules {
+		m, _ := hr.(map[string]any)
+		rule := smoketest.Rule{}
+		rule.Name, _ = m["name"].(string)
+		if matches, _, _ := unstructured.NestedSlice(m, "match"); len(matches) > 0 {
+			mm, _ := matches[0].(map[string]any)
+			rule.CookieRegex, _, _ = unstructured.NestedString(mm, "headers", "cookie", "regex")
+			if rule.CookieRegex == "" {
+				headers, _, _ := unstructured.NestedMap(mm, "headers")
+				for h, v := range headers {
+					if exact, _, _ := unstructured.NestedString(v.(map[string]any), "exact"); exact != "" {
+						rule.HeaderName, rule.HeaderExact = h, exact
+					}
+				}
+			}
+		}
+		route, _, _ := unstructured.NestedSlice(m, "route")
+		if len(route) > 0 {
+			r, _ := route[0].(map[string]any)
+			subset, _, _ := unstructured.NestedString(r, "destination", "subset")
+			rule.Color = state.Color("no-endpoints:" + subset)
+			if sel, ok := subsets[subset]; ok {
+				for color, labels := range podLabels {
+					if selects(sel, labels) {
+						rule.Color = color
+					}
+				}
+			}
+		}
+		rules = append(rules, rule)
+	}
+	return rules, hosts, nil
+}
+
+func selects(selector, labels map[string]string) bool {
+	if len(selector) == 0 {
+		return false
+	}
+	for k, v := range selector {
+		if labels[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+func ignoreNotFound(err error) error {
+	if err == nil || apierrors.IsNotFound(err) {
+		return nil
+	}
+	return err
+}
