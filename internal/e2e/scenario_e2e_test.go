@@ -131,7 +131,7 @@ func (s *scenario) configure(wait string) {
 }
 
 type statusJSON struct {
-	Phase                string
+	Phase                 string
 	Active, Test, Standby *struct{ Color, Version, Release string }
 }
 
