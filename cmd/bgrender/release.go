@@ -120,17 +120,31 @@ func (g *globals) release(ctx context.Context, req state.DeployRequest, o waitOp
 		return usagef("release needs smoke checks: declare verify.checks in bgrender.yaml")
 	}
 
+	// abortRelease drops the release under test and waits until the
+	// controller has applied that, so the command ends with the cluster safe.
+	abortRelease := func(cause error) error {
+		if err := g.abort(ctx, true, o); err != nil {
+			return finish(outcomeAborted, errors.Join(cause, fmt.Errorf("abort: %w", err)))
+		}
+		if len(sum.Commits) > 0 {
+			if _, err := g.waitApplied(ctx, a, o, sum.Commits[len(sum.Commits)-1].Commit); err != nil {
+				cause = errors.Join(cause, fmt.Errorf("waiting for the abort: %w", err))
+			}
+		}
+		return finish(outcomeAborted, cause)
+	}
+
 	// Before the switch: any failure aborts the release under test.
 	if err := g.deploy(ctx, req, true, o); err != nil {
 		var refused *state.RefusedError
 		if errors.As(err, &refused) || len(sum.Commits) == 0 {
 			return err // nothing was committed: a refusal stays a refusal (exit 3)
 		}
-		return finish(outcomeAborted, errors.Join(err, g.abort(ctx, true, o)))
+		return abortRelease(err)
 	}
 	verified, err := g.verify(ctx, o, v)
 	if err != nil {
-		return finish(outcomeAborted, errors.Join(err, g.abort(ctx, true, o)))
+		return abortRelease(err)
 	}
 	if err := g.printTransition(verified); err != nil {
 		return err
@@ -145,7 +159,7 @@ func (g *globals) release(ctx context.Context, req state.DeployRequest, o waitOp
 		return next, fmt.Sprintf("%s: promote %s in %s (release %s)", next.App, r.Version, r.Color, r.ID), "", nil
 	})
 	if err != nil {
-		return finish(outcomeAborted, errors.Join(err, g.abort(ctx, true, o)))
+		return abortRelease(err)
 	}
 	if err := g.printTransition(promoted); err != nil {
 		return err

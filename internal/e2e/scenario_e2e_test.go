@@ -109,6 +109,20 @@ func (s *scenario) bg(want int, args ...string) string {
 	return out.String()
 }
 
+// bgFail runs a command that must exit 1 and returns its stderr.
+func (s *scenario) bgFail(args ...string) string {
+	s.t.Helper()
+	cmd := exec.Command(s.bin, append([]string{"--repo", s.repo, "--app", "apps/myapp"}, args...)...)
+	cmd.Env = s.env
+	var errb bytes.Buffer
+	cmd.Stderr = &errb
+	err := cmd.Run()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
+		s.t.Fatalf("bgrender %s: %v, want exit 1\n%s", strings.Join(args, " "), err, errb.String())
+	}
+	return errb.String()
+}
+
 // configure commits bgrender.yaml's wait and verify sections.
 func (s *scenario) configure(wait string) {
 	s.t.Helper()
@@ -238,9 +252,14 @@ func (s *scenario) run() {
 	ours := gitopstest.Head(t, s.authURL, "main").String()
 	gitopstest.Seed(t, s.authURL, "main", map[string]string{"apps/other/notes.txt": "another app\n"}, "other: unrelated change")
 	s.bg(0, "wait", "--commit", ours, "--poll-interval", "200ms", "--timeout", "2m")
+	svc := gitopstest.Files(t, s.authURL, "main", "apps/myapp")["base/service.yaml"]
+	gitopstest.Seed(t, s.authURL, "main", map[string]string{"apps/myapp/base/service.yaml": svc + "# edited by hand\n"}, "myapp: touch the base")
+	if out := s.bgFail("wait", "--commit", ours, "--poll-interval", "200ms", "--timeout", "5s"); !strings.Contains(out, "changes apps/myapp after") {
+		t.Errorf("a later commit that changes our app must not count as ours applied:\n%s", out)
+	}
 	gitopstest.Seed(t, s.authURL, "main", map[string]string{"apps/myapp/base/kustomization.yaml": "resources:\n- service.yaml\n- missing.yaml\n"}, "myapp: break the base")
 	start := time.Now()
-	out := s.bg(1, "wait", "--poll-interval", "200ms", "--timeout", "5m", "-o", "json")
+	out := s.bg(1, "-o", "json", "wait", "--poll-interval", "200ms", "--timeout", "5m")
 	if time.Since(start) > 2*time.Minute {
 		t.Errorf("a broken build was reported after %s, not quickly", time.Since(start))
 	}

@@ -62,8 +62,30 @@ func (a *ArgoCDKube) Refresh(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("refresh %s: %w", a.Name(), kubeError(err))
 	}
-	return nil
+	// Argo CD removes the annotation once the refresh is done. Until then the
+	// status is the previous reconcile's (a ComparisonError of a commit since
+	// repaired, say), so wait for it, as Argo CD's own API server does for
+	// GET ?refresh=normal; bounded, since a refresh error does not stop a wait.
+	deadline := time.Now().Add(refreshWait)
+	for time.Now().Before(deadline) {
+		u, err := a.Client.Resource(argoApplicationGVR).Namespace(a.namespace()).Get(ctx, a.App, metav1.GetOptions{})
+		if err != nil {
+			return fmt.Errorf("refresh %s: %w", a.Name(), kubeError(err))
+		}
+		if _, pending := u.GetAnnotations()[ArgoCDRefreshAnnotation]; !pending {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	return fmt.Errorf("refresh %s: Argo CD did not finish the refresh within %s", a.Name(), refreshWait)
 }
+
+// refreshWait bounds how long Refresh waits for Argo CD to finish a refresh.
+const refreshWait = 30 * time.Second
 
 // Observe reads the Application once and evaluates it with EvalArgoCD.
 func (a *ArgoCDKube) Observe(ctx context.Context, commit string, acc Acceptor, now time.Time) (Observation, error) {

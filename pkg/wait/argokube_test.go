@@ -11,6 +11,7 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/bgrender/bgrender/internal/kubetest"
 	"github.com/bgrender/bgrender/pkg/wait"
@@ -193,18 +194,40 @@ func TestArgoKubeRefresh(t *testing.T) {
 	if got, want := src.Name(), "argocd app "+ns+"/app"; got != want {
 		t.Errorf("Name() = %q, want %q", got, want)
 	}
-	if err := src.Refresh(ctx); err != nil {
-		t.Fatal(err)
-	}
-	app, err := c.Dynamic.Resource(applicationsGVR).Namespace(ns).Get(ctx, "app", metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := app.GetAnnotations()[wait.ArgoCDRefreshAnnotation]; got != "normal" {
-		t.Fatalf("annotation %s = %q, want normal (annotations %v)", wait.ArgoCDRefreshAnnotation, got, app.GetAnnotations())
+	// Refresh returns only once Argo CD has done the refresh, which it
+	// shows by removing the annotation: the test plays Argo CD here.
+	done := make(chan error, 1)
+	go func() { done <- src.Refresh(ctx) }()
+	var app *unstructured.Unstructured
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		var err error
+		app, err = c.Dynamic.Resource(applicationsGVR).Namespace(ns).Get(ctx, "app", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if app.GetAnnotations()[wait.ArgoCDRefreshAnnotation] == "normal" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("annotation %s never set (annotations %v)", wait.ArgoCDRefreshAnnotation, app.GetAnnotations())
+		}
 	}
 	if st, _ := app.Object["status"].(map[string]any); st["sync"] == nil {
 		t.Fatal("the refresh patch lost the status")
+	}
+	select {
+	case err := <-done:
+		t.Fatalf("Refresh returned (%v) before Argo CD finished the refresh", err)
+	case <-time.After(300 * time.Millisecond):
+	}
+	annotations := app.GetAnnotations()
+	delete(annotations, wait.ArgoCDRefreshAnnotation)
+	app.SetAnnotations(annotations)
+	if _, err := c.Dynamic.Resource(applicationsGVR).Namespace(ns).Update(ctx, app, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("Refresh after Argo CD finished: %v", err)
 	}
 
 	missing := &wait.ArgoCDKube{Client: c.Dynamic, Namespace: ns, App: "nope"}

@@ -1,0 +1,35 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"testing"
+
+	"github.com/bgrender/bgrender/internal/kubetest"
+)
+
+// TestScenarioFlux runs the scenario with Flux applying the env repo and
+// bgrender waiting through the Kustomization's status.
+func TestScenarioFlux(t *testing.T) {
+	c := kubetest.Start(t)
+	s, _ := newScenario(t, c)
+	s.bg(0, "init", "--name", "myapp", "--image", "ghcr.io/acme/myapp", "--host", "myapp.example.com")
+	s.configure("wait:\n  controller: flux\n  name: myapp\n  namespace: flux-system\n  timeout: 3m\n")
+	f := StartFlux(t, c)
+	f.AddApp(t, "flux-system", "env", s.repo, scenarioUser, scenarioPass, "myapp", "apps/myapp")
+	s.run()
+}
+
+// TestScenarioArgoCD runs the scenario with Argo CD applying the env repo and
+// bgrender waiting through Argo CD's REST API.
+func TestScenarioArgoCD(t *testing.T) {
+	c := kubetest.Start(t)
+	s, _ := newScenario(t, c)
+	s.bg(0, "init", "--name", "myapp", "--image", "ghcr.io/acme/myapp", "--host", "myapp.example.com")
+	a := StartArgoCD(t, c)
+	a.AddRepo(t, s.repo, scenarioUser, scenarioPass)
+	a.AddApp(t, "myapp", s.repo, "apps/myapp", "default")
+	s.env = append(s.env, "BGRENDER_ARGOCD_TOKEN="+a.Token)
+	s.configure("wait:\n  controller: argocd\n  server: " + a.URL + "\n  cooldown: 2s\n  timeout: 3m\n")
+	s.run()
+}

@@ -1,0 +1,263 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-git/go-git/v5/plumbing"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/kustomize/kyaml/yaml"
+
+	"github.com/bgrender/bgrender/internal/kubetest"
+	"github.com/bgrender/bgrender/pkg/gitops"
+	"github.com/bgrender/bgrender/pkg/gitops/gitopstest"
+	"github.com/bgrender/bgrender/pkg/wait"
+)
+
+var (
+	fluxConfigMapGVR  = schema.GroupVersionResource{Version: "v1", Resource: "configmaps"}
+	fluxDeploymentGVR = schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "deployments"}
+)
+
+// fluxOnlyCommit is an Acceptor that accepts the commit itself and nothing else.
+type fluxOnlyCommit struct{}
+
+func (fluxOnlyCommit) Accept(_ context.Context, commit, revision string) (bool, string, error) {
+	return false, "only " + commit + " itself is accepted", nil
+}
+
+// TestFlux: real source-controller and kustomize-controller apply what is
+// pushed to the git server (basic auth), prune what is removed, and report
+// a broken commit in a way that bgrender's wait fails on at once.
+func TestFlux(t *testing.T) {
+	c := kubetest.Start(t)
+	gs := StartGitServer(t, "bot", "s3cret")
+	url := gs.NewRepo(t, "env")
+	withAuth := strings.Replace(url, "://", "://bot:s3cret@", 1)
+	push := fluxPusher(t, withAuth)
+	appNS := c.Namespace(t)
+
+	first := gitopstest.Seed(t, withAuth, "main", map[string]string{
+		"apps/hello/kustomization.yaml": fluxKustomizationYAML(appNS, "hello.yaml"),
+		"apps/hello/hello.yaml":         fluxConfigMapYAML("hello", "greeting", "hello v1"),
+	}, "hello v1")
+	f := StartFlux(t, c)
+	added := time.Now()
+	f.AddApp(t, "flux-system", "env", url, "bot", "s3cret", "hello", "apps/hello")
+	fluxWaitApplied(t, f, "flux-system", "hello", first, added, "first commit (timed from AddApp)")
+	fluxWantConfigMap(t, c, appNS, "hello", "greeting", "hello v1")
+
+	change := push("apps/hello", map[string]string{
+		"kustomization.yaml": fluxKustomizationYAML(appNS, "hello.yaml", "bye.yaml"),
+		"hello.yaml":         fluxConfigMapYAML("hello", "greeting", "hello v2"),
+		"bye.yaml":           fluxConfigMapYAML("bye", "greeting", "bye v1"),
+	}, "hello v2, add bye")
+	fluxWaitApplied(t, f, "flux-system", "hello", change, time.Now(), "push -> change + addition")
+	fluxWantConfigMap(t, c, appNS, "hello", "greeting", "hello v2")
+	fluxWantConfigMap(t, c, appNS, "bye", "greeting", "bye v1")
+
+	deletion := push("apps/hello", map[string]string{
+		"kustomization.yaml": fluxKustomizationYAML(appNS, "hello.yaml"),
+		"hello.yaml":         fluxConfigMapYAML("hello", "greeting", "hello v2"),
+	}, "remove bye")
+	fluxWaitApplied(t, f, "flux-system", "hello", deletion, time.Now(), "push -> deletion (prune)")
+	if _, err := c.Dynamic.Resource(fluxConfigMapGVR).Namespace(appNS).Get(context.Background(), "bye", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Fatalf("ConfigMap bye was not pruned: get: %v", err)
+	}
+
+	// A commit that kustomize cannot build: the wait must end with Flux's own
+	// words, long before its timeout.
+	broken := push("apps/hello", map[string]string{
+		"kustomization.yaml": fluxKustomizationYAML(appNS, "hello.yaml", "missing.yaml"),
+		"hello.yaml":         fluxConfigMapYAML("hello", "greeting", "hello v3"),
+	}, "broken")
+	start := time.Now()
+	const timeout = 3 * time.Minute
+	_, err := wait.Wait(context.Background(), f.Kustomization("flux-system", "hello"), broken.String(), fluxOnlyCommit{},
+		wait.Options{Timeout: timeout, Interval: 100 * time.Millisecond})
+	elapsed := time.Since(start)
+	var failed *wait.FailedError
+	if !errors.As(err, &failed) {
+		t.Fatalf("wait for a broken commit: got %v, want a *wait.FailedError", err)
+	}
+	if errors.Is(err, wait.ErrTimeout) || elapsed > timeout/3 {
+		t.Fatalf("wait for a broken commit took %s (timeout %s): %v", elapsed, timeout, err)
+	}
+	if failed.Reason != "BuildFailed" || !strings.Contains(failed.Message, "missing.yaml") {
+		t.Fatalf("wait for a broken commit: reason %q, message %q; want BuildFailed naming missing.yaml", failed.Reason, failed.Message)
+	}
+	t.Logf("timing: broken commit %s: wait failed after %s: %v", fluxShort(broken), elapsed.Round(time.Millisecond), err)
+	fluxWantConfigMap(t, c, appNS, "hello", "greeting", "hello v2") // the last good commit stays
+
+	// And a good commit after it recovers.
+	fixed := push("apps/hello", map[string]string{
+		"kustomization.yaml": fluxKustomizationYAML(appNS, "hello.yaml"),
+		"hello.yaml":         fluxConfigMapYAML("hello", "greeting", "hello v4"),
+	}, "fixed")
+	fluxWaitApplied(t, f, "flux-system", "hello", fixed, time.Now(), "push -> fix after a broken commit")
+	fluxWantConfigMap(t, c, appNS, "hello", "greeting", "hello v4")
+}
+
+// TestFluxWaitDeployment: with spec.wait (Flux.Wait), the Kustomization is
+// Ready only once its Deployment has the status the deployment controller
+// would write, which here the test writes, as Traffic does in the scenarios.
+func TestFluxWaitDeployment(t *testing.T) {
+	c := kubetest.Start(t)
+	gs := StartGitServer(t, "bot", "s3cret")
+	url := gs.NewRepo(t, "env")
+	push := fluxPusher(t, strings.Replace(url, "://", "://bot:s3cret@", 1))
+	appNS := c.Namespace(t)
+	commit := push("apps/web", map[string]string{
+		"kustomization.yaml": fluxKustomizationYAML(appNS, "web.yaml"),
+		"web.yaml":           fluxDeploymentYAML("web", "example.com/web:v1"),
+	}, "web v1")
+	f := StartFlux(t, c)
+	f.Wait = true
+	added := time.Now()
+	f.AddApp(t, "flux-system", "env", url, "bot", "s3cret", "web", "apps/web")
+
+	// Wait for the Deployment and the health check, as a test would that
+	// stands in for the deployment controller.
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var d *unstructured.Unstructured
+	for d == nil {
+		got, err := c.Dynamic.Resource(fluxDeploymentGVR).Namespace(appNS).Get(ctx, "web", metav1.GetOptions{})
+		switch {
+		case err == nil:
+			d = got
+		case !apierrors.IsNotFound(err) || ctx.Err() != nil:
+			t.Fatalf("get deployment web: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	ks := f.Kustomization("flux-system", "web")
+	obs, err := ks.Observe(ctx, commit.String(), fluxOnlyCommit{}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if obs.Done {
+		t.Fatalf("the Kustomization is done before its Deployment rolled out: %+v", obs)
+	}
+	t.Logf("before the rollout: %s, %s", obs.Health, obs.Waiting)
+	c.SetStatus(t, fluxDeploymentGVR, appNS, "web", map[string]any{
+		"observedGeneration": d.GetGeneration(),
+		"replicas":           1, "updatedReplicas": 1, "readyReplicas": 1, "availableReplicas": 1,
+		"conditions": []any{
+			map[string]any{"type": "Available", "status": "True", "reason": "MinimumReplicasAvailable"},
+			map[string]any{"type": "Progressing", "status": "True", "reason": "NewReplicaSetAvailable"},
+		},
+	})
+	rolledOut := time.Now()
+	fluxWaitApplied(t, f, "flux-system", "web", commit, rolledOut, "Deployment status written -> Ready (health check)")
+	t.Logf("timing: web %s: AddApp -> Ready %s", fluxShort(commit), time.Since(added).Round(time.Millisecond))
+}
+
+// fluxPusher returns a function that commits files as the whole content of dir
+// (what is not in files is deleted) and pushes it to url.
+func fluxPusher(t *testing.T, url string) func(dir string, files map[string]string, message string) plumbing.Hash {
+	return func(dir string, files map[string]string, message string) plumbing.Hash {
+		t.Helper()
+		ctx := context.Background()
+		r, err := gitops.Open(ctx, gitops.Options{Repo: url, Branch: "main", Push: true})
+		if err != nil {
+			t.Fatalf("push: %v", err)
+		}
+		defer r.Close()
+		fs := map[string][]byte{}
+		for p, s := range files {
+			fs[p] = []byte(s)
+		}
+		res, err := r.Apply(ctx, gitops.Change{Dir: dir, Files: fs, Replace: []string{"."}, Message: message, Author: gitopstest.Author()})
+		if err != nil {
+			t.Fatalf("push: %v", err)
+		}
+		return res.Commit
+	}
+}
+
+// fluxWaitApplied waits with bgrender's own waiter until the Kustomization has
+// applied exactly the commit and is Ready, and logs how long that took from
+// since.
+func fluxWaitApplied(t *testing.T, f *Flux, ns, name string, commit plumbing.Hash, since time.Time, what string) {
+	t.Helper()
+	var polls []string
+	res, err := wait.Wait(context.Background(), f.Kustomization(ns, name), commit.String(), fluxOnlyCommit{}, wait.Options{
+		Timeout:  3 * time.Minute,
+		Interval: 100 * time.Millisecond,
+		Progress: func(p wait.Progress) {
+			if s := p.Observation.Health + " " + p.Observation.Waiting; len(polls) == 0 || polls[len(polls)-1] != s {
+				polls = append(polls, s)
+			}
+		},
+	})
+	if err != nil {
+		t.Fatalf("wait for %s (%s): %v\nobservations: %q", fluxShort(commit), what, err, polls)
+	}
+	t.Logf("timing: %s %s: applied and Ready after %s (of which wait.Wait %s, %d polls)", what, fluxShort(commit),
+		time.Since(since).Round(time.Millisecond), res.Elapsed.Round(time.Millisecond), res.Polls)
+}
+
+func fluxWantConfigMap(t *testing.T, c *kubetest.Cluster, ns, name, key, want string) {
+	t.Helper()
+	cm, err := c.Dynamic.Resource(fluxConfigMapGVR).Namespace(ns).Get(context.Background(), name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatalf("ConfigMap %s/%s: %v", ns, name, err)
+	}
+	if got, _, _ := unstructured.NestedString(cm.Object, "data", key); got != want {
+		t.Fatalf("ConfigMap %s/%s: %s is %q, want %q", ns, name, key, got, want)
+	}
+}
+
+func fluxShort(h plumbing.Hash) string { return h.String()[:7] }
+
+func fluxKustomizationYAML(ns string, resources ...string) string {
+	return fluxYAML(map[string]any{
+		"apiVersion": "kustomize.config.k8s.io/v1beta1",
+		"kind":       "Kustomization",
+		"namespace":  ns,
+		"resources":  resources,
+	})
+}
+
+func fluxConfigMapYAML(name, key, value string) string {
+	return fluxYAML(map[string]any{
+		"apiVersion": "v1",
+		"kind":       "ConfigMap",
+		"metadata":   map[string]any{"name": name},
+		"data":       map[string]any{key: value},
+	})
+}
+
+func fluxDeploymentYAML(name, image string) string {
+	labels := map[string]any{"app": name}
+	return fluxYAML(map[string]any{
+		"apiVersion": "apps/v1",
+		"kind":       "Deployment",
+		"metadata":   map[string]any{"name": name},
+		"spec": map[string]any{
+			"replicas": 1,
+			"selector": map[string]any{"matchLabels": labels},
+			"template": map[string]any{
+				"metadata": map[string]any{"labels": labels},
+				"spec":     map[string]any{"containers": []any{map[string]any{"name": name, "image": image}}},
+			},
+		},
+	})
+}
+
+func fluxYAML(v any) string {
+	data, err := yaml.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return string(data)
+}
