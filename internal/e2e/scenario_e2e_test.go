@@ -254,6 +254,9 @@ func (s *scenario) run() {
 	s.bg(0, "wait", "--commit", ours, "--poll-interval", "200ms", "--timeout", "2m")
 	svc := gitopstest.Files(t, s.authURL, "main", "apps/myapp")["base/service.yaml"]
 	gitopstest.Seed(t, s.authURL, "main", map[string]string{"apps/myapp/base/service.yaml": svc + "# edited by hand\n"}, "myapp: touch the base")
+	// Until the controller has applied that commit it may rightly still
+	// report ours; once it reports the new one, ours no longer counts.
+	s.bg(0, "wait", "--poll-interval", "200ms", "--timeout", "2m")
 	if out := s.bgFail("wait", "--commit", ours, "--poll-interval", "200ms", "--timeout", "5s"); !strings.Contains(out, "changes apps/myapp after") {
 		t.Errorf("a later commit that changes our app must not count as ours applied:\n%s", out)
 	}
