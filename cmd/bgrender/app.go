@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"strings"
 	"time"
 
@@ -31,6 +32,9 @@ type globals struct {
 	// builder serialises kustomize builds: kustomize keeps process-wide state.
 	builder *render.Builder
 
+	// jitter randomises a retry's backoff (nil: none).
+	jitter func(time.Duration) time.Duration
+
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	now            func() time.Time
@@ -41,7 +45,8 @@ func (g *globals) json() bool { return g.output == "json" }
 // run is the whole program: it parses args, runs one command and returns the
 // exit code. Nothing below it calls os.Exit.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	g := &globals{stdin: stdin, stdout: stdout, stderr: stderr, now: time.Now, builder: &render.Builder{}}
+	g := &globals{stdin: stdin, stdout: stdout, stderr: stderr, now: time.Now, builder: &render.Builder{},
+		jitter: func(d time.Duration) time.Duration { return d/2 + rand.N(d) }}
 	app := newApp(g)
 	err := app.RunContext(ctx, args)
 	if err == nil {

@@ -123,7 +123,7 @@ func (g *globals) release(ctx context.Context, req state.DeployRequest, o waitOp
 	// abortRelease drops the release under test and waits until the
 	// controller has applied that, so the command ends with the cluster safe.
 	abortRelease := func(cause error) error {
-		if err := g.abort(ctx, true, o); err != nil {
+		if err := g.abort(ctx, true, o, expectOpts{release: releaseID(sum)}); err != nil {
 			return finish(outcomeAborted, errors.Join(cause, fmt.Errorf("abort: %w", err)))
 		}
 		if len(sum.Commits) > 0 {
@@ -142,7 +142,7 @@ func (g *globals) release(ctx context.Context, req state.DeployRequest, o waitOp
 		}
 		return abortRelease(err)
 	}
-	verified, err := g.verify(ctx, o, v)
+	verified, err := g.verify(ctx, o, v, expectOpts{release: releaseID(sum)})
 	if err != nil {
 		return abortRelease(err)
 	}
@@ -227,4 +227,15 @@ func (g *globals) release(ctx context.Context, req state.DeployRequest, o waitOp
 		}
 	}
 	return finish(outcomeReleased, nil)
+}
+
+// releaseID is the id of the release this run deployed ("" before deploy),
+// so that its clean-up never touches another pipeline's release.
+func releaseID(sum releaseSummary) string {
+	for _, c := range sum.Commits {
+		if c.Transition == string(state.TDeploy) && c.Release != nil {
+			return c.Release.Release
+		}
+	}
+	return ""
 }

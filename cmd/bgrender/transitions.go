@@ -2,13 +2,18 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"os"
 	"path"
+	"path/filepath"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/bgrender/bgrender/pkg/gitops"
 	"github.com/bgrender/bgrender/pkg/state"
 )
 
@@ -18,7 +23,53 @@ type stepFunc func(a *appCtx) (next state.State, subject, hint string, err error
 
 // commitStep loads the app at the branch head, applies step to its state and
 // commits the result as one transition (or previews it with --dry-run).
+//
+// The push is a compare-and-swap on the head the state was read at. When
+// another transition landed first, the whole step runs again on the new head
+// — re-read, re-validated, re-rendered, never a blind retry — a bounded
+// number of times with jittered backoff; a step that the new head no longer
+// allows is refused, naming the head it was refused at.
 func (g *globals) commitStep(ctx context.Context, step stepFunc, body ...string) (transitionResult, *appCtx, error) {
+	const maxAttempts = 10
+	raced := false
+	for attempt := 1; ; attempt++ {
+		res, a, err := g.commitOnce(ctx, step, body...)
+		var refused *state.RefusedError
+		switch {
+		case err == nil:
+			return res, a, nil
+		case raced && errors.As(err, &refused) && a != nil:
+			return res, a, fmt.Errorf("%w (another transition landed first; branch %s is now at %s)", err, a.repo.Branch(), short(a.repo.Head().String()))
+		case !errors.Is(err, gitops.ErrPushRejected) || !g.canRetryPush():
+			return res, a, err
+		case attempt == maxAttempts:
+			return res, a, fmt.Errorf("%w; gave up after %d attempts: the branch keeps moving", err, attempt)
+		}
+		raced = true
+		backoff := time.Duration(25<<min(attempt, 6)) * time.Millisecond
+		if g.jitter != nil {
+			backoff = g.jitter(backoff)
+		}
+		select {
+		case <-ctx.Done():
+			return res, a, ctx.Err()
+		case <-time.After(backoff):
+		}
+	}
+}
+
+// canRetryPush: a remote URL or a bare repo is read afresh at every attempt;
+// a local checkout is not (its branch is behind until the user pulls).
+func (g *globals) canRetryPush() bool {
+	if looksLikeURL(g.repo) {
+		return true
+	}
+	_, err := os.Stat(filepath.Join(g.repo, ".git"))
+	return err != nil
+}
+
+// commitOnce is one attempt of commitStep.
+func (g *globals) commitOnce(ctx context.Context, step stepFunc, body ...string) (transitionResult, *appCtx, error) {
 	a, err := g.openApp(ctx)
 	if err != nil {
 		return transitionResult{}, nil, err
@@ -187,19 +238,20 @@ func (g *globals) deploy(ctx context.Context, req state.DeployRequest, split boo
 func promoteCommand(g *globals) *cli.Command {
 	var force bool
 	var reason string
+	var e expectOpts
 	return &cli.Command{
 		Name:      "promote",
 		Usage:     "switch the default route to the release under test; the old active color stays warm",
 		UsageText: "bgrender [global options] promote [--force --reason TEXT]",
-		Description: `Promotion needs recorded verification evidence for the release under test.
-Until bgrender records evidence itself, promote refuses (exit 3) unless forced
-with a reason, which goes into the commit and the state.
+		Description: `Promotion needs passing verification evidence for the release under test,
+recorded by bgrender verify; without it promote refuses (exit 3), unless
+forced with a reason, which goes into the commit and the state.
 
 ` + examples(`bgrender --app apps/myapp promote --force --reason "smoke tests passed in CI job 812"`),
-		Flags: []cli.Flag{
+		Flags: append(expectFlags(&e, state.RoleTest),
 			&cli.BoolFlag{Name: "force", Destination: &force, Usage: "promote without verification evidence (needs --reason)"},
 			&cli.StringFlag{Name: "reason", Destination: &reason, EnvVars: []string{"BGRENDER_REASON"}, Usage: "why promotion is forced; recorded in the commit"},
-		},
+		),
 		Action: func(c *cli.Context) error {
 			if c.Args().Present() {
 				return usagef("promote takes no arguments")
@@ -213,7 +265,7 @@ with a reason, which goes into the commit and the state.
 			if strings.ContainsAny(reason, "\r\n") {
 				return usagef("--reason: must be one line")
 			}
-			return g.transition(c.Context, func(a *appCtx) (state.State, string, string, error) {
+			return g.transition(c.Context, e.guard(state.RoleTest, func(a *appCtx) (state.State, string, string, error) {
 				next, err := state.Promote(a.st, state.PromoteRequest{Force: force, Reason: reason})
 				if err != nil {
 					return next, "", "", err
@@ -228,34 +280,36 @@ with a reason, which goes into the commit and the state.
 					hint += fmt.Sprintf("; when it is healthy, `%s decommission` removes %s %s", g.cmdPrefix(a), next.Standby.Color, next.Standby.Version)
 				}
 				return next, subject, hint, nil
-			})
+			}))
 		},
 	}
 }
 
-func simpleTransition(g *globals, name, usage, desc string, step func(state.State) (state.State, error), subject func(state.State) string, hint func(*appCtx, state.State) string) *cli.Command {
+func simpleTransition(g *globals, name, role, usage, desc string, step func(state.State) (state.State, error), subject func(state.State) string, hint func(*appCtx, state.State) string) *cli.Command {
+	var e expectOpts
 	return &cli.Command{
 		Name:        name,
 		Usage:       usage,
-		UsageText:   "bgrender [global options] " + name,
+		UsageText:   "bgrender [global options] " + name + " [--expect-release ID] [--expect-version V]",
 		Description: desc,
+		Flags:       expectFlags(&e, role),
 		Action: func(c *cli.Context) error {
 			if c.Args().Present() {
 				return usagef("%s takes no arguments", name)
 			}
-			return g.transition(c.Context, func(a *appCtx) (state.State, string, string, error) {
+			return g.transition(c.Context, e.guard(role, func(a *appCtx) (state.State, string, string, error) {
 				next, err := step(a.st)
 				if err != nil {
 					return next, "", "", err
 				}
 				return next, subject(next), hint(a, next), nil
-			})
+			}))
 		},
 	}
 }
 
 func rollbackCommand(g *globals) *cli.Command {
-	return simpleTransition(g, "rollback", "send all traffic back to the warm standby color",
+	return simpleTransition(g, "rollback", state.RoleActive, "send all traffic back to the warm standby color",
 		`Only while the standby color still exists (before decommission). The release
 that was active keeps its Deployment and becomes the standby.
 
@@ -272,6 +326,7 @@ that was active keeps its Deployment and becomes the standby.
 func abortCommand(g *globals) *cli.Command {
 	var noWait bool
 	var o waitOpts
+	var e expectOpts
 	return &cli.Command{
 		Name:      "abort",
 		Usage:     "drop the release under test: its test route, then its Deployment and subset",
@@ -282,21 +337,21 @@ routes to a subset about to vanish). Without one, or with --no-wait, both go
 in one commit.
 
 ` + examples("bgrender --app apps/myapp abort", "bgrender --app apps/myapp abort --no-wait"),
-		Flags: append([]cli.Flag{
+		Flags: append(append([]cli.Flag{
 			&cli.BoolFlag{Name: "no-wait", Destination: &noWait, Usage: "one commit, even when a controller to wait on is configured"},
-		}, waitFlags(&o)...),
+		}, waitFlags(&o)...), expectFlags(&e, state.RoleTest)...),
 		Action: func(c *cli.Context) error {
 			if c.Args().Present() {
 				return usagef("abort takes no arguments")
 			}
-			return g.abort(c.Context, !noWait && !g.dryRun, o)
+			return g.abort(c.Context, !noWait && !g.dryRun, o, e)
 		},
 	}
 }
 
 // abort drops the release under test; with split, the route goes first.
-func (g *globals) abort(ctx context.Context, split bool, o waitOpts) error {
-	res, a, err := g.commitStep(ctx, func(a *appCtx) (state.State, string, string, error) {
+func (g *globals) abort(ctx context.Context, split bool, o waitOpts, e expectOpts) error {
+	res, a, err := g.commitStep(ctx, e.guard(state.RoleTest, func(a *appCtx) (state.State, string, string, error) {
 		split = split && o.configured(a.cfg) && a.st.TestRouted()
 		if !split {
 			return g.abortStep(a)
@@ -308,7 +363,7 @@ func (g *globals) abort(ctx context.Context, split bool, o waitOpts) error {
 		t := next.Test
 		return next, fmt.Sprintf("%s: unroute %s in %s (release %s) before removing it", next.App, t.Version, t.Color, t.ID),
 			"waiting for the route removal to be applied before removing the subset", nil
-	})
+	}))
 	if err != nil {
 		return err
 	}
@@ -318,7 +373,7 @@ func (g *globals) abort(ctx context.Context, split bool, o waitOpts) error {
 	if _, err := g.waitApplied(ctx, a, o, res.Commit); err != nil {
 		return fmt.Errorf("%s: the test route is removed, but waiting for commit %s failed: %w; run `%s abort` again to remove the release", a.dir, short(res.Commit), err, g.cmdPrefix(a))
 	}
-	res, _, err = g.commitStep(ctx, g.abortStep)
+	res, _, err = g.commitStep(ctx, e.guard(state.RoleTest, g.abortStep))
 	if err != nil {
 		return err
 	}
@@ -354,7 +409,7 @@ yourself once the first commit is applied.
 }
 
 func decommissionCommand(g *globals) *cli.Command {
-	return simpleTransition(g, "decommission", "delete the standby color's Deployment and subset",
+	return simpleTransition(g, "decommission", state.RoleStandby, "delete the standby color's Deployment and subset",
 		`After this, rollback is no longer possible.
 
 `+examples("bgrender --app apps/myapp decommission"),
@@ -367,3 +422,26 @@ func decommissionCommand(g *globals) *cli.Command {
 
 // joinApp returns p inside the app dir, for messages.
 func joinApp(dir, p string) string { return path.Join(dir, p) }
+
+// expectOpts guard a transition against a stale pipeline.
+type expectOpts struct{ release, version string }
+
+func expectFlags(e *expectOpts, role string) []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "expect-release", Destination: &e.release, EnvVars: []string{"BGRENDER_EXPECT_RELEASE"},
+			Usage: "refuse (exit 3) unless the " + role + " release has this release id: a stale pipeline's guard"},
+		&cli.StringFlag{Name: "expect-version", Destination: &e.version, EnvVars: []string{"BGRENDER_EXPECT_VERSION"},
+			Usage: "refuse (exit 3) unless the " + role + " release has this version"},
+	}
+}
+
+// guard runs step only when the release in role is the expected one; it is
+// checked on the state every attempt reads, so a race cannot slip past it.
+func (e expectOpts) guard(role string, step stepFunc) stepFunc {
+	return func(a *appCtx) (state.State, string, string, error) {
+		if err := state.Expect(a.st, role, e.release, e.version); err != nil {
+			return a.st, "", "", err
+		}
+		return step(a)
+	}
+}

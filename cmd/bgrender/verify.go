@@ -70,6 +70,7 @@ func verifyCommand(g *globals) *cli.Command {
 	var (
 		o waitOpts
 		v verifyOpts
+		e expectOpts
 	)
 	return &cli.Command{
 		Name:      "verify",
@@ -84,12 +85,12 @@ to the state; promote needs it. On failure nothing is committed (exit 1).
 
 ` + examples("bgrender --app apps/myapp verify --gateway-url http://istio-gw.example.com",
 			"bgrender --app apps/myapp -o json verify --gateway-url http://127.0.0.1:8080 --host myapp.example.com"),
-		Flags: append(verifyFlags(&v), waitFlags(&o)...),
+		Flags: append(append(verifyFlags(&v), waitFlags(&o)...), expectFlags(&e, state.RoleTest)...),
 		Action: func(c *cli.Context) error {
 			if c.Args().Present() {
 				return usagef("verify takes no arguments")
 			}
-			res, err := g.verify(c.Context, o, v)
+			res, err := g.verify(c.Context, o, v, e)
 			if err != nil {
 				return err
 			}
@@ -100,12 +101,15 @@ to the state; promote needs it. On failure nothing is committed (exit 1).
 
 // verify waits for the app's last transition commit, smoke-tests the release
 // under test through the test route and commits the evidence.
-func (g *globals) verify(ctx context.Context, o waitOpts, v verifyOpts) (transitionResult, error) {
+func (g *globals) verify(ctx context.Context, o waitOpts, v verifyOpts, e expectOpts) (transitionResult, error) {
 	a, err := g.openAppWith(ctx, true) // history: the last transition commit
 	if err != nil {
 		return transitionResult{}, err
 	}
 	defer a.repo.Close()
+	if err := state.Expect(a.st, state.RoleTest, e.release, e.version); err != nil {
+		return transitionResult{}, err
+	}
 	if a.st.Test == nil {
 		return transitionResult{}, &state.RefusedError{App: a.st.App, Reason: state.ErrNoTest, Detail: "nothing to verify: no release is under test"}
 	}
@@ -137,7 +141,7 @@ func (g *globals) verify(ctx context.Context, o waitOpts, v verifyOpts) (transit
 	for _, c := range report.Checks {
 		ev.Checks = append(ev.Checks, c.Name)
 	}
-	res, _, err := g.commitStep(ctx, func(a *appCtx) (state.State, string, string, error) {
+	res, _, err := g.commitStep(ctx, e.guard(state.RoleTest, func(a *appCtx) (state.State, string, string, error) {
 		next, err := state.Verify(a.st, ev)
 		if err != nil {
 			return next, "", "", err
@@ -145,7 +149,7 @@ func (g *globals) verify(ctx context.Context, o waitOpts, v verifyOpts) (transit
 		t := next.Test
 		return next, fmt.Sprintf("%s: verify %s in %s (release %s): %d checks passed", next.App, t.Version, t.Color, t.ID, len(ev.Checks)),
 			fmt.Sprintf("`%s promote` switches the default route to %s", g.cmdPrefix(a), t.Color), nil
-	}, evidenceLines(ev)...)
+	}), evidenceLines(ev)...)
 	return res, err
 }
 

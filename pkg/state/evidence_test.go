@@ -88,3 +88,26 @@ func TestMakeBeforeBreak(t *testing.T) {
 		t.Fatalf("abort after unroute: %+v", s)
 	}
 }
+
+func TestExpect(t *testing.T) {
+	s := must(t)(Deploy(must(t)(Promote(must(t)(Deploy(New("myapp"), deploy("v1", "r1"))), forced)), deploy("v2", "r2")))
+	for name, tc := range map[string]struct {
+		role, release, version string
+		ok                     bool
+	}{
+		"nothing expected":    {RoleTest, "", "", true},
+		"right test release":  {RoleTest, "r2", "v2", true},
+		"right version only":  {RoleActive, "", "v1", true},
+		"stale test release":  {RoleTest, "r1", "", false},
+		"stale version":       {RoleTest, "", "v1", false},
+		"release and version": {RoleTest, "r2", "v9", false},
+		"no standby":          {RoleStandby, "r1", "", false},
+	} {
+		t.Run(name, func(t *testing.T) {
+			err := Expect(s, tc.role, tc.release, tc.version)
+			if tc.ok != (err == nil) || (err != nil && !errors.Is(err, ErrStale)) {
+				t.Fatalf("Expect = %v, want ok=%v", err, tc.ok)
+			}
+		})
+	}
+}

@@ -268,3 +268,44 @@ func cloneEvidence(e *Evidence) *Evidence {
 	c.Checks = append([]string(nil), e.Checks...)
 	return &c
 }
+
+// Roles a release can have.
+const (
+	RoleActive  = "active"
+	RoleTest    = "test"
+	RoleStandby = "standby"
+)
+
+// Expect refuses (ErrStale) unless the release in role is the expected one:
+// the guard of a pipeline that may be stale. An empty release or version is
+// not checked.
+func Expect(s State, role, release, version string) error {
+	if release == "" && version == "" {
+		return nil
+	}
+	var r *Release
+	switch role {
+	case RoleActive:
+		r = s.Active
+	case RoleTest:
+		r = s.Test
+	case RoleStandby:
+		r = s.Standby
+	default:
+		return refuse(s, ErrInvalidArgs, "unknown role %q", role)
+	}
+	want := version
+	if release != "" {
+		want = "release " + release
+		if version != "" {
+			want = version + " (release " + release + ")"
+		}
+	}
+	if r == nil {
+		return refuse(s, ErrStale, "expected %s as the %s release, but there is no %s release; this pipeline is stale", want, role, role)
+	}
+	if (release != "" && r.ID != release) || (version != "" && r.Version != version) {
+		return refuse(s, ErrStale, "expected %s as the %s release, but it is %s; this pipeline is stale", want, role, r.Describe())
+	}
+	return nil
+}

@@ -1,0 +1,205 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing/object"
+
+	"github.com/bgrender/bgrender/pkg/gitops/gitopstest"
+)
+
+var (
+	binOnce sync.Once
+	binFile string
+	binErr  error
+)
+
+// binary builds bgrender once: concurrent CI jobs are separate processes,
+// so the race tests run it as one (kustomize's process-wide state also
+// forbids concurrent builds in one process).
+func binary(t *testing.T) string {
+	t.Helper()
+	binOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "bgrender-race-")
+		if err != nil {
+			binErr = err
+			return
+		}
+		binFile = filepath.Join(dir, "bgrender")
+		if out, err := exec.Command("go", "build", "-o", binFile, ".").CombinedOutput(); err != nil {
+			binErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if binErr != nil {
+		t.Fatal(binErr)
+	}
+	return binFile
+}
+
+type procResult struct {
+	code           int
+	stdout, stderr string
+}
+
+// runConcurrently starts every command at once and returns their results.
+func runConcurrently(t *testing.T, cmds [][]string) []procResult {
+	t.Helper()
+	bin := binary(t)
+	results := make([]procResult, len(cmds))
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i, args := range cmds {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cmd := exec.Command(bin, args...)
+			var out, errb bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &out, &errb
+			<-start
+			err := cmd.Run()
+			results[i] = procResult{stdout: out.String(), stderr: errb.String()}
+			if ee, ok := err.(*exec.ExitError); ok {
+				results[i].code = ee.ExitCode()
+			} else if err != nil {
+				results[i].code = -1
+				results[i].stderr += err.Error()
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	return results
+}
+
+// TestConcurrentAppsAllLand: 32 pipelines deploy 32 different apps of one
+// repo at once; every one lands (the losers of each push race re-read and
+// retry), the history is linear and every app's state is right.
+func TestConcurrentAppsAllLand(t *testing.T) {
+	const n = 32
+	dir, url := gitopstest.NewRemote(t, "main")
+	for i := 0; i < n; i++ {
+		app := fmt.Sprintf("app%02d", i)
+		mustBG(t, 0, "--repo", url, "--app", "apps/"+app, "init", "--name", app, "--image", "ghcr.io/acme/"+app)
+	}
+	before := len(gitopstest.Log(t, url, "main"))
+	var cmds [][]string
+	for i := 0; i < n; i++ {
+		cmds = append(cmds, []string{"--repo", url, "--app", fmt.Sprintf("apps/app%02d", i), "deploy", "--version", "v1"})
+	}
+	start := time.Now()
+	results := runConcurrently(t, cmds)
+	elapsed := time.Since(start)
+	for i, r := range results {
+		if r.code != 0 {
+			t.Errorf("app%02d: exit %d\n%s", i, r.code, r.stderr)
+		}
+	}
+	log := gitopstest.Log(t, url, "main")
+	if got := len(log) - before; got != n {
+		t.Fatalf("%d deploy commits landed, want %d", got, n)
+	}
+	seen := map[string]bool{}
+	for _, c := range log[:n] {
+		tr := trailerMap(c)
+		if tr["Bgrender-Transition"] != "deploy" || seen[tr["Bgrender-App"]] {
+			t.Errorf("commit %s: %v", c.Hash, tr)
+		}
+		seen[tr["Bgrender-App"]] = true
+	}
+	for i := 0; i < n; i++ {
+		e := newEnvOn(t, url, fmt.Sprintf("apps/app%02d", i))
+		var st statusOut
+		decodeJSON(t, e.run(0, "-o", "json", "status").stdout, &st)
+		if st.Phase != "testing" || st.Test == nil || st.Test.Version != "v1" {
+			t.Errorf("app%02d: %+v", i, st)
+		}
+	}
+	mustBG(t, 0, "--repo", url, "check", "--all")
+	repo, err := git.PlainOpen(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	iter, err := repo.CommitObjects()
+	if err != nil {
+		t.Fatal(err)
+	}
+	total := 0
+	_ = iter.ForEach(func(c *object.Commit) error {
+		total++
+		if c.NumParents() > 1 {
+			t.Errorf("merge commit %s: the history is not linear", c.Hash)
+		}
+		return nil
+	})
+	// Commits beyond the first-parent line are the losers' objects, copied
+	// before their compare-and-swap failed: unreachable, as after a rejected
+	// git push, and collected by git gc.
+	t.Logf("%d commit objects in the remote, %d reachable; none is a merge", total, len(log))
+	t.Logf("%d concurrent deploys of %d apps: all landed in %s; history linear (first-parent log has %d commits, one per transition)", n, n, elapsed.Round(time.Millisecond), len(log))
+}
+
+// TestConcurrentDeploysOfOneApp: 16 pipelines deploy the same app at once;
+// exactly one lands, the other 15 are refused (exit 3) naming the release
+// that won, and the remote is consistent.
+func TestConcurrentDeploysOfOneApp(t *testing.T) {
+	const n = 16
+	e := newEnv(t, "apps/myapp")
+	e.run(0, "init", "--name", "myapp", "--image", "ghcr.io/acme/myapp")
+	before := len(e.log())
+	var cmds [][]string
+	for i := 0; i < n; i++ {
+		cmds = append(cmds, []string{"--repo", e.url, "--app", "apps/myapp", "deploy", "--version", fmt.Sprintf("v%d", i)})
+	}
+	start := time.Now()
+	results := runConcurrently(t, cmds)
+	elapsed := time.Since(start)
+	landed, refused := 0, 0
+	for _, r := range results {
+		switch r.code {
+		case 0:
+			landed++
+		case exitRefused:
+			refused++
+			if !bytes.Contains([]byte(r.stderr), []byte("is already under test")) || !bytes.Contains([]byte(r.stderr), []byte("branch main is now at")) {
+				t.Errorf("refusal does not say what changed:\n%s", r.stderr)
+			}
+		default:
+			t.Errorf("exit %d:\n%s", r.code, r.stderr)
+		}
+	}
+	if landed != 1 || refused != n-1 {
+		t.Fatalf("%d landed, %d refused; want 1 and %d", landed, refused, n-1)
+	}
+	if got := len(e.log()) - before; got != 1 {
+		t.Fatalf("%d commits landed, want 1", got)
+	}
+	e.run(0, "check")
+	t.Logf("%d concurrent deploys of one app: 1 landed, %d refused with exit 3, in %s", n, refused, elapsed.Round(time.Millisecond))
+}
+
+// TestStaleGuards: --expect-release and --expect-version refuse a transition
+// whose release in that role is another one.
+func TestStaleGuards(t *testing.T) {
+	e := newEnv(t, "apps/myapp")
+	e.run(0, "init", "--name", "myapp", "--image", "ghcr.io/acme/myapp")
+	e.run(0, "deploy", "--version", "v1")
+	var st statusOut
+	decodeJSON(t, e.run(0, "-o", "json", "status").stdout, &st)
+	e.refused([]string{"promote", "--force", "--reason", "x", "--expect-version", "v0"}, "expected v0 as the test release")
+	e.refused([]string{"abort", "--expect-release", "r-0000000000"}, "this pipeline is stale")
+	e.run(0, "promote", "--force", "--reason", "x", "--expect-release", st.Test.Release, "--expect-version", "v1")
+	e.run(0, "deploy", "--version", "v2")
+	e.run(0, "promote", "--force", "--reason", "x")
+	e.refused([]string{"rollback", "--expect-version", "v1"}, "expected v1 as the active release, but it is green v2")
+	e.refused([]string{"decommission", "--expect-version", "v2"}, "expected v2 as the standby release")
+	e.run(0, "rollback", "--expect-version", "v2")
+	e.run(0, "decommission", "--expect-version", "v2")
+}
