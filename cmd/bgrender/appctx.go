@@ -6,7 +6,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"path"
+	"path/filepath"
 	"strings"
 
 	"github.com/bgrender/bgrender/pkg/config"
@@ -33,6 +36,29 @@ func appDir(flag string) (string, error) {
 		return "", usagef("--app %q: must be a directory inside the repo, relative to its root", flag)
 	}
 	return p, nil
+}
+
+// checkNoSymlink refuses an app dir reached through a symbolic link in a
+// local checkout: bgrender would write outside the app dir, or the repo.
+func (g *globals) checkNoSymlink(dir string) error {
+	if looksLikeURL(g.repo) || dir == "." {
+		return nil
+	}
+	p := g.repo
+	for _, part := range strings.Split(dir, "/") {
+		p = filepath.Join(p, part)
+		fi, err := os.Lstat(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("--app %s: %w", dir, err)
+		}
+		if fi.Mode()&os.ModeSymlink != 0 {
+			return usagef("--app %s: %s is a symbolic link; give the real directory inside the repo", dir, p)
+		}
+	}
+	return nil
 }
 
 // openRepo opens --repo with the global options.
@@ -104,6 +130,9 @@ func (g *globals) openApp(ctx context.Context) (*appCtx, error) { return g.openA
 func (g *globals) openAppWith(ctx context.Context, history bool) (*appCtx, error) {
 	dir, err := appDir(g.app)
 	if err != nil {
+		return nil, err
+	}
+	if err := g.checkNoSymlink(dir); err != nil {
 		return nil, err
 	}
 	r, err := g.openRepo(ctx, history)

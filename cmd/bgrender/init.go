@@ -62,6 +62,9 @@ func (g *globals) initApp(c *cli.Context, cfg config.Config) error {
 	if err != nil {
 		return err
 	}
+	if err := g.checkNoSymlink(dir); err != nil {
+		return err
+	}
 	r, err := g.openRepo(ctx, false)
 	if err != nil {
 		return err

@@ -245,3 +245,29 @@ func TestLocalCheckoutBehindRemote(t *testing.T) {
 	}
 	assertClean(t, dir)
 }
+
+// TestAppDirBehindSymlinkRefused: an app dir reached through a symbolic link
+// in a local checkout is refused before anything is written.
+func TestAppDirBehindSymlinkRefused(t *testing.T) {
+	e := newEnv(t, "apps/myapp")
+	e.run(0, "init", "--name", "myapp", "--image", "ghcr.io/acme/myapp")
+	dir := gitopstest.Clone(t, e.url)
+	outside := t.TempDir()
+	if err := os.Symlink(outside, filepath.Join(dir, "apps", "link")); err != nil {
+		t.Fatal(err)
+	}
+	head := gitopstest.Head(t, dir, "main")
+	for _, args := range [][]string{
+		{"init", "--name", "x", "--image", "ghcr.io/acme/x"},
+		{"render"},
+		{"status"},
+	} {
+		r := mustBG(t, exitUsage, append([]string{"--repo", dir, "--app", "apps/link"}, args...)...)
+		if !strings.Contains(r.stderr, "is a symbolic link") {
+			t.Errorf("%v: %s", args, r.stderr)
+		}
+	}
+	if entries, _ := os.ReadDir(outside); len(entries) != 0 || gitopstest.Head(t, dir, "main") != head {
+		t.Fatal("something was written through the symlink")
+	}
+}

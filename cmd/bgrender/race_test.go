@@ -203,3 +203,40 @@ func TestStaleGuards(t *testing.T) {
 	e.run(0, "rollback", "--expect-version", "v2")
 	e.run(0, "decommission", "--expect-version", "v2")
 }
+
+// TestConcurrentDeploysOverHTTP: the same race through a smart-HTTP git
+// server with basic auth, where losing a push is the server's refusal.
+func TestConcurrentDeploysOverHTTP(t *testing.T) {
+	const n = 8
+	dir, _ := gitopstest.NewRemote(t, "main")
+	url := gitopstest.ServeHTTP(t, dir, "ci", "t0ken")
+	t.Setenv("BGRENDER_GIT_USERNAME", "ci")
+	t.Setenv("BGRENDER_GIT_TOKEN", "t0ken")
+	for i := 0; i < n; i++ {
+		app := fmt.Sprintf("app%d", i)
+		mustBG(t, 0, "--repo", url, "--app", "apps/"+app, "init", "--name", app, "--image", "ghcr.io/acme/"+app)
+	}
+	var cmds [][]string
+	for i := 0; i < n; i++ {
+		cmds = append(cmds, []string{"--repo", url, "--app", fmt.Sprintf("apps/app%d", i), "deploy", "--version", "v1"})
+	}
+	cmds = append(cmds, []string{"--repo", url, "--app", "apps/app0", "deploy", "--version", "v9"})
+	results := runConcurrently(t, cmds)
+	landed := 0
+	for _, r := range results {
+		if r.code == 0 {
+			landed++
+		} else if r.code != exitRefused {
+			t.Errorf("exit %d:\n%s", r.code, r.stderr)
+		}
+	}
+	// Every app lands once; app0's second deploy is refused or lands first
+	// and refuses the other: n landed either way.
+	if landed != n {
+		t.Fatalf("%d deploys landed, want %d", landed, n)
+	}
+	if got := len(gitopstest.Log(t, dir, "main")); got != 2*n {
+		t.Fatalf("%d commits, want %d", got, 2*n)
+	}
+	mustBG(t, 0, "--repo", url, "check", "--all")
+}

@@ -31,6 +31,9 @@ Nothing is committed; with --dry-run nothing is written either.
 			if err != nil {
 				return err
 			}
+			if err := g.checkNoSymlink(dir); err != nil {
+				return err
+			}
 			if looksLikeURL(g.repo) {
 				return usagef("render writes files in a local checkout; clone %s first (or use check to see drift)", g.repo)
 			}
