@@ -32,8 +32,14 @@ type Config struct {
 	App       string `yaml:"app"`
 	Namespace string `yaml:"namespace"`
 	// Image is the repository; a release runs <image>:<version>.
-	Image         string  `yaml:"image"`
-	Port          int     `yaml:"port"`
+	Image string `yaml:"image"`
+	Port  int    `yaml:"port"`
+	// Env are literal, non-secret environment variables of the container.
+	Env []EnvVar `yaml:"env,omitempty"`
+	// SecretEnv adds envFrom the Secret <app>-env-<color> to each color's
+	// container: per-color secrets (the classic env-blue / env-green) are
+	// referenced, never written to git.
+	SecretEnv     bool    `yaml:"secretEnv,omitempty"`
 	ReadinessPath string  `yaml:"readinessPath"`
 	Gateway       Gateway `yaml:"gateway"`
 	TestRoute     Test    `yaml:"testRoute"`
@@ -42,6 +48,39 @@ type Config struct {
 	Wait Wait `yaml:"wait,omitempty"`
 	// Verify declares the smoke checks run through the test route.
 	Verify smoke.Spec `yaml:"verify,omitempty"`
+}
+
+// EnvVar is a literal environment variable.
+type EnvVar struct {
+	Name  string `yaml:"name"`
+	Value string `yaml:"value"`
+}
+
+// credentialName matches variable names that hold credentials.
+var credentialName = regexp.MustCompile(`(?i)(pass(word|wd)?|secret|token|api_?key|private_?key|credential|auth)`)
+
+// envName is a C identifier, the portable environment variable name.
+var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+func validateEnv(env []EnvVar, secretEnv bool) error {
+	seen := map[string]bool{}
+	for i, v := range env {
+		field := fmt.Sprintf("env[%d]", i)
+		if !envName.MatchString(v.Name) {
+			return fmt.Errorf("%s.name %q: must be letters, digits and '_', not starting with a digit", field, v.Name)
+		}
+		if seen[v.Name] {
+			return fmt.Errorf("%s.name %q: set twice", field, v.Name)
+		}
+		seen[v.Name] = true
+		if credentialName.MatchString(v.Name) {
+			return fmt.Errorf("%s %s: looks like a credential, and bgrender.yaml is committed to git: put it in the Secret %s and set secretEnv: true", field, v.Name, "<app>-env-<color>")
+		}
+		if strings.ContainsAny(v.Value, "\x00") {
+			return fmt.Errorf("%s.value: must not contain NUL", field)
+		}
+	}
+	return nil
 }
 
 // Gateway is the Istio Gateway the VirtualService binds to.
@@ -195,6 +234,9 @@ func (c Config) Validate() error {
 		return fmt.Errorf("namespace %q: must be a DNS-1123 label", c.Namespace)
 	}
 	if err := ValidateImage(c.Image); err != nil {
+		return err
+	}
+	if err := validateEnv(c.Env, c.SecretEnv); err != nil {
 		return err
 	}
 	if c.Port < 1 || c.Port > 65535 {

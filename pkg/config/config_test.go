@@ -133,3 +133,30 @@ func TestWaitSection(t *testing.T) {
 		})
 	}
 }
+
+func TestEnvRefusesCredentials(t *testing.T) {
+	base := "apiVersion: bgrender.io/v1alpha1\nkind: App\napp: myapp\nimage: ghcr.io/acme/myapp\n"
+	c, err := Parse("b.yaml", []byte(base+"secretEnv: true\nenv:\n- name: NODE_ENV\n  value: production\n- name: DB_HOST\n  value: db.internal\n"))
+	if err != nil || !c.SecretEnv || len(c.Env) != 2 {
+		t.Fatalf("literal env with a secret reference: %+v %v", c, err)
+	}
+	for name, tc := range map[string]struct{ env, want string }{
+		"password":  {"- name: DB_PASSWORD\n  value: hunter2\n", "env[0] DB_PASSWORD: looks like a credential"},
+		"token":     {"- name: GITHUB_TOKEN\n  value: x\n", "GITHUB_TOKEN: looks like a credential"},
+		"api key":   {"- name: STRIPE_API_KEY\n  value: x\n", "STRIPE_API_KEY"},
+		"secret":    {"- name: jwtSecret\n  value: x\n", "jwtSecret"},
+		"bad name":  {"- name: 1ABC\n  value: x\n", "env[0].name"},
+		"injection": {"- name: \"A\\n  value: x\"\n  value: x\n", "env[0].name"},
+		"set twice": {"- name: A\n  value: x\n- name: A\n  value: y\n", "env[1].name \"A\": set twice"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := Parse("b.yaml", []byte(base+"env:\n"+tc.env))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v, want %q", err, tc.want)
+			}
+			if err != nil && strings.Contains(err.Error(), "hunter2") {
+				t.Fatal("the refused value was echoed")
+			}
+		})
+	}
+}

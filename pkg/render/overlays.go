@@ -181,25 +181,49 @@ func (r *renderer) deploymentPatch(rel state.Release) *yaml.RNode {
 		kv("spec", b.mapping(
 			kv("template", b.mapping(
 				kv("spec", b.mapping(
-					kv("containers", seq(b.mapping(
-						kv("name", str(r.cfg.App)),
-						kv("image", str(r.cfg.Image+":"+rel.Version)),
-						kv("ports", seq(b.mapping(
-							kv("containerPort", integer(r.cfg.Port)),
-							kv("name", str("http")),
-						))),
-						kv("readinessProbe", b.mapping(
-							kv("httpGet", b.mapping(
-								kv("path", str(r.cfg.ReadinessPath)),
-								kv("port", integer(r.cfg.Port)),
-							)),
-						)),
-					))),
+					kv("containers", seq(b.mapping(r.containerFields(rel)...))),
 				)),
 			)),
 		)),
 	)
 }
+
+// containerFields are what the patch sets on the app's container: image,
+// port, readiness probe, literal env, and the per-color Secret as envFrom.
+func (r *renderer) containerFields(rel state.Release) []field {
+	b := &r.b
+	fields := []field{
+		kv("name", str(r.cfg.App)),
+		kv("image", str(r.cfg.Image+":"+rel.Version)),
+		kv("ports", seq(b.mapping(
+			kv("containerPort", integer(r.cfg.Port)),
+			kv("name", str("http")),
+		))),
+		kv("readinessProbe", b.mapping(
+			kv("httpGet", b.mapping(
+				kv("path", str(r.cfg.ReadinessPath)),
+				kv("port", integer(r.cfg.Port)),
+			)),
+		)),
+	}
+	if len(r.cfg.Env) > 0 {
+		vars := make([]*yaml.RNode, 0, len(r.cfg.Env))
+		for _, v := range r.cfg.Env {
+			vars = append(vars, b.mapping(kv("name", str(v.Name)), kv("value", str(v.Value))))
+		}
+		fields = append(fields, kv("env", seq(vars...)))
+	}
+	if r.cfg.SecretEnv {
+		fields = append(fields, kv("envFrom", seq(b.mapping(
+			kv("secretRef", b.mapping(kv("name", str(SecretEnvName(r.cfg.App, rel.Color))))),
+		))))
+	}
+	return fields
+}
+
+// SecretEnvName is the Secret a color's container takes its secret
+// environment from, kept out of git: <app>-env-<color>.
+func SecretEnvName(app string, c state.Color) string { return app + "-env-" + string(c) }
 
 func (r *renderer) destinationRule(deployed []state.Release) *yaml.RNode {
 	b := &r.b

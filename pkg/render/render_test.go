@@ -89,6 +89,10 @@ func cases(t testing.TB) []tcase {
 	header := config.Default("myapp", "ghcr.io/acme/myapp")
 	header.TestRoute = config.Test{Header: &config.Header{Name: "x-canary", Value: "1"}}
 
+	secrets := config.Default("myapp", "ghcr.io/acme/myapp")
+	secrets.Env = []config.EnvVar{{Name: "NODE_ENV", Value: "production"}, {Name: "DB_PORT", Value: "5432"}}
+	secrets.SecretEnv = true
+
 	nsHosts := config.Default("shop", "registry.example.com:5000/team/shop")
 	nsHosts.Namespace = "shop-prod"
 	nsHosts.Port = 8080
@@ -168,6 +172,15 @@ func cases(t testing.TB) []tcase {
 			deployments: []wantDeployment{blue1, green2},
 			subsets:     []string{"blue", "green"},
 			rules:       []wantRule{defaultRule("blue")},
+		},
+		{
+			// The classic env-blue / env-green: literal env inline, secrets by
+			// reference to <app>-env-<color>, never in git.
+			name: "env-and-secret-env", cfg: secrets,
+			s:           steps(t, "myapp", deploy("v1", "r-aaaaaaaa"), promote, deploy("2.0", "r-bbbbbbbb")),
+			deployments: []wantDeployment{blue1, green2},
+			subsets:     []string{"blue", "green"},
+			rules:       []wantRule{testRule("green"), defaultRule("blue")},
 		},
 		{
 			name: "header-selector", cfg: header,
