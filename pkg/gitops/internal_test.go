@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
@@ -249,4 +250,33 @@ type readCounter struct {
 func (r *readCounter) EncodedObject(t plumbing.ObjectType, h plumbing.Hash) (plumbing.EncodedObject, error) {
 	r.reads++
 	return r.Storage.EncodedObject(t, h)
+}
+
+// TestStaleRefLock: a ref lock left by a killed process blocks the branch
+// only until it is stale; a fresh one is respected.
+func TestStaleRefLock(t *testing.T) {
+	gitDir := t.TempDir()
+	name := plumbing.NewBranchReferenceName("main")
+	old := plumbing.NewHash("1111111111111111111111111111111111111111")
+	next := plumbing.NewHash("2222222222222222222222222222222222222222")
+	if err := casRef(gitDir, name, plumbing.ZeroHash, old); err != nil {
+		t.Fatal(err)
+	}
+	lock := filepath.Join(gitDir, "refs", "heads", "main.lock")
+	if err := os.WriteFile(lock, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := casRef(gitDir, name, old, next); !errors.Is(err, ErrPushRejected) {
+		t.Fatalf("a fresh lock must be respected: %v", err)
+	}
+	stale := time.Now().Add(-2 * staleLockAge)
+	if err := os.Chtimes(lock, stale, stale); err != nil {
+		t.Fatal(err)
+	}
+	if err := casRef(gitDir, name, old, next); err != nil {
+		t.Fatalf("a stale lock must not block the branch: %v", err)
+	}
+	if h, _, _ := readRef(gitDir, name); h != next {
+		t.Fatalf("ref %s, want %s", h, next)
+	}
 }

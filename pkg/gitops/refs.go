@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
 )
@@ -121,6 +122,9 @@ func casRef(gitDir string, name plumbing.ReferenceName, old, new plumbing.Hash) 
 		return fmt.Errorf("update ref %s: %w", name, err)
 	}
 	f, err := os.OpenFile(lockPath, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if errors.Is(err, fs.ErrExist) && removeStaleLock(lockPath) {
+		f, err = os.OpenFile(lockPath, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	}
 	if errors.Is(err, fs.ErrExist) {
 		return &staleRefError{name: name, locked: true}
 	}
@@ -159,4 +163,19 @@ func casRef(gitDir string, name plumbing.ReferenceName, old, new plumbing.Hash) 
 		return fmt.Errorf("update ref %s: %w", name, err)
 	}
 	return nil
+}
+
+// staleLockAge: a ref lock is held for the microseconds of a read, a write
+// and a rename; one this old was left by a process killed while holding it
+// (SIGKILL, power loss) and would block the branch for ever.
+const staleLockAge = 3 * time.Second
+
+// removeStaleLock removes the lock at path when it is stale, and reports
+// whether it did.
+func removeStaleLock(path string) bool {
+	fi, err := os.Stat(path)
+	if err != nil || time.Since(fi.ModTime()) < staleLockAge {
+		return false
+	}
+	return os.Remove(path) == nil
 }

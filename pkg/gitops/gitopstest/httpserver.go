@@ -47,7 +47,11 @@ func ServeHTTP(t testing.TB, dir, username, password string) string {
 type httpRemote struct {
 	dir, user, pass string
 	t               testing.TB
-	mu              sync.Mutex // serialises pushes, making the ref check and update atomic
+	// mu serialises pushes, making the ref check and update atomic, and
+	// keeps reads out while a push writes: go-git's filesystem storage is
+	// not safe for a reader and a writer at once (a real server's ref and
+	// object writes are atomic renames).
+	mu sync.RWMutex
 }
 
 type loader struct{ st storer.Storer }
@@ -68,9 +72,13 @@ func (h *httpRemote) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	var err error
 	switch {
 	case req.Method == http.MethodGet && strings.HasSuffix(req.URL.Path, "/info/refs"):
+		h.mu.RLock()
 		err = h.infoRefs(w, req.URL.Query().Get("service"), st)
+		h.mu.RUnlock()
 	case req.Method == http.MethodPost && strings.HasSuffix(req.URL.Path, "/git-upload-pack"):
+		h.mu.RLock()
 		err = h.uploadPack(w, req.Body, st)
+		h.mu.RUnlock()
 	case req.Method == http.MethodPost && strings.HasSuffix(req.URL.Path, "/git-receive-pack"):
 		err = h.receivePack(w, req.Body, st)
 	default:
