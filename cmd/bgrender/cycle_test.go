@@ -167,3 +167,41 @@ func TestUsageErrors(t *testing.T) {
 		t.Fatal("a usage error moved the remote")
 	}
 }
+
+// TestBadInputNamesTheField: values that would inject YAML or are malformed
+// are refused before anything is written, with a message naming the field.
+func TestBadInputNamesTheField(t *testing.T) {
+	e := newEnv(t, "apps/myapp")
+	e.run(0, "init", "--name", "myapp", "--image", "ghcr.io/acme/myapp")
+	e.run(0, "deploy", "--version", "v1")
+	head := e.head()
+	for name, tc := range map[string]struct {
+		args []string
+		msg  string
+	}{
+		"version with ': '":    {[]string{"deploy", "--replace", "--version", "v1: x"}, "--version"},
+		"version with newline": {[]string{"deploy", "--replace", "--version", "v1\nimage: evil"}, "--version"},
+		"version anchor":       {[]string{"deploy", "--replace", "--version", "&a"}, "--version"},
+		"version alias":        {[]string{"deploy", "--replace", "--version", "*a"}, "--version"},
+		"version flow map":     {[]string{"deploy", "--replace", "--version", "{a: b}"}, "--version"},
+		"reason newline":       {[]string{"promote", "--force", "--reason", "ok\nBgrender-App: other"}, "--reason"},
+		"init image digest":    {[]string{"--app", "apps/x", "init", "--name", "x", "--image", "ghcr.io/a/x@sha256:00"}, "image"},
+		"init namespace":       {[]string{"--app", "apps/x", "init", "--name", "x", "--image", "a/x", "--namespace", "a: b"}, "namespace"},
+		"init host":            {[]string{"--app", "apps/x", "init", "--name", "x", "--image", "a/x", "--host", "a\nb"}, "gateway.hosts[0]"},
+		"init readiness":       {[]string{"--app", "apps/x", "init", "--name", "x", "--image", "a/x", "--readiness-path", "ready"}, "readinessPath"},
+		"init name":            {[]string{"--app", "apps/x", "init", "--name", "-x", "--image", "a/x"}, "app name"},
+		"bad duration":         {[]string{"wait", "--timeout", "soon"}, "timeout"},
+		"bad commit":           {[]string{"wait", "--commit", "HEAD~1"}, "--commit"},
+		"gateway url":          {[]string{"verify", "--gateway-url", "ftp://x"}, ""},
+	} {
+		t.Run(name, func(t *testing.T) {
+			r := bg(t, append([]string{"--repo", e.url, "--app", e.app}, tc.args...)...)
+			if r.code == 0 || (tc.msg != "" && !strings.Contains(r.stderr, tc.msg)) {
+				t.Fatalf("exit %d, stderr %q; want a refusal naming %q", r.code, r.stderr, tc.msg)
+			}
+		})
+	}
+	if e.head() != head {
+		t.Fatal("bad input changed the remote")
+	}
+}

@@ -158,7 +158,10 @@ func (w *wireRemote) push(ctx context.Context, branch string, old, new plumbing.
 	rs, err := sess.ReceivePack(ctx, req)
 	if rs != nil {
 		if rs.UnpackStatus != "" && rs.UnpackStatus != "ok" {
-			return fmt.Errorf("remote could not store the pushed objects: %s", rs.UnpackStatus)
+			// Typically a missing object: the remote no longer has the head
+			// we built on (rewritten history). A fresh read is the cure, so
+			// it counts as a lost race.
+			return &rejectedError{msg: fmt.Sprintf("remote could not store the pushed objects: %s", rs.UnpackStatus)}
 		}
 		for _, cs := range rs.CommandStatuses {
 			if cs.Status != "ok" {
