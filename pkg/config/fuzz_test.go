@@ -1,6 +1,9 @@
 package config
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 // FuzzParse: the config parser never panics, and what it accepts round-trips.
 func FuzzParse(f *testing.F) {
@@ -25,6 +28,25 @@ func FuzzParse(f *testing.F) {
 		}
 		if out2, _ := Marshal(again); string(out2) != string(out) {
 			t.Fatalf("round trip not stable:\n%s\n---\n%s", out, out2)
+		}
+	})
+}
+
+// FuzzValidateImage: the image-repository check never panics, and what it
+// accepts can carry no tag, digest, whitespace or YAML structure.
+func FuzzValidateImage(f *testing.F) {
+	for _, s := range []string{"ghcr.io/acme/myapp", "localhost:5000/a/b", "a", "a@sha256:00", "a:b", "A/b", "a\nb: c", "&a", "{a}"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, image string) {
+		if ValidateImage(image) != nil {
+			return
+		}
+		if strings.ContainsAny(image, "@ \t\r\n{}[]&*!|>'\"%#,") || strings.HasSuffix(image, ":") {
+			t.Fatalf("ValidateImage accepted %q", image)
+		}
+		if i := strings.LastIndex(image, ":"); i > 0 && !strings.Contains(image[i:], "/") {
+			t.Fatalf("ValidateImage accepted a tag: %q", image)
 		}
 	})
 }
