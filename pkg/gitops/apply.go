@@ -91,6 +91,11 @@ func (r *Repo) apply(ctx context.Context, c Change) (Result, error) {
 	if !r.head.IsZero() {
 		commit.ParentHashes = []plumbing.Hash{r.head}
 	}
+	if r.signer != nil {
+		if err := signCommit(commit, r.signer); err != nil {
+			return Result{}, err
+		}
+	}
 	obj := r.objects.NewEncodedObject()
 	if err := commit.Encode(obj); err != nil {
 		return Result{}, fmt.Errorf("encode commit: %w", err)

@@ -45,6 +45,9 @@ type Options struct {
 	// default is a depth-1 clone. Repos on this machine (paths and file://
 	// URLs) are read in place and always have their full history.
 	History bool
+	// Signer, when set, signs every commit Apply makes (see NewOpenPGPSigner
+	// and NewSSHSigner).
+	Signer Signer
 }
 
 // Repo is one branch of a git repository opened for reading an app's files
@@ -63,6 +66,7 @@ type Repo struct {
 	checkout string // worktree root when the branch is checked out there
 
 	remote  remote // nil: Apply does not push
+	signer  Signer // nil: commits are not signed
 	secrets []string
 	closers []func() error
 }
@@ -90,6 +94,7 @@ func Open(ctx context.Context, o Options) (*Repo, error) {
 		return nil, redact(fmt.Errorf("open %s: %w", loc.display, err), secrets)
 	}
 	r.secrets = append(secrets, r.secrets...) // plus those of a local repo's origin
+	r.signer = o.Signer
 	if !r.head.IsZero() {
 		c, err := object.GetCommit(r.objects, r.head)
 		if err != nil {
