@@ -64,49 +64,11 @@ func (r *Repo) Apply(ctx context.Context, c Change) (Result, error) {
 }
 
 func (r *Repo) apply(ctx context.Context, c Change) (Result, error) {
-	if r.objects == nil {
-		return Result{}, errClosed()
-	}
-	if c.Author.Name == "" || c.Author.Email == "" || c.Author.When.IsZero() {
-		return Result{}, errors.New("author name, email and time are required")
-	}
-	if c.Message == "" {
-		return Result{}, errors.New("commit message is empty")
-	}
-	ed, err := newEdit(c)
+	mc, err := r.makeCommit(ctx, c)
 	if err != nil {
 		return Result{}, err
 	}
-	te := newTreeEditor(r.objects)
-	root, err := te.applyEdit(ctx, r.headTree, ed)
-	if err != nil {
-		return Result{}, err
-	}
-	if root == r.headTree || (r.head.IsZero() && root == emptyTreeHash()) {
-		return Result{}, ErrNoChange
-	}
-
-	sig := object.Signature{Name: c.Author.Name, Email: c.Author.Email, When: c.Author.When}
-	commit := &object.Commit{Author: sig, Committer: sig, Message: c.Message, TreeHash: root}
-	if !r.head.IsZero() {
-		commit.ParentHashes = []plumbing.Hash{r.head}
-	}
-	if r.signer != nil {
-		if err := signCommit(commit, r.signer); err != nil {
-			return Result{}, err
-		}
-	}
-	obj := r.objects.NewEncodedObject()
-	if err := commit.Encode(obj); err != nil {
-		return Result{}, fmt.Errorf("encode commit: %w", err)
-	}
-	if err := te.putObject(obj); err != nil {
-		return Result{}, err
-	}
-	old, new := r.head, obj.Hash()
-	if err := ctx.Err(); err != nil {
-		return Result{}, err
-	}
+	te, root, old, new := mc.te, mc.root, r.head, mc.hash
 
 	branchRef := plumbing.NewBranchReferenceName(r.branch)
 	if r.gitDir != "" {
@@ -141,7 +103,7 @@ func (r *Repo) apply(ctx context.Context, c Change) (Result, error) {
 	var errs []error
 	if r.checkout != "" {
 		// Finish even if ctx ends now: a half-updated worktree is worse.
-		if err := r.updateWorktree(context.WithoutCancel(ctx), oldTree, root, ed.dir); err != nil {
+		if err := r.updateWorktree(context.WithoutCancel(ctx), oldTree, root, mc.dir); err != nil {
 			errs = append(errs, fmt.Errorf("commit %s is made, but updating the worktree failed (git reset --hard repairs it): %w", new, err))
 		}
 	}
@@ -154,5 +116,114 @@ func (r *Repo) apply(ctx context.Context, c Change) (Result, error) {
 	return res, errors.Join(errs...)
 }
 
+// madeCommit is a commit written to the object store, not yet on a branch.
+type madeCommit struct {
+	te   *treeEditor
+	root plumbing.Hash
+	hash plumbing.Hash
+	dir  string // the edit's directory, cleaned
+}
+
+// makeCommit writes c's blobs, trees and commit (signed when a Signer is
+// set) on top of Head, without moving any ref.
+func (r *Repo) makeCommit(ctx context.Context, c Change) (madeCommit, error) {
+	if r.objects == nil {
+		return madeCommit{}, errClosed()
+	}
+	if c.Author.Name == "" || c.Author.Email == "" || c.Author.When.IsZero() {
+		return madeCommit{}, errors.New("author name, email and time are required")
+	}
+	if c.Message == "" {
+		return madeCommit{}, errors.New("commit message is empty")
+	}
+	ed, err := newEdit(c)
+	if err != nil {
+		return madeCommit{}, err
+	}
+	te := newTreeEditor(r.objects)
+	root, err := te.applyEdit(ctx, r.headTree, ed)
+	if err != nil {
+		return madeCommit{}, err
+	}
+	if root == r.headTree || (r.head.IsZero() && root == emptyTreeHash()) {
+		return madeCommit{}, ErrNoChange
+	}
+	sig := object.Signature{Name: c.Author.Name, Email: c.Author.Email, When: c.Author.When}
+	commit := &object.Commit{Author: sig, Committer: sig, Message: c.Message, TreeHash: root}
+	if !r.head.IsZero() {
+		commit.ParentHashes = []plumbing.Hash{r.head}
+	}
+	if r.signer != nil {
+		if err := signCommit(commit, r.signer); err != nil {
+			return madeCommit{}, err
+		}
+	}
+	obj := r.objects.NewEncodedObject()
+	if err := commit.Encode(obj); err != nil {
+		return madeCommit{}, fmt.Errorf("encode commit: %w", err)
+	}
+	if err := te.putObject(obj); err != nil {
+		return madeCommit{}, err
+	}
+	if err := ctx.Err(); err != nil {
+		return madeCommit{}, err
+	}
+	return madeCommit{te: te, root: root, hash: obj.Hash(), dir: ed.dir}, nil
+}
+
 // emptyTreeHash is the hash of the tree with no entries.
 func emptyTreeHash() plumbing.Hash { return plumbing.ComputeHash(plumbing.TreeObject, nil) }
+
+// Propose commits c on top of Head like Apply, but puts the commit on
+// branch (a pull request's head branch) instead of the branch Repo was
+// opened on, which stays where it is, locally and on the remote.
+//
+// branch is replaced whole: whatever it held before (an earlier rendering
+// of the same proposal) is overwritten, as a compare-and-swap on the value
+// read just before, so two proposers racing on one branch cannot both
+// think they won (the loser gets ErrPushRejected). The commit goes to the
+// remote when the repo has one, else to the local repository's branch.
+func (r *Repo) Propose(ctx context.Context, c Change, branch string) (Result, error) {
+	res, err := r.propose(ctx, c, branch)
+	if err != nil {
+		return Result{}, redact(fmt.Errorf("commit to %s on %s: %w", displayDir(c.Dir), branch, err), r.secrets)
+	}
+	return res, nil
+}
+
+func (r *Repo) propose(ctx context.Context, c Change, branch string) (Result, error) {
+	if branch == r.branch {
+		return Result{}, fmt.Errorf("a proposal's branch must differ from the base branch %s", r.branch)
+	}
+	if err := plumbing.NewBranchReferenceName(branch).Validate(); err != nil {
+		return Result{}, fmt.Errorf("branch %q: %w", branch, err)
+	}
+	mc, err := r.makeCommit(ctx, c)
+	if err != nil {
+		return Result{}, err
+	}
+	res := Result{Commit: mc.hash, Parent: r.head}
+	switch {
+	case r.remote != nil:
+		cur, err := r.remote.current(ctx, branch)
+		if err != nil {
+			return Result{}, fmt.Errorf("read %s on %s: %w", branch, r.remote, err)
+		}
+		if err := r.remote.push(ctx, branch, cur, mc.hash, mc.te.written, r.objects); err != nil {
+			return Result{}, fmt.Errorf("push to %s: %w", r.remote, err)
+		}
+		res.Pushed = true
+	case r.gitDir != "":
+		name := plumbing.NewBranchReferenceName(branch)
+		cur, _, err := readRef(r.gitDir, name)
+		if err != nil {
+			return Result{}, err
+		}
+		if err := casRef(r.gitDir, name, cur, mc.hash); err != nil {
+			return Result{}, fmt.Errorf("update local branch: %w", err)
+		}
+	default:
+		return Result{}, errors.New("the repository was opened without pushing, so the commit would be lost")
+	}
+	return res, nil
+}

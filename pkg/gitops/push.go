@@ -23,6 +23,8 @@ import (
 // is reachable from old, which the swap requires the remote to have.
 type remote interface {
 	push(ctx context.Context, branch string, old, new plumbing.Hash, objs []plumbing.Hash, src storer.EncodedObjectStorer) error
+	// current returns where branch is on the remote (zero: absent).
+	current(ctx context.Context, branch string) (plumbing.Hash, error)
 	String() string
 	close() error
 }
@@ -74,6 +76,11 @@ type fsRemote struct {
 func (f *fsRemote) String() string { return f.display }
 func (f *fsRemote) close() error   { return f.st.Close() }
 
+func (f *fsRemote) current(_ context.Context, branch string) (plumbing.Hash, error) {
+	h, _, err := readRef(f.gitDir, plumbing.NewBranchReferenceName(branch))
+	return h, err
+}
+
 func (f *fsRemote) push(ctx context.Context, branch string, old, new plumbing.Hash, objs []plumbing.Hash, src storer.EncodedObjectStorer) error {
 	name := plumbing.NewBranchReferenceName(branch)
 	if !f.bare {
@@ -119,6 +126,26 @@ type wireRemote struct {
 
 func (w *wireRemote) String() string { return w.display }
 func (w *wireRemote) close() error   { return nil }
+
+func (w *wireRemote) current(ctx context.Context, branch string) (h plumbing.Hash, err error) {
+	sess, err := w.tr.NewReceivePackSession(w.ep, w.auth)
+	if err != nil {
+		return h, fmt.Errorf("connect: %w", err)
+	}
+	defer func() {
+		if cerr := sess.Close(); cerr != nil && err == nil {
+			err = fmt.Errorf("close session: %w", cerr)
+		}
+	}()
+	ar, err := sess.AdvertisedReferencesContext(ctx)
+	if errors.Is(err, transport.ErrEmptyRemoteRepository) {
+		return h, nil
+	}
+	if err != nil {
+		return h, fmt.Errorf("list remote refs: %w", err)
+	}
+	return ar.References[plumbing.NewBranchReferenceName(branch).String()], nil
+}
 
 func (w *wireRemote) push(ctx context.Context, branch string, old, new plumbing.Hash, objs []plumbing.Hash, src storer.EncodedObjectStorer) (err error) {
 	sess, err := w.tr.NewReceivePackSession(w.ep, w.auth)
