@@ -462,3 +462,12 @@ func (r *Repo) FindDirs(ctx context.Context, name string) ([]string, error) {
 	sort.Strings(dirs)
 	return dirs, nil
 }
+
+// PushTarget is where Apply and Propose push, as a location safe to print
+// (credentials redacted); "" when they do not push.
+func (r *Repo) PushTarget() string {
+	if r.remote == nil {
+		return ""
+	}
+	return r.remote.String()
+}
