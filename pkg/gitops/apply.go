@@ -130,6 +130,9 @@ func (r *Repo) makeCommit(ctx context.Context, c Change) (madeCommit, error) {
 	if r.objects == nil {
 		return madeCommit{}, errClosed()
 	}
+	if r.readOnly {
+		return madeCommit{}, errors.New("opened read-only on a remote-tracking branch")
+	}
 	if c.Author.Name == "" || c.Author.Email == "" || c.Author.When.IsZero() {
 		return madeCommit{}, errors.New("author name, email and time are required")
 	}

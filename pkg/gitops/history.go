@@ -15,6 +15,7 @@ type Commit struct {
 	Message  string // the full message
 	Author   Signature
 	Trailers []Trailer // ParseTrailers(Message)
+	Parents  []plumbing.Hash
 }
 
 // CommitFrom converts a go-git commit, parsing its trailers.
@@ -24,6 +25,7 @@ func CommitFrom(c *object.Commit) Commit {
 		Message:  c.Message,
 		Author:   Signature{Name: c.Author.Name, Email: c.Author.Email, When: c.Author.When},
 		Trailers: ParseTrailers(c.Message),
+		Parents:  c.ParentHashes,
 	}
 }
 
@@ -89,4 +91,32 @@ func (r *Repo) lastChange(ctx context.Context, d string) (Commit, error) {
 		}
 		cur, curH = parent, parentH
 	}
+}
+
+// DirHash returns the tree hash of dir (a slash path relative to the root)
+// at commit, zero when dir does not exist there. Trees are content-addressed,
+// so equal hashes mean equal contents, across repositories too.
+func (r *Repo) DirHash(ctx context.Context, commit plumbing.Hash, dir string) (plumbing.Hash, error) {
+	if r.objects == nil {
+		return plumbing.ZeroHash, errClosed()
+	}
+	d, err := cleanDir(dir)
+	if err != nil {
+		return plumbing.ZeroHash, fmt.Errorf("tree of %s: %w", dir, err)
+	}
+	if commit.IsZero() {
+		return plumbing.ZeroHash, nil
+	}
+	c, err := object.GetCommit(r.objects, commit)
+	if err != nil {
+		return plumbing.ZeroHash, r.wrap(err, "tree of %s at %s: read commit", displayDir(d), shortHash(commit))
+	}
+	h, _, ok, err := treeAt(r.objects, c.TreeHash, d)
+	if err != nil {
+		return plumbing.ZeroHash, r.wrap(err, "tree of %s at %s", displayDir(d), shortHash(commit))
+	}
+	if !ok {
+		return plumbing.ZeroHash, nil
+	}
+	return h, nil
 }

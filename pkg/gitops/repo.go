@@ -45,6 +45,10 @@ type Options struct {
 	// default is a depth-1 clone. Repos on this machine (paths and file://
 	// URLs) are read in place and always have their full history.
 	History bool
+	// ReadOnly opens the branch for reading only; for a local repository the
+	// branch may then also be a remote-tracking branch (origin/main, or main
+	// found only as refs/remotes/origin/main), as CI checkouts have them.
+	ReadOnly bool
 	// Signer, when set, signs every commit Apply makes (see NewOpenPGPSigner
 	// and NewSSHSigner).
 	Signer Signer
@@ -67,6 +71,8 @@ type Repo struct {
 
 	remote  remote // nil: Apply does not push
 	signer  Signer // nil: commits are not signed
+
+	readOnly bool // opened on a remote-tracking branch: no commits
 	secrets []string
 	closers []func() error
 }
@@ -234,8 +240,15 @@ func openLocal(loc location, o Options) (*Repo, error) {
 		return nil, errors.New("HEAD is detached: name a branch")
 	}
 	if err := r.resolveBranch(st, gitDir, o.Branch, checkedOut); err != nil {
-		r.Close()
-		return nil, err
+		h, ok := plumbing.ZeroHash, false
+		if o.ReadOnly && errors.Is(err, ErrBranchNotFound) {
+			h, ok = remoteTracking(gitDir, o.Branch)
+		}
+		if !ok {
+			r.Close()
+			return nil, err
+		}
+		r.head, r.readOnly = h, true
 	}
 	if err := r.loadShallow(st); err != nil {
 		r.Close()
@@ -314,6 +327,18 @@ func (r *Repo) resolveBranch(st storer.ReferenceStorer, gitDir, want, checkedOut
 		}
 	}
 	return nil
+}
+
+// remoteTracking finds branch as a remote-tracking branch of the repository
+// at gitDir: refs/remotes/BRANCH (branch "origin/main"), else
+// refs/remotes/origin/BRANCH.
+func remoteTracking(gitDir, branch string) (plumbing.Hash, bool) {
+	for _, n := range []string{"refs/remotes/" + branch, "refs/remotes/origin/" + branch} {
+		if h, ok, err := readRef(gitDir, plumbing.ReferenceName(n)); err == nil && ok {
+			return h, true
+		}
+	}
+	return plumbing.ZeroHash, false
 }
 
 func hasNoBranches(st storer.ReferenceStorer) (bool, error) {
