@@ -71,10 +71,10 @@ type Repo struct {
 
 	remote  remote // nil: Apply does not push
 	signer  Signer // nil: commits are not signed
-
-	readOnly bool // opened on a remote-tracking branch: no commits
 	secrets []string
 	closers []func() error
+
+	readOnly bool // opened on a remote-tracking branch: no commits
 }
 
 // Open opens the branch of o.Repo. Network URLs are cloned into memory
