@@ -1,0 +1,554 @@
+package forge
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// testToken is distinctive so that a test can assert it never appears in an
+// error.
+const testToken = "tok_Zq9SECRET7xw3_bgrender"
+
+// fakePR is a pull request (merge request) held by a fake forge.
+type fakePR struct {
+	Number      int
+	Head, Base  string
+	Title, Body string
+	Open        bool
+	// Fork: the head branch is in a fork, not in the repository itself.
+	Fork bool
+}
+
+// fakeForge is an in-memory forge answering like the documented API of its
+// kind. It fails the test (and answers 400) on any request that is not
+// exactly what the API expects: method, path (as escaped on the wire),
+// headers, query parameters, and the JSON body's fields, none missing and
+// none unknown.
+type fakeForge struct {
+	t      *testing.T
+	kind   Kind
+	prefix string // the API path prefix: "/api/v3", "/api/v4", "/api/v1" or ""
+	repo   string // "acme/env"; GitLab: the project path "group/sub/env"
+	token  string
+	// branches that exist; GitHub refuses a pull request from any other.
+	branches map[string]bool
+
+	// ghostConflicts: create answers "already exists" this many times even
+	// though no open pull request exists (one closed in between).
+	ghostConflicts int
+	// noBaseHead: Gitea without GET /pulls/{base}/{head} (before 1.22).
+	noBaseHead bool
+	// pageCap: Gitea's maximum page size (its MAX_RESPONSE_ITEMS).
+	pageCap int
+	// override, if it returns true, has answered the request itself.
+	override func(w http.ResponseWriter, r *http.Request) bool
+
+	mu    sync.Mutex
+	prs   []*fakePR
+	calls []string // "METHOD escaped-path[?query]"
+	srv   *httptest.Server
+}
+
+func newFake(t *testing.T, kind Kind, prefix string) *fakeForge {
+	t.Helper()
+	f := &fakeForge{
+		t: t, kind: kind, prefix: prefix, repo: "acme/env", token: testToken,
+		branches: map[string]bool{"main": true, "bgrender/shop/rollback-v2": true, "other": true},
+		pageCap:  50,
+	}
+	if kind == GitLab {
+		f.repo = "group/sub/env"
+	}
+	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
+	t.Cleanup(f.srv.Close)
+	return f
+}
+
+// config is a valid Config for this fake.
+func (f *fakeForge) config() Config {
+	return Config{Kind: f.kind, BaseURL: f.srv.URL + f.prefix, Repo: f.repo, Token: testToken}
+}
+
+func (f *fakeForge) client(t *testing.T) *Client {
+	t.Helper()
+	c, err := New(f.config())
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	return c
+}
+
+func (f *fakeForge) seed(p fakePR) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	p.Number = len(f.prs) + 1
+	f.prs = append(f.prs, &p)
+}
+
+func (f *fakeForge) snapshot() []fakePR {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []fakePR
+	for _, p := range f.prs {
+		out = append(out, *p)
+	}
+	return out
+}
+
+func (f *fakeForge) callLog() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.calls)
+}
+
+func (f *fakeForge) serve(w http.ResponseWriter, r *http.Request) {
+	call := r.Method + " " + r.URL.EscapedPath()
+	if r.URL.RawQuery != "" {
+		call += "?" + r.URL.RawQuery
+	}
+	f.mu.Lock()
+	f.calls = append(f.calls, call)
+	f.mu.Unlock()
+	if f.override != nil && f.override(w, r) {
+		return
+	}
+	if ua := r.Header.Get("User-Agent"); ua != "bgrender" {
+		f.t.Errorf("%s: User-Agent %q, want bgrender", call, ua)
+	}
+	if !f.authorized(w, r) {
+		return
+	}
+	switch f.kind {
+	case GitHub:
+		f.github(w, r)
+	case GitLab:
+		f.gitlab(w, r)
+	case Gitea:
+		f.gitea(w, r)
+	}
+}
+
+func (f *fakeForge) authorized(w http.ResponseWriter, r *http.Request) bool {
+	switch f.kind {
+	case GitHub:
+		if got := r.Header.Get("Accept"); got != "application/vnd.github+json" {
+			f.t.Errorf("Accept %q, want application/vnd.github+json", got)
+		}
+		if got := r.Header.Get("X-GitHub-Api-Version"); got != "2022-11-28" {
+			f.t.Errorf("X-GitHub-Api-Version %q", got)
+		}
+		if r.Header.Get("Authorization") != "Bearer "+f.token {
+			reply(w, 401, map[string]any{"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest", "status": "401"})
+			return false
+		}
+	case GitLab:
+		if r.Header.Get("PRIVATE-TOKEN") != f.token {
+			reply(w, 401, map[string]any{"message": "401 Unauthorized"})
+			return false
+		}
+	case Gitea:
+		if r.Header.Get("Authorization") != "token "+f.token {
+			reply(w, 401, map[string]any{"message": "invalid username, password or token", "url": "https://gitea.example/api/swagger"})
+			return false
+		}
+	}
+	return true
+}
+
+func reply(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// body decodes a JSON request body that must have exactly the given string
+// fields; on any deviation it fails the test, answers 400 and returns nil.
+func (f *fakeForge) body(w http.ResponseWriter, r *http.Request, fields ...string) map[string]string {
+	f.t.Helper()
+	if ct := r.Header.Get("Content-Type"); ct != "application/json" {
+		f.t.Errorf("%s %s: Content-Type %q, want application/json", r.Method, r.URL.Path, ct)
+	}
+	var raw map[string]any
+	if err := json.NewDecoder(r.Body).Decode(&raw); err != nil {
+		f.t.Errorf("%s %s: body is not a JSON object: %v", r.Method, r.URL.Path, err)
+		reply(w, 400, map[string]any{"message": "Problems parsing JSON"})
+		return nil
+	}
+	out := map[string]string{}
+	for k, v := range raw {
+		if !slices.Contains(fields, k) {
+			f.t.Errorf("%s %s: unknown field %q in body %v", r.Method, r.URL.Path, k, raw)
+			continue
+		}
+		s, ok := v.(string)
+		if !ok {
+			f.t.Errorf("%s %s: field %q is %T, want a string", r.Method, r.URL.Path, k, v)
+			continue
+		}
+		out[k] = s
+	}
+	for _, k := range fields {
+		if _, ok := raw[k]; !ok {
+			f.t.Errorf("%s %s: missing field %q in body %v", r.Method, r.URL.Path, k, raw)
+		}
+	}
+	if len(out) != len(fields) {
+		reply(w, 400, map[string]any{"message": "bad body"})
+		return nil
+	}
+	return out
+}
+
+// query checks that the query has exactly the given keys (each once) and
+// returns it; on any deviation it fails the test and answers 400.
+func (f *fakeForge) query(w http.ResponseWriter, r *http.Request, keys ...string) url.Values {
+	f.t.Helper()
+	q := r.URL.Query()
+	ok := len(q) == len(keys)
+	for _, k := range keys {
+		if len(q[k]) != 1 {
+			ok = false
+		}
+	}
+	if !ok {
+		f.t.Errorf("%s %s: query %q, want exactly the keys %v", r.Method, r.URL.Path, r.URL.RawQuery, keys)
+		reply(w, 400, map[string]any{"message": "bad query"})
+		return nil
+	}
+	return q
+}
+
+// route splits the escaped request path below prefix+base; it answers 404
+// (as the forge does for an unknown repository) and returns false if the
+// path is elsewhere.
+func (f *fakeForge) route(w http.ResponseWriter, r *http.Request, base string, notFound any) (rest string, ok bool) {
+	p := r.URL.EscapedPath()
+	if p == f.prefix+base {
+		return "", true
+	}
+	if strings.HasPrefix(p, f.prefix+base+"/") {
+		return strings.TrimPrefix(p, f.prefix+base+"/"), true
+	}
+	reply(w, 404, notFound)
+	return "", false
+}
+
+func (f *fakeForge) findOpen(head, base string) *fakePR {
+	for _, p := range f.prs {
+		if p.Open && !p.Fork && p.Head == head && p.Base == base {
+			return p
+		}
+	}
+	return nil
+}
+
+func (f *fakeForge) byNumber(n string) *fakePR {
+	i, err := strconv.Atoi(n)
+	if err != nil || i < 1 || i > len(f.prs) {
+		return nil
+	}
+	return f.prs[i-1]
+}
+
+// --- GitHub ---
+
+func (f *fakeForge) githubJSON(p *fakePR) map[string]any {
+	owner := strings.Split(f.repo, "/")[0]
+	headRepo := f.repo
+	if p.Fork {
+		owner, headRepo = "someone", "someone/env"
+	}
+	state := "closed"
+	if p.Open {
+		state = "open"
+	}
+	return map[string]any{
+		"number": p.Number, "state": state, "title": p.Title, "body": p.Body,
+		"html_url": fmt.Sprintf("https://github.example/%s/pull/%d", f.repo, p.Number),
+		"head":     map[string]any{"ref": p.Head, "label": owner + ":" + p.Head, "repo": map[string]any{"full_name": headRepo}},
+		"base":     map[string]any{"ref": p.Base, "label": "acme:" + p.Base, "repo": map[string]any{"full_name": f.repo}},
+	}
+}
+
+func (f *fakeForge) github(w http.ResponseWriter, r *http.Request) {
+	rest, ok := f.route(w, r, "/repos/"+f.repo+"/pulls", map[string]any{"message": "Not Found", "documentation_url": "https://docs.github.com/rest", "status": "404"})
+	if !ok {
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	switch {
+	case r.Method == http.MethodPost && rest == "":
+		in := f.body(w, r, "title", "head", "base", "body")
+		if in == nil {
+			return
+		}
+		if !f.branches[in["head"]] {
+			reply(w, 422, map[string]any{"message": "Validation Failed", "documentation_url": "https://docs.github.com/rest/pulls/pulls#create-a-pull-request", "status": "422",
+				"errors": []any{map[string]any{"resource": "PullRequest", "field": "head", "code": "invalid"}}})
+			return
+		}
+		if f.ghostConflicts > 0 || f.findOpen(in["head"], in["base"]) != nil {
+			if f.ghostConflicts > 0 {
+				f.ghostConflicts--
+			}
+			reply(w, 422, map[string]any{"message": "Validation Failed", "documentation_url": "https://docs.github.com/rest/pulls/pulls#create-a-pull-request", "status": "422",
+				"errors": []any{map[string]any{"resource": "PullRequest", "code": "custom", "message": "A pull request already exists for acme:" + in["head"] + "."}}})
+			return
+		}
+		p := &fakePR{Number: len(f.prs) + 1, Head: in["head"], Base: in["base"], Title: in["title"], Body: in["body"], Open: true}
+		f.prs = append(f.prs, p)
+		reply(w, 201, f.githubJSON(p))
+	case r.Method == http.MethodGet && rest == "":
+		q := f.query(w, r, "state", "head", "base", "per_page")
+		if q == nil {
+			return
+		}
+		if q.Get("state") != "open" {
+			f.t.Errorf("list state %q, want open", q.Get("state"))
+		}
+		list := []any{}
+		for _, p := range f.prs {
+			owner := strings.Split(f.repo, "/")[0]
+			if p.Fork {
+				owner = "someone"
+			}
+			if p.Open && owner+":"+p.Head == q.Get("head") && p.Base == q.Get("base") {
+				list = append(list, f.githubJSON(p))
+			}
+		}
+		reply(w, 200, list)
+	case r.Method == http.MethodPatch && rest != "":
+		p := f.byNumber(rest)
+		if p == nil {
+			reply(w, 404, map[string]any{"message": "Not Found"})
+			return
+		}
+		in := f.body(w, r, "title", "body")
+		if in == nil {
+			return
+		}
+		p.Title, p.Body = in["title"], in["body"]
+		reply(w, 200, f.githubJSON(p))
+	default:
+		f.t.Errorf("github: unexpected %s %s", r.Method, r.URL.EscapedPath())
+		reply(w, 404, map[string]any{"message": "Not Found"})
+	}
+}
+
+// --- GitLab ---
+
+func (f *fakeForge) gitlabJSON(p *fakePR) map[string]any {
+	state := "closed"
+	if p.Open {
+		state = "opened"
+	}
+	source := 7
+	if p.Fork {
+		source = 99
+	}
+	return map[string]any{
+		"id": 1000 + p.Number, "iid": p.Number, "project_id": 7, "state": state,
+		"title": p.Title, "description": p.Body,
+		"source_branch": p.Head, "target_branch": p.Base,
+		"source_project_id": source, "target_project_id": 7,
+		"web_url": fmt.Sprintf("https://gitlab.example/%s/-/merge_requests/%d", f.repo, p.Number),
+	}
+}
+
+func (f *fakeForge) gitlab(w http.ResponseWriter, r *http.Request) {
+	// GitLab addresses a project by its URL-encoded path: a path whose
+	// slashes arrive unencoded is another resource.
+	project := strings.ReplaceAll(f.repo, "/", "%2F")
+	rest, ok := f.route(w, r, "/projects/"+project+"/merge_requests", map[string]any{"message": "404 Project Not Found"})
+	if !ok {
+		return
+	}
+	if got := r.Header.Get("Accept"); got != "application/json" {
+		f.t.Errorf("Accept %q, want application/json", got)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	switch {
+	case r.Method == http.MethodPost && rest == "":
+		in := f.body(w, r, "source_branch", "target_branch", "title", "description")
+		if in == nil {
+			return
+		}
+		if len(in["title"]) > 255 {
+			reply(w, 400, map[string]any{"message": map[string]any{"title": []string{"is too long (maximum is 255 characters)"}}})
+			return
+		}
+		if p := f.findOpen(in["source_branch"], in["target_branch"]); f.ghostConflicts > 0 || p != nil {
+			n := 0
+			if p != nil {
+				n = p.Number
+			} else {
+				f.ghostConflicts--
+			}
+			reply(w, 409, map[string]any{"message": []string{fmt.Sprintf("Another open merge request already exists for this source branch: !%d", n)}})
+			return
+		}
+		p := &fakePR{Number: len(f.prs) + 1, Head: in["source_branch"], Base: in["target_branch"], Title: in["title"], Body: in["description"], Open: true}
+		f.prs = append(f.prs, p)
+		reply(w, 201, f.gitlabJSON(p))
+	case r.Method == http.MethodGet && rest == "":
+		q := f.query(w, r, "state", "source_branch", "target_branch", "per_page")
+		if q == nil {
+			return
+		}
+		list := []any{}
+		for _, p := range f.prs {
+			// GitLab filters by branch names only: a fork's merge request
+			// from a branch of the same name is listed too.
+			if p.Open && q.Get("state") == "opened" && p.Head == q.Get("source_branch") && p.Base == q.Get("target_branch") {
+				list = append(list, f.gitlabJSON(p))
+			}
+		}
+		reply(w, 200, list)
+	case r.Method == http.MethodPut && rest != "":
+		p := f.byNumber(rest)
+		if p == nil {
+			reply(w, 404, map[string]any{"message": "404 Not found"})
+			return
+		}
+		in := f.body(w, r, "title", "description")
+		if in == nil {
+			return
+		}
+		p.Title, p.Body = in["title"], in["description"]
+		reply(w, 200, f.gitlabJSON(p))
+	default:
+		f.t.Errorf("gitlab: unexpected %s %s", r.Method, r.URL.EscapedPath())
+		reply(w, 404, map[string]any{"error": "404 Not Found"})
+	}
+}
+
+// --- Gitea / Forgejo ---
+
+func (f *fakeForge) giteaJSON(p *fakePR) map[string]any {
+	state := "closed"
+	if p.Open {
+		state = "open"
+	}
+	headRepo := 1
+	if p.Fork {
+		headRepo = 2
+	}
+	return map[string]any{
+		"id": 500 + p.Number, "number": p.Number, "state": state, "merged": false,
+		"title": p.Title, "body": p.Body,
+		"html_url": fmt.Sprintf("https://gitea.example/%s/pulls/%d", f.repo, p.Number),
+		"head":     map[string]any{"ref": p.Head, "label": p.Head, "repo_id": headRepo},
+		"base":     map[string]any{"ref": p.Base, "label": p.Base, "repo_id": 1},
+	}
+}
+
+var giteaNotFound = map[string]any{"errors": []string{}, "message": "The target couldn't be found.", "url": "https://gitea.example/api/swagger"}
+
+func (f *fakeForge) gitea(w http.ResponseWriter, r *http.Request) {
+	rest, ok := f.route(w, r, "/repos/"+f.repo+"/pulls", giteaNotFound)
+	if !ok {
+		return
+	}
+	if got := r.Header.Get("Accept"); got != "application/json" {
+		f.t.Errorf("Accept %q, want application/json", got)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	_, numErr := strconv.Atoi(rest)
+	switch {
+	case r.Method == http.MethodPost && rest == "":
+		in := f.body(w, r, "head", "base", "title", "body")
+		if in == nil {
+			return
+		}
+		if p := f.findOpen(in["head"], in["base"]); f.ghostConflicts > 0 || p != nil {
+			n := 0
+			if p != nil {
+				n = p.Number
+			} else {
+				f.ghostConflicts--
+			}
+			reply(w, 409, map[string]any{"message": fmt.Sprintf("pull request already exists for these targets [id: %d, issue_id: %d, head_repo_id: 1, base_repo_id: 1, head_branch: %s, base_branch: %s]",
+				500+n, n, in["head"], in["base"]), "url": "https://gitea.example/api/swagger"})
+			return
+		}
+		p := &fakePR{Number: len(f.prs) + 1, Head: in["head"], Base: in["base"], Title: in["title"], Body: in["body"], Open: true}
+		f.prs = append(f.prs, p)
+		reply(w, 201, f.giteaJSON(p))
+	case r.Method == http.MethodGet && rest == "":
+		q := r.URL.Query()
+		for k := range q {
+			if !slices.Contains([]string{"state", "base_branch", "page", "limit"}, k) {
+				f.t.Errorf("gitea list: unknown query parameter %q", k)
+			}
+		}
+		if q.Get("state") != "open" {
+			f.t.Errorf("gitea list: state %q, want open", q.Get("state"))
+		}
+		page, _ := strconv.Atoi(q.Get("page"))
+		limit, _ := strconv.Atoi(q.Get("limit"))
+		if page < 1 || limit < 1 {
+			f.t.Errorf("gitea list: page %q limit %q", q.Get("page"), q.Get("limit"))
+			reply(w, 400, map[string]any{"message": "bad page"})
+			return
+		}
+		limit = min(limit, f.pageCap)
+		var all []*fakePR
+		for _, p := range f.prs {
+			if p.Open && (q.Get("base_branch") == "" || p.Base == q.Get("base_branch")) {
+				all = append(all, p)
+			}
+		}
+		list := []any{}
+		for i := (page - 1) * limit; i < len(all) && i < page*limit; i++ {
+			list = append(list, f.giteaJSON(all[i]))
+		}
+		w.Header().Set("X-Total-Count", strconv.Itoa(len(all)))
+		reply(w, 200, list)
+	case r.Method == http.MethodGet && numErr != nil:
+		// GET /pulls/{base}/{head}: head may hold slashes.
+		if f.noBaseHead {
+			reply(w, 404, giteaNotFound)
+			return
+		}
+		base, head, _ := strings.Cut(rest, "/")
+		base, err1 := url.PathUnescape(base)
+		head, err2 := url.PathUnescape(head)
+		if err1 != nil || err2 != nil {
+			f.t.Errorf("gitea: bad base/head path %q", rest)
+		}
+		// Like Gitea, the first pull request for the pair, whatever its state.
+		for _, p := range f.prs {
+			if p.Base == base && p.Head == head && !p.Fork {
+				reply(w, 200, f.giteaJSON(p))
+				return
+			}
+		}
+		reply(w, 404, giteaNotFound)
+	case r.Method == http.MethodPatch && numErr == nil:
+		p := f.byNumber(rest)
+		if p == nil {
+			reply(w, 404, giteaNotFound)
+			return
+		}
+		in := f.body(w, r, "title", "body")
+		if in == nil {
+			return
+		}
+		p.Title, p.Body = in["title"], in["body"]
+		reply(w, 201, f.giteaJSON(p)) // Gitea answers an edit with 201
+	default:
+		f.t.Errorf("gitea: unexpected %s %s", r.Method, r.URL.EscapedPath())
+		reply(w, 404, giteaNotFound)
+	}
+}
