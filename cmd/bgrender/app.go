@@ -6,11 +6,14 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"os"
 	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/bgrender/bgrender/pkg/forge"
+	"github.com/bgrender/bgrender/pkg/gitops"
 	"github.com/bgrender/bgrender/pkg/render"
 )
 
@@ -25,6 +28,18 @@ type globals struct {
 	gitToken          string
 	sshKey            string
 	sshKeyPassphrase  string
+	signKey           string
+	signKeyPassphrase string
+	signer            gitops.Signer // loaded from --sign-key on first use
+
+	// pr is set while a transition runs with --pr: it is proposed on its
+	// own branch as a pull request. forgeClient is resolved on first use.
+	pr          *prOpts
+	forgeClient *forge.Client
+	forgeKind   forge.Kind
+
+	// getenv reads the environment (forge tokens).
+	getenv func(string) string
 
 	// record, when set, sees every transition printed (release collects them).
 	record func(transitionResult)
@@ -45,7 +60,7 @@ func (g *globals) json() bool { return g.output == "json" }
 // run is the whole program: it parses args, runs one command and returns the
 // exit code. Nothing below it calls os.Exit.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	g := &globals{stdin: stdin, stdout: stdout, stderr: stderr, now: time.Now, builder: &render.Builder{},
+	g := &globals{stdin: stdin, stdout: stdout, stderr: stderr, now: time.Now, getenv: os.Getenv, builder: &render.Builder{},
 		jitter: func(d time.Duration) time.Duration { return d/2 + rand.N(d) }}
 	app := newApp(g)
 	err := app.RunContext(ctx, args)
@@ -83,6 +98,7 @@ Examples:
    bgrender --app apps/myapp rollback
    bgrender --repo https://git.example.com/env.git --app apps/myapp -o json status
    bgrender check --all                                   # what an env-repo pull request check runs`,
+		Version:              buildVersion().summary(),
 		HideHelpCommand:      true,
 		EnableBashCompletion: true,
 		Writer:               g.stdout,
@@ -118,11 +134,14 @@ Examples:
 			checkCommand(g),
 			renderCommand(g),
 			demoCommand(g),
+			completionCommand(g),
+			versionCommand(g),
 		},
 	}
 	for _, c := range app.Commands {
 		c.OnUsageError = onUsageError
 	}
+	bindEnv(app)
 	return app
 }
 
@@ -154,6 +173,10 @@ func globalFlags(g *globals) []cli.Flag {
 			Usage: "private key file for SSH remotes"},
 		&cli.StringFlag{Name: "ssh-key-passphrase", Destination: &g.sshKeyPassphrase, EnvVars: []string{"BGRENDER_SSH_KEY_PASSPHRASE"},
 			Usage: "passphrase of --ssh-key", DefaultText: "from $BGRENDER_SSH_KEY_PASSPHRASE"},
+		&cli.StringFlag{Name: "sign-key", Destination: &g.signKey, EnvVars: []string{"BGRENDER_SIGN_KEY"},
+			Usage: "sign every commit with this key: an armored OpenPGP private key (gpg --export-secret-keys --armor) or an OpenSSH private key (git's gpg.format=ssh)"},
+		&cli.StringFlag{Name: "sign-key-passphrase", Destination: &g.signKeyPassphrase, EnvVars: []string{"BGRENDER_SIGN_KEY_PASSPHRASE"},
+			Usage: "passphrase of --sign-key", DefaultText: "from $BGRENDER_SIGN_KEY_PASSPHRASE"},
 	}
 }
 

@@ -66,22 +66,35 @@ func (g *globals) openRepo(ctx context.Context, history bool) (*gitops.Repo, err
 	if g.noPush && looksLikeURL(g.repo) {
 		return nil, usagef("--no-push: a remote URL is cloned into memory, so a commit that is not pushed would be lost; use a local checkout")
 	}
+	if g.signKey != "" && g.signer == nil {
+		s, err := gitops.LoadSigner(g.signKey, g.signKeyPassphrase)
+		if err != nil {
+			return nil, usagef("--sign-key: %v", err)
+		}
+		g.signer = s
+	}
 	r, err := gitops.Open(ctx, gitops.Options{
 		Repo:    g.repo,
 		Branch:  g.branch,
 		Push:    !g.noPush,
 		History: history,
-		Auth: gitops.Auth{
-			Username:         g.gitUsername,
-			Token:            g.gitToken,
-			SSHKeyFile:       g.sshKey,
-			SSHKeyPassphrase: g.sshKeyPassphrase,
-		},
+		Auth:    g.auth(),
+		Signer:  g.signer,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("open repo: %w", err)
 	}
 	return r, nil
+}
+
+// auth is the git credentials from the global flags.
+func (g *globals) auth() gitops.Auth {
+	return gitops.Auth{
+		Username:         g.gitUsername,
+		Token:            g.gitToken,
+		SSHKeyFile:       g.sshKey,
+		SSHKeyPassphrase: g.sshKeyPassphrase,
+	}
 }
 
 // looksLikeURL mirrors gitops' rule for remote URLs, for flag checks only.
@@ -202,6 +215,9 @@ type transitionResult struct {
 	Route      string      `json:"route"`
 	Subject    string      `json:"subject"`
 	Next       string      `json:"next"`
+	PR         *prOut      `json:"pullRequest,omitempty"`
+
+	prBody string // the pull request's description, with --pr
 }
 
 type releaseOut struct {
@@ -241,16 +257,30 @@ func (a *appCtx) apply(ctx context.Context, next state.State, subject, body, hin
 		res.Diff = render.Diff(a.dir, a.files, files)
 		return res, nil
 	}
-	if err := a.repo.CheckClean(ctx, a.dir); err != nil {
-		return transitionResult{}, fmt.Errorf("%s: %w; commit or discard local changes to the app dir first", a.dir, err)
-	}
-	out, err := a.repo.Apply(ctx, gitops.Change{
+	change := gitops.Change{
 		Dir:     a.dir,
 		Files:   files,
 		Replace: []string{render.OverlaysDir},
 		Message: gitops.FormatMessage(subject, body, trailers(next)),
 		Author:  gitops.Signature{Name: a.g.authorName, Email: a.g.authorEmail, When: a.g.now()},
-	})
+	}
+	var out gitops.Result
+	if a.g.pr != nil {
+		// A proposal: nothing local changes, so a dirty worktree is no obstacle.
+		if a.g.forgeClient == nil {
+			if a.g.forgeClient, a.g.forgeKind, err = a.g.newForge(a.repo); err != nil {
+				return transitionResult{}, err
+			}
+		}
+		res.PR = &prOut{Forge: string(a.g.forgeKind), Branch: prBranch(next), Base: a.repo.Branch()}
+		res.prBody = prBody(a, next, render.Diff(a.dir, a.files, files), a.g.pr.reproduce)
+		out, err = a.repo.Propose(ctx, change, res.PR.Branch)
+	} else {
+		if err := a.repo.CheckClean(ctx, a.dir); err != nil {
+			return transitionResult{}, fmt.Errorf("%s: %w; commit or discard local changes to the app dir first", a.dir, err)
+		}
+		out, err = a.repo.Apply(ctx, change)
+	}
 	if err != nil {
 		return transitionResult{}, fmt.Errorf("%s: commit %s: %w", a.dir, next.Last.Name, err)
 	}

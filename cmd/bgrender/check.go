@@ -28,10 +28,11 @@ type checkOut struct {
 
 func checkCommand(g *globals) *cli.Command {
 	var all bool
+	var base string
 	return &cli.Command{
 		Name:      "check",
 		Usage:     "check an app (or every app) at the branch head: state, drift, kustomize build, routing invariants",
-		UsageText: "bgrender [global options] check [--all]",
+		UsageText: "bgrender [global options] check [--all] [--base BRANCH]",
 		Description: `Checks the committed tree at the branch head: the state and config parse and
 hold their invariants; the overlays are exactly what bgrender renders from the
 state (drift is shown as a diff; "bgrender render" repairs it); kustomize build
@@ -39,17 +40,32 @@ succeeds; every routed subset exists and has a Deployment, the default rule is
 last, nothing routes to a missing color. Exit 1 on any finding. This is what
 an env-repo pull request check runs.
 
-` + examples("bgrender check --all", "bgrender --app apps/myapp check", "bgrender --branch pr-42 -o json check --all"),
+With --base, the branch is a pull request to BRANCH: a transition proposed on
+it (bgrender ... --pr) must have been rendered on the base's current version
+of the app. If the base changed the app since, check fails and says whether
+the transition is still possible there (render it again) or no longer valid
+(close the pull request). In a CI checkout the base may be origin/BRANCH.
+
+` + examples("bgrender check --all", "bgrender --app apps/myapp check", "bgrender --branch pr-42 -o json check --all",
+			"bgrender --branch bgrender/myapp/rollback-r-1a2b3c4d5e check --all --base main   # a rollback pull request"),
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "all", Destination: &all, Usage: "check every app dir (every directory with a bgrender.yaml)"},
+			&cli.StringFlag{Name: "base", Destination: &base, Usage: "the branch this one is a pull request to: fail when a transition proposed here no longer fits it"},
 		},
 		Action: func(c *cli.Context) error {
 			ctx := c.Context
-			r, err := g.openRepo(ctx, false)
+			r, err := g.openRepo(ctx, base != "")
 			if err != nil {
 				return err
 			}
 			defer r.Close()
+			var baseRepo *gitops.Repo
+			if base != "" {
+				if baseRepo, err = g.openBase(ctx, base); err != nil {
+					return err
+				}
+				defer baseRepo.Close()
+			}
 			var dirs []string
 			if all {
 				if dirs, err = r.FindDirs(ctx, config.FileName); err != nil {
@@ -69,6 +85,10 @@ an env-repo pull request check runs.
 			problems := 0
 			for _, dir := range dirs {
 				res := g.checkApp(ctx, r, dir)
+				if baseRepo != nil {
+					res.Findings = append(res.Findings, g.checkProposal(ctx, r, baseRepo, dir)...)
+					res.OK = len(res.Findings) == 0
+				}
 				problems += len(res.Findings)
 				out.OK = out.OK && res.OK
 				out.Apps = append(out.Apps, res)

@@ -49,6 +49,17 @@ func (g *globals) printTransition(res transitionResult) error {
 	if res.Pushed {
 		where = "pushed"
 	}
+	if pr := res.PR; pr != nil {
+		verb := "updated"
+		if pr.Created {
+			verb = "opened"
+		}
+		fmt.Fprintf(w, "  commit %s %s to branch %s\n", short(res.Commit), where, pr.Branch)
+		fmt.Fprintf(w, "  pull request #%d %s on %s: %s (%s -> %s)\n", pr.Number, verb, pr.Forge, pr.URL, pr.Branch, pr.Base)
+		fmt.Fprintf(w, "  route once merged: %s\n", res.Route)
+		fmt.Fprintln(w, "next: review and merge the pull request; Argo CD or Flux applies it once merged")
+		return nil
+	}
 	fmt.Fprintf(w, "  commit %s %s\n", short(res.Commit), where)
 	fmt.Fprintf(w, "  route: %s\n", res.Route)
 	if res.Next != "" {

@@ -93,6 +93,16 @@ func (g *globals) transition(ctx context.Context, step stepFunc) error {
 	if err != nil {
 		return err
 	}
+	return g.finish(ctx, res)
+}
+
+// finish opens the pull request of a proposal, then prints the transition.
+func (g *globals) finish(ctx context.Context, res transitionResult) error {
+	if res.PR != nil && !res.DryRun {
+		if err := g.openPR(ctx, &res); err != nil {
+			return err
+		}
+	}
 	return g.printTransition(res)
 }
 
@@ -134,6 +144,7 @@ func deployCommand(g *globals) *cli.Command {
 	var version, color, tag string
 	var replace, noWait bool
 	var o waitOpts
+	var p prOpts
 	return &cli.Command{
 		Name:      "deploy",
 		Usage:     "deploy a new release into the idle color, reachable only through the test route",
@@ -152,7 +163,7 @@ under test unless --replace.
 			&cli.StringFlag{Name: "from-tag", Destination: &tag, EnvVars: []string{"BGRENDER_FROM_TAG"}, Usage: "release tag VERSION-COLOR, e.g. v2.0-green"},
 			&cli.BoolFlag{Name: "replace", Destination: &replace, Usage: "replace a release that is under test"},
 			&cli.BoolFlag{Name: "no-wait", Destination: &noWait, Usage: "one commit with the test route, even when a controller to wait on is configured"},
-		}, waitFlags(&o)...),
+		}, append(waitFlags(&o), prFlags(&p)...)...),
 		Action: func(c *cli.Context) error {
 			if c.Args().Present() {
 				return usagef("deploy takes no arguments, got %q", c.Args().First())
@@ -162,9 +173,13 @@ under test unless --replace.
 				return err
 			}
 			req.Replace = replace
+			if err := p.use(g, c); err != nil {
+				return err
+			}
 			// Make-before-break: with a controller to wait on, the Deployment and
 			// subset land first and the test route follows once they are applied.
-			split := !noWait && !g.dryRun
+			// A proposal lands as one merge, so it is one commit.
+			split := !noWait && !g.dryRun && !p.enabled
 			return g.deploy(c.Context, req, split, o)
 		},
 	}
@@ -222,7 +237,7 @@ func (g *globals) deploy(ctx context.Context, req state.DeployRequest, split boo
 	if err != nil {
 		return err
 	}
-	if err := g.printTransition(res); err != nil || !split {
+	if err := g.finish(ctx, res); err != nil || !split {
 		return err
 	}
 	if _, err := g.waitApplied(ctx, a, o, res.Commit); err != nil {
@@ -239,6 +254,7 @@ func promoteCommand(g *globals) *cli.Command {
 	var force bool
 	var reason string
 	var e expectOpts
+	var p prOpts
 	return &cli.Command{
 		Name:      "promote",
 		Usage:     "switch the default route to the release under test; the old active color stays warm",
@@ -248,10 +264,10 @@ recorded by bgrender verify; without it promote refuses (exit 3), unless
 forced with a reason, which goes into the commit and the state.
 
 ` + examples(`bgrender --app apps/myapp promote --force --reason "smoke tests passed in CI job 812"`),
-		Flags: append(expectFlags(&e, state.RoleTest),
+		Flags: append(append(expectFlags(&e, state.RoleTest),
 			&cli.BoolFlag{Name: "force", Destination: &force, Usage: "promote without verification evidence (needs --reason)"},
 			&cli.StringFlag{Name: "reason", Destination: &reason, EnvVars: []string{"BGRENDER_REASON"}, Usage: "why promotion is forced; recorded in the commit"},
-		),
+		), prFlags(&p)...),
 		Action: func(c *cli.Context) error {
 			if c.Args().Present() {
 				return usagef("promote takes no arguments")
@@ -264,6 +280,9 @@ forced with a reason, which goes into the commit and the state.
 			}
 			if strings.ContainsAny(reason, "\r\n") {
 				return usagef("--reason: must be one line")
+			}
+			if err := p.use(g, c); err != nil {
+				return err
 			}
 			return g.transition(c.Context, e.guard(state.RoleTest, func(a *appCtx) (state.State, string, string, error) {
 				next, err := state.Promote(a.st, state.PromoteRequest{Force: force, Reason: reason})
@@ -287,15 +306,19 @@ forced with a reason, which goes into the commit and the state.
 
 func simpleTransition(g *globals, name, role, usage, desc string, step func(state.State) (state.State, error), subject func(state.State) string, hint func(*appCtx, state.State) string) *cli.Command {
 	var e expectOpts
+	var p prOpts
 	return &cli.Command{
 		Name:        name,
 		Usage:       usage,
-		UsageText:   "bgrender [global options] " + name + " [--expect-release ID] [--expect-version V]",
+		UsageText:   "bgrender [global options] " + name + " [--expect-release ID] [--expect-version V] [--pr [--forge F --forge-url URL --forge-repo OWNER/NAME]]",
 		Description: desc,
-		Flags:       expectFlags(&e, role),
+		Flags:       append(expectFlags(&e, role), prFlags(&p)...),
 		Action: func(c *cli.Context) error {
 			if c.Args().Present() {
 				return usagef("%s takes no arguments", name)
+			}
+			if err := p.use(g, c); err != nil {
+				return err
 			}
 			return g.transition(c.Context, e.guard(role, func(a *appCtx) (state.State, string, string, error) {
 				next, err := step(a.st)
@@ -327,6 +350,7 @@ func abortCommand(g *globals) *cli.Command {
 	var noWait bool
 	var o waitOpts
 	var e expectOpts
+	var p prOpts
 	return &cli.Command{
 		Name:      "abort",
 		Usage:     "drop the release under test: its test route, then its Deployment and subset",
@@ -339,12 +363,15 @@ in one commit.
 ` + examples("bgrender --app apps/myapp abort", "bgrender --app apps/myapp abort --no-wait"),
 		Flags: append(append([]cli.Flag{
 			&cli.BoolFlag{Name: "no-wait", Destination: &noWait, Usage: "one commit, even when a controller to wait on is configured"},
-		}, waitFlags(&o)...), expectFlags(&e, state.RoleTest)...),
+		}, waitFlags(&o)...), append(expectFlags(&e, state.RoleTest), prFlags(&p)...)...),
 		Action: func(c *cli.Context) error {
 			if c.Args().Present() {
 				return usagef("abort takes no arguments")
 			}
-			return g.abort(c.Context, !noWait && !g.dryRun, o, e)
+			if err := p.use(g, c); err != nil {
+				return err
+			}
+			return g.abort(c.Context, !noWait && !g.dryRun && !p.enabled, o, e)
 		},
 	}
 }
@@ -367,7 +394,7 @@ func (g *globals) abort(ctx context.Context, split bool, o waitOpts, e expectOpt
 	if err != nil {
 		return err
 	}
-	if err := g.printTransition(res); err != nil || !split {
+	if err := g.finish(ctx, res); err != nil || !split {
 		return err
 	}
 	if _, err := g.waitApplied(ctx, a, o, res.Commit); err != nil {
@@ -390,18 +417,23 @@ func (g *globals) abortStep(a *appCtx) (state.State, string, string, error) {
 }
 
 func routeCommand(g *globals) *cli.Command {
+	var p prOpts
 	return &cli.Command{
 		Name:      "route",
 		Usage:     "add the test route to a release deployed without one",
-		UsageText: "bgrender [global options] route",
+		UsageText: "bgrender [global options] route [--pr]",
 		Description: `deploy with a controller to wait on commits the Deployment and subset first
 and the test route once they are applied; if that wait failed, run route
 yourself once the first commit is applied.
 
 ` + examples("bgrender --app apps/myapp wait && bgrender --app apps/myapp route"),
+		Flags: prFlags(&p),
 		Action: func(c *cli.Context) error {
 			if c.Args().Present() {
 				return usagef("route takes no arguments")
+			}
+			if err := p.use(g, c); err != nil {
+				return err
 			}
 			return g.transition(c.Context, g.routeStep)
 		},

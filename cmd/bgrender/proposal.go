@@ -1,0 +1,129 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/bgrender/bgrender/pkg/gitops"
+	"github.com/bgrender/bgrender/pkg/state"
+)
+
+// openBase opens the base branch of a pull request for reading; in a local
+// checkout it may exist only as a remote-tracking branch (origin/main).
+func (g *globals) openBase(ctx context.Context, base string) (*gitops.Repo, error) {
+	r, err := gitops.Open(ctx, gitops.Options{
+		Repo:     g.repo,
+		Branch:   base,
+		ReadOnly: true,
+		Auth:     g.auth(),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("--base %s: %w", base, err)
+	}
+	return r, nil
+}
+
+// checkProposal returns the findings for app dir on a pull request branch
+// (pr) against its base: when the branch carries a bgrender transition for
+// the app, the base must not have changed the app since the transition was
+// rendered, or merging would not give what bgrender renders now. When it
+// has, the transition is replayed on the base's state to say whether it is
+// still possible at all.
+func (g *globals) checkProposal(ctx context.Context, pr, base *gitops.Repo, dir string) []string {
+	fail := func(format string, args ...any) []string { return []string{fmt.Sprintf(format, args...)} }
+	prTree, err := pr.DirHash(ctx, pr.Head(), dir)
+	if err != nil {
+		return fail("%v", err)
+	}
+	baseTree, err := base.DirHash(ctx, base.Head(), dir)
+	if err != nil {
+		return fail("%v", err)
+	}
+	if prTree == baseTree {
+		return nil // nothing proposed for this app
+	}
+	c, err := pr.LastChange(ctx, dir)
+	if err != nil {
+		return fail("%s: find the commit that changed it on %s: %v", dir, pr.Branch(), err)
+	}
+	transition := trailer(c.Trailers, "Bgrender-Transition")
+	if transition == "" || len(c.Parents) == 0 {
+		return nil // a change by hand: the other checks cover it
+	}
+	renderedOn, err := pr.DirHash(ctx, c.Parents[0], dir)
+	if err != nil {
+		return fail("%s: read the app as the proposal %s found it: %v", dir, short(c.Hash.String()), err)
+	}
+	if renderedOn == baseTree {
+		return nil // the base has not changed the app since: merging gives exactly the transition
+	}
+	moved := fmt.Sprintf("%s changed %s after the %s on this branch (commit %s) was rendered", base.Branch(), dir, transition, short(c.Hash.String()))
+	if last, err := base.LastChange(ctx, dir); err == nil {
+		moved += fmt.Sprintf(" (latest: %s %q)", short(last.Hash.String()), firstLine(last.Message))
+	}
+	redo := fmt.Sprintf("close this pull request, or run `bgrender --app %s %s --pr` again to render it on the new %s", dir, transition, base.Branch())
+	ba, err := g.loadApp(ctx, base, dir)
+	if err != nil {
+		return fail("%s; the app on %s does not load: %v", moved, base.Branch(), err)
+	}
+	if _, err := replay(ba.st, c.Trailers); err != nil {
+		var refused *state.RefusedError
+		if errors.As(err, &refused) || errors.Is(err, errNotReplayable) {
+			return fail("%s: the %s is no longer valid there: %v; %s", moved, transition, err, redo)
+		}
+		return fail("%s: %v", moved, err)
+	}
+	return fail("%s; merging would not give what bgrender renders now: %s", moved, redo)
+}
+
+// errNotReplayable: a transition whose validity on a new base cannot be
+// judged from its commit alone.
+var errNotReplayable = errors.New("this transition cannot be replayed on a changed base")
+
+// replay applies the transition a commit's trailers describe to s, checking
+// first that the release it acted on has the same role in s.
+func replay(s state.State, tr []gitops.Trailer) (state.State, error) {
+	release := trailer(tr, "Bgrender-Release")
+	expect := func(role string, step func(state.State) (state.State, error)) (state.State, error) {
+		if err := state.Expect(s, role, release, ""); err != nil {
+			return s, err
+		}
+		return step(s)
+	}
+	switch state.Transition(trailer(tr, "Bgrender-Transition")) {
+	case state.TRollback:
+		return expect(state.RoleStandby, state.Rollback)
+	case state.TDecommission:
+		return expect(state.RoleStandby, state.Decommission)
+	case state.TAbort:
+		return expect(state.RoleTest, state.Abort)
+	case state.TRoute:
+		return expect(state.RoleTest, state.Route)
+	case state.TUnroute:
+		return expect(state.RoleTest, state.Unroute)
+	case state.TPromote:
+		// Evidence was checked when the proposal was made; here only whether
+		// the same release is still under test.
+		return expect(state.RoleTest, func(s state.State) (state.State, error) {
+			return state.Promote(s, state.PromoteRequest{Force: true, Reason: "replay"})
+		})
+	case state.TDeploy:
+		color, err := state.ParseColor(trailer(tr, "Bgrender-Color"))
+		if err != nil {
+			return s, fmt.Errorf("Bgrender-Color trailer: %w", err)
+		}
+		return state.Deploy(s, state.DeployRequest{Version: trailer(tr, "Bgrender-Version"), Color: color, ReleaseID: release})
+	default:
+		return s, errNotReplayable
+	}
+}
+
+func trailer(tr []gitops.Trailer, key string) string {
+	for _, t := range tr {
+		if t.Key == key {
+			return t.Value
+		}
+	}
+	return ""
+}
