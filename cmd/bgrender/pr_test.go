@@ -235,3 +235,71 @@ func TestPRBadInputChangesNothing(t *testing.T) {
 		t.Fatal("a refused transition opened a pull request")
 	}
 }
+
+// TestPromotePRShowsEvidence: a promotion proposed as a pull request carries
+// the verification evidence in its body, and deploy --pr is one commit with
+// the test route (a merge lands at once, so there is nothing to wait for
+// between route and subset).
+func TestPromotePRShowsEvidence(t *testing.T) {
+	r := newReleaseEnv(t)
+	t.Setenv("GITLAB_TOKEN", "gl-tok")
+	srv := forgetest.New(t, "gitlab", "acme/env", "gl-tok")
+	pr := []string{"--pr", "--forge", "gitlab", "--forge-url", srv.URL, "--forge-repo", "acme/env"}
+	r.release(0, "--version", "v1")
+
+	base := r.head()
+	res := r.run(0, append([]string{"-o", "json", "deploy", "--version", "v2"}, pr...)...)
+	var out transitionResult
+	decodeJSON(t, res.stdout, &out)
+	if r.head() != base || out.PR == nil || !strings.HasPrefix(out.PR.Branch, "bgrender/myapp/deploy-r-") {
+		t.Fatalf("deploy --pr: base moved or no pull request: %+v", out.PR)
+	}
+	if !strings.Contains(out.Route, "cookie test=true -> green v2") {
+		t.Fatalf("deploy --pr without the test route in its one commit: %s", out.Route)
+	}
+	// Merge it, as a reviewer would; then verify and propose the promotion.
+	gitIn(t, strings.TrimPrefix(r.url, "file://"), "update-ref", "refs/heads/main", out.Commit, base)
+	r.run(0, "verify", "--gateway-url", r.argo.gateway.URL, "--poll-interval", "20ms")
+	res = r.run(0, append([]string{"-o", "json", "promote"}, pr...)...)
+	decodeJSON(t, res.stdout, &out)
+	var body string
+	for _, p := range srv.PRs() {
+		if p.Head == out.PR.Branch {
+			body = p.Body
+		}
+	}
+	for _, s := range []string{"### Verification", "Evidence: release " + out.Active.Release, "Checks passed: ready, home", "| route | cookie test=true -> green v2; default -> blue v1 | default -> green v2 |"} {
+		if !strings.Contains(body, s) {
+			t.Errorf("promote pull request body lacks %q:\n%s", s, body)
+		}
+	}
+}
+
+// TestPRForgeFailure: when the forge refuses, the branch is pushed but the
+// base is not moved, the error says what happened and what to do, exit 1,
+// and the token appears nowhere.
+func TestPRForgeFailure(t *testing.T) {
+	e, _ := newRollbackEnv(t)
+	const token = "wrong-T0KEN-value"
+	t.Setenv("GITEA_TOKEN", token)
+	srv := forgetest.New(t, "gitea", "acme/env", "right-token")
+	base := e.head()
+	r := e.run(1, "rollback", "--pr", "--forge", "gitea", "--forge-url", srv.URL, "--forge-repo", "acme/env")
+	for _, s := range []string{"is pushed", "opening the pull request failed", "401", "run the command again"} {
+		if !strings.Contains(r.stderr, s) {
+			t.Errorf("stderr lacks %q:\n%s", s, r.stderr)
+		}
+	}
+	if strings.Contains(r.stderr+r.stdout, token) {
+		t.Error("the token is in the output")
+	}
+	if e.head() != base {
+		t.Fatal("the base branch moved")
+	}
+	// With the right token, running it again opens the pull request for the same branch.
+	t.Setenv("GITEA_TOKEN", "right-token")
+	e.run(0, "rollback", "--pr", "--forge", "gitea", "--forge-url", srv.URL, "--forge-repo", "acme/env")
+	if prs := srv.PRs(); len(prs) != 1 || !strings.HasPrefix(prs[0].Head, "bgrender/myapp/rollback-") {
+		t.Fatalf("pull requests: %+v", prs)
+	}
+}
