@@ -336,7 +336,9 @@ func rollbackCommand(g *globals) *cli.Command {
 		`Only while the standby color still exists (before decommission). The release
 that was active keeps its Deployment and becomes the standby.
 
-`+examples("bgrender --app apps/myapp rollback"),
+`+examples("bgrender --app apps/myapp rollback",
+			"bgrender --repo https://github.com/acme/env.git --app apps/myapp rollback --pr   # for review: a pull request, token from $GITHUB_TOKEN",
+			"bgrender --app apps/myapp rollback --expect-release r-1a2b3c4d5e                # only if that release is still the active one"),
 		state.Rollback,
 		func(s state.State) string {
 			return fmt.Sprintf("%s: rollback to %s in %s (release %s)", s.App, s.Active.Version, s.Active.Color, s.Active.ID)
@@ -444,7 +446,8 @@ func decommissionCommand(g *globals) *cli.Command {
 	return simpleTransition(g, "decommission", state.RoleStandby, "delete the standby color's Deployment and subset",
 		`After this, rollback is no longer possible.
 
-`+examples("bgrender --app apps/myapp decommission"),
+`+examples("bgrender --app apps/myapp decommission",
+			"bgrender --app apps/myapp decommission --pr --forge gitlab   # as a merge request, token from $GITLAB_TOKEN"),
 		state.Decommission,
 		func(s state.State) string {
 			return fmt.Sprintf("%s: decommission %s in %s (release %s)", s.App, s.Last.Version, s.Last.Color, s.Last.Release)
