@@ -40,6 +40,10 @@ func (g *globals) commitStep(ctx context.Context, step stepFunc, body ...string)
 			return res, a, nil
 		case raced && errors.As(err, &refused) && a != nil:
 			return res, a, fmt.Errorf("%w (another transition landed first; branch %s is now at %s)", err, a.repo.Branch(), short(a.repo.Head().String()))
+		case errors.As(err, &refused) && a != nil:
+			// Name the head the refusal was judged at: a pipeline that started
+			// just after another landed learns what it saw.
+			return res, a, fmt.Errorf("%w (branch %s is at %s)", err, a.repo.Branch(), short(a.repo.Head().String()))
 		case !errors.Is(err, gitops.ErrPushRejected) || !g.canRetryPush():
 			return res, a, err
 		case attempt == maxAttempts:
