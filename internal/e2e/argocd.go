@@ -170,6 +170,10 @@ type ArgoCD struct {
 	cluster *kubetest.Cluster
 	hc      *http.Client
 	procs   []*argoProc // in start order
+
+	// What StartApplicationSetController needs from start.
+	dir, bin, repoAddr string
+	env                []string
 }
 
 // StartArgoCD installs Argo CD in namespace argocd of c and starts it for the
@@ -237,7 +241,7 @@ func (a *ArgoCD) start(ctx context.Context, logf func(string, ...any), tools arg
 			return err
 		}
 	}
-	for _, name := range []string{"argocd", "argocd-repo-server", "argocd-application-controller", "argocd-server"} {
+	for _, name := range []string{"argocd", "argocd-repo-server", "argocd-application-controller", "argocd-server", "argocd-applicationset-controller"} {
 		if err := os.Symlink(tools.argocd, filepath.Join(bin, name)); err != nil {
 			return err
 		}
@@ -266,6 +270,7 @@ func (a *ArgoCD) start(ctx context.Context, logf func(string, ...any), tools arg
 	redisPort, repoPort, repoMetrics, ctrlMetrics, serverPort, serverMetrics := ports[0], ports[1], ports[2], ports[3], ports[4], ports[5]
 	redisAddr := "127.0.0.1:" + strconv.Itoa(redisPort)
 	repoAddr := "127.0.0.1:" + strconv.Itoa(repoPort)
+	a.dir, a.bin, a.repoAddr, a.env = dir, bin, repoAddr, env
 	start := func(name, bin string, args ...string) (*argoProc, error) {
 		p, err := startArgoProc(name, bin, args, env, filepath.Join(dir, name+".log"))
 		if err != nil {
@@ -462,42 +467,40 @@ func (a *ArgoCD) AddRepo(t testing.TB, url, user, pass string) {
 }
 
 // AddApp creates the Application name in namespace argocd (through the
-// Kubernetes API, as a GitOps user would): project default, the kustomize
+// Kubernetes API, as a GitOps user would) from the recipe
+// docs/recipes/argocd/application.yaml (ArgoApplicationRecipe): the
 // directory path of repoURL at branch main, destination namespace of the
-// in-cluster API server (created if missing), automated sync with prune and
-// self-heal, pruning with background deletion (see below). It returns once the Argo CD server knows the app, so that a wait
-// can start at once.
+// in-cluster API server; as the recipe has it, project default, automated
+// sync with prune and self-heal, the namespace created if missing. One
+// change to the recipe: pruning with background deletion (see below). It
+// returns once the Argo CD server knows the app, so that a wait can start at
+// once.
 func (a *ArgoCD) AddApp(t testing.TB, name, repoURL, path, namespace string) {
 	t.Helper()
+	app, err := ArgoApplicationRecipe(name, repoURL, path, namespace)
+	if err != nil {
+		t.Fatalf("argocd: %v", err)
+	}
+	// Argo CD prunes with foreground deletion by default, which leaves the
+	// object behind with a foregroundDeletion finalizer for the garbage
+	// collector of a kube-controller-manager, and none runs here.
+	opts, _, _ := unstructured.NestedStringSlice(app.Object, "spec", "syncPolicy", "syncOptions")
+	if err := unstructured.SetNestedStringSlice(app.Object, append(opts, "PrunePropagationPolicy=background"), "spec", "syncPolicy", "syncOptions"); err != nil {
+		t.Fatalf("argocd: %v", err)
+	}
+	a.CreateApp(t, app)
+}
+
+// argoApplicationsGVR is Argo CD's Application resource.
+var argoApplicationsGVR = schema.GroupVersionResource{Group: "argoproj.io", Version: "v1alpha1", Resource: "applications"}
+
+// CreateApp creates the Application app (in namespace argocd) through the
+// Kubernetes API and returns once the Argo CD server knows it.
+func (a *ArgoCD) CreateApp(t testing.TB, app *unstructured.Unstructured) {
+	t.Helper()
 	ctx := context.Background()
-	app := &unstructured.Unstructured{Object: map[string]any{
-		"apiVersion": "argoproj.io/v1alpha1",
-		"kind":       "Application",
-		"metadata":   map[string]any{"name": name, "namespace": ArgoCDNamespace},
-		"spec": map[string]any{
-			"project": "default",
-			"source": map[string]any{
-				"repoURL":        repoURL,
-				"path":           path,
-				"targetRevision": "main",
-				"kustomize":      map[string]any{},
-			},
-			"destination": map[string]any{
-				"server":    "https://kubernetes.default.svc",
-				"namespace": namespace,
-			},
-			"syncPolicy": map[string]any{
-				"automated": map[string]any{"prune": true, "selfHeal": true},
-				// Argo CD prunes with foreground deletion by default, which
-				// leaves the object behind with a foregroundDeletion
-				// finalizer for the garbage collector of a
-				// kube-controller-manager, and none runs here.
-				"syncOptions": []any{"CreateNamespace=true", "PrunePropagationPolicy=background"},
-			},
-		},
-	}}
-	gvr := schema.GroupVersionResource{Group: "argoproj.io", Version: "v1alpha1", Resource: "applications"}
-	if _, err := a.cluster.Dynamic.Resource(gvr).Namespace(ArgoCDNamespace).Create(ctx, app, metav1.CreateOptions{}); err != nil {
+	name := app.GetName()
+	if _, err := a.cluster.Dynamic.Resource(argoApplicationsGVR).Namespace(ArgoCDNamespace).Create(ctx, app, metav1.CreateOptions{}); err != nil {
 		t.Fatalf("argocd: create Application %s: %v", name, err)
 	}
 	// Argo CD answers 403, not 404, for an app it does not know (yet).

@@ -315,15 +315,16 @@ func StartFlux(t testing.TB, c *kubetest.Cluster) *Flux {
 // AddApp makes Flux apply the directory path of the git repository at gitURL
 // (branch main): in namespace ns (created if missing) it creates a Secret
 // <repoName>-auth with the basic-auth credentials user and pass, a
-// GitRepository repoName (interval 1m) unless one is already there, and a
-// Kustomization name on ./<path> with prune: true, interval 1m and no
-// targetNamespace (the app's own kustomization.yaml sets the namespace).
-// All three carry the Flux's shard label.
+// GitRepository repoName unless one is already there, and a Kustomization
+// name on ./<path>, both from the recipes docs/recipes/flux/*.yaml
+// (FluxRecipe: branch main, prune: true, no targetNamespace, as the recipes
+// have them). All three carry the Flux's shard label.
 //
-// spec.wait is f.Wait, false by default. With wait: false the Kustomization
+// spec.wait is f.Wait, false by default, instead of the recipe's true
+// (AddRecipeApp keeps the recipe's). With wait: false the Kustomization
 // is Ready once its objects are applied (and pruned); with wait: true
 // kustomize-controller then checks the health of every object it applied,
-// by kstatus, for up to spec.timeout (the interval, 1m): nothing runs pods
+// by kstatus, for up to spec.timeout (the recipe's 5m): nothing runs pods
 // here, so a Deployment counts as healthy only when something writes the
 // status the deployment controller would, all of it (observedGeneration, the
 // replicas counts updated, ready and available equal to spec.replicas, and
@@ -334,12 +335,25 @@ func StartFlux(t testing.TB, c *kubetest.Cluster) *Flux {
 // cluster's system:masters token): no service account is involved.
 func (f *Flux) AddApp(t testing.TB, ns, repoName, gitURL, user, pass, name, path string) {
 	t.Helper()
-	if err := f.addApp(context.Background(), ns, repoName, gitURL, user, pass, name, path); err != nil {
+	if err := f.addApp(context.Background(), ns, repoName, gitURL, user, pass, name, path, &f.Wait); err != nil {
 		t.Fatalf("flux: add app %s: %v", name, err)
 	}
 }
 
-func (f *Flux) addApp(ctx context.Context, ns, repoName, gitURL, user, pass, name, path string) error {
+// AddRecipeApp is AddApp with the Kustomization's spec.wait as the recipe
+// has it, whatever f.Wait says.
+func (f *Flux) AddRecipeApp(t testing.TB, ns, repoName, gitURL, user, pass, name, path string) {
+	t.Helper()
+	if err := f.addApp(context.Background(), ns, repoName, gitURL, user, pass, name, path, nil); err != nil {
+		t.Fatalf("flux: add app %s: %v", name, err)
+	}
+}
+
+func (f *Flux) addApp(ctx context.Context, ns, repoName, gitURL, user, pass, name, path string, wait *bool) error {
+	repo, ks, err := FluxRecipe(ns, repoName, gitURL, name, path)
+	if err != nil {
+		return err
+	}
 	if err := fluxEnsureNamespace(ctx, f.c, ns); err != nil {
 		return err
 	}
@@ -366,13 +380,7 @@ func (f *Flux) addApp(ctx context.Context, ns, repoName, gitURL, user, pass, nam
 			return fmt.Errorf("GitRepository %s/%s already exists for %s, not %s", ns, repoName, url, gitURL)
 		}
 	case apierrors.IsNotFound(err):
-		repo := fluxObj("source.toolkit.fluxcd.io/v1", "GitRepository", ns, repoName, labels)
-		repo.Object["spec"] = map[string]any{
-			"interval":  "1m",
-			"url":       gitURL,
-			"ref":       map[string]any{"branch": "main"},
-			"secretRef": map[string]any{"name": secretName},
-		}
+		repo.SetLabels(map[string]string{FluxShardLabel: f.Shard})
 		if err := f.apply(ctx, fluxGitRepositoryGVR, repo); err != nil {
 			return err
 		}
@@ -380,13 +388,11 @@ func (f *Flux) addApp(ctx context.Context, ns, repoName, gitURL, user, pass, nam
 		return fmt.Errorf("get GitRepository %s/%s: %w", ns, repoName, err)
 	}
 
-	ks := fluxObj("kustomize.toolkit.fluxcd.io/v1", "Kustomization", ns, name, labels)
-	ks.Object["spec"] = map[string]any{
-		"interval":  "1m",
-		"path":      "./" + path,
-		"prune":     true,
-		"wait":      f.Wait,
-		"sourceRef": map[string]any{"kind": "GitRepository", "name": repoName},
+	ks.SetLabels(map[string]string{FluxShardLabel: f.Shard})
+	if wait != nil {
+		if err := unstructured.SetNestedField(ks.Object, *wait, "spec", "wait"); err != nil {
+			return err
+		}
 	}
 	return f.apply(ctx, fluxKustomizationGVR, ks)
 }
