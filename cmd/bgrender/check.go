@@ -44,7 +44,8 @@ With --base, the branch is a pull request to BRANCH: a transition proposed on
 it (bgrender ... --pr) must have been rendered on the base's current version
 of the app. If the base changed the app since, check fails and says whether
 the transition is still possible there (render it again) or no longer valid
-(close the pull request). In a CI checkout the base may be origin/BRANCH.
+(close the pull request). In a CI checkout the base may be origin/BRANCH, and
+a detached HEAD (a pull request's merge commit) is checked as it is.
 
 ` + examples("bgrender check --all", "bgrender --app apps/myapp check", "bgrender --branch pr-42 -o json check --all",
 			"bgrender --branch bgrender/myapp/rollback-r-1a2b3c4d5e check --all --base main   # a rollback pull request"),
@@ -54,7 +55,7 @@ the transition is still possible there (render it again) or no longer valid
 		},
 		Action: func(c *cli.Context) error {
 			ctx := c.Context
-			r, err := g.openRepo(ctx, base != "")
+			r, err := g.openReadOnly(ctx, g.branch, base != "")
 			if err != nil {
 				return err
 			}

@@ -12,14 +12,26 @@ import (
 // openBase opens the base branch of a pull request for reading; in a local
 // checkout it may exist only as a remote-tracking branch (origin/main).
 func (g *globals) openBase(ctx context.Context, base string) (*gitops.Repo, error) {
+	r, err := g.openReadOnly(ctx, base, false)
+	if err != nil {
+		return nil, fmt.Errorf("--base %s: %w", base, err)
+	}
+	return r, nil
+}
+
+// openReadOnly opens branch of --repo for reading: in a local checkout the
+// branch may be a remote-tracking one (origin/main), and without --branch a
+// detached HEAD is read, as CI leaves a pull request's checkout.
+func (g *globals) openReadOnly(ctx context.Context, branch string, history bool) (*gitops.Repo, error) {
 	r, err := gitops.Open(ctx, gitops.Options{
 		Repo:     g.repo,
-		Branch:   base,
+		Branch:   branch,
 		ReadOnly: true,
+		History:  history,
 		Auth:     g.auth(),
 	})
 	if err != nil {
-		return nil, fmt.Errorf("--base %s: %w", base, err)
+		return nil, fmt.Errorf("open repo: %w", err)
 	}
 	return r, nil
 }
@@ -46,6 +58,13 @@ func (g *globals) checkProposal(ctx context.Context, pr, base *gitops.Repo, dir 
 	c, err := pr.LastChange(ctx, dir)
 	if err != nil {
 		return fail("%s: find the commit that changed it on %s: %v", dir, pr.Branch(), err)
+	}
+	// On a pull request's merge commit (GitHub's default checkout, GitLab's
+	// merged results), the proposal is on the merged side: follow it.
+	for len(c.Parents) > 1 && trailer(c.Trailers, "Bgrender-Transition") == "" {
+		if c, err = pr.LastChangeFrom(ctx, c.Parents[1], dir); err != nil {
+			return fail("%s: find the commit that changed it on the merged branch: %v", dir, err)
+		}
 	}
 	transition := trailer(c.Trailers, "Bgrender-Transition")
 	if transition == "" || len(c.Parents) == 0 {

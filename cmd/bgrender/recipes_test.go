@@ -356,9 +356,10 @@ func runGitHubJob(t *testing.T, wf *recipe, name string, j ghJob) jobResult {
 // ghCheckout does what actions/checkout@v4 leaves in the workspace: origin
 // is the repository; with fetch-depth 0 every branch is fetched as
 // origin/<branch> (and the tags), else only the ref, shallow; a branch ref
-// is checked out as a local branch (checkout -B), no ref (a pull request's
-// merge commit) as a detached HEAD. Here the detached HEAD is GITHUB_SHA
-// itself, as there is no merge ref in the bare repository.
+// is checked out as a local branch (checkout -B); with no ref, a pull
+// request's merge commit (refs/pull/N/merge, made here by merging
+// GITHUB_HEAD_REF into GITHUB_BASE_REF as GitHub does) or else GITHUB_SHA,
+// as a detached HEAD.
 func ghCheckout(t *testing.T, ws string, j ghJob, with map[string]string) {
 	t.Helper()
 	if j.repo == "" {
@@ -378,9 +379,19 @@ func ghCheckout(t *testing.T, ws string, j ghJob, with map[string]string) {
 	default:
 		gitCmd(t, ws, "fetch", "-q", "--depth="+depth, "origin", "+refs/heads/*:refs/remotes/origin/*")
 	}
-	if ref != "" {
+	head, base := j.env["GITHUB_HEAD_REF"], j.env["GITHUB_BASE_REF"]
+	switch {
+	case ref != "":
 		gitCmd(t, ws, "checkout", "-q", "--force", "-B", ref, "refs/remotes/origin/"+ref)
-	} else {
+	case j.env["GITHUB_EVENT_NAME"] == "pull_request" && head != "" && base != "":
+		// GitHub's refs/pull/N/merge: the head merged into the base's
+		// current tip. GitHub makes it; the bare repository has none.
+		if depth != "0" {
+			t.Fatalf("the stand-in makes the merge commit from both branches: it needs fetch-depth 0")
+		}
+		gitCmd(t, ws, "checkout", "-q", "--force", "--detach", "refs/remotes/origin/"+base)
+		gitCmd(t, ws, "-c", "user.name=GitHub", "-c", "user.email=noreply@github.com", "merge", "-q", "--no-ff", "--no-edit", "refs/remotes/origin/"+head)
+	default:
 		gitCmd(t, ws, "checkout", "-q", "--force", "--detach", j.env["GITHUB_SHA"])
 	}
 }
@@ -1083,9 +1094,8 @@ func TestRecipeGitLabRollbackAndCheck(t *testing.T) {
 
 // TestRecipeRunner: the runner's stand-ins fail where the real CI would,
 // so that the recipe tests' passes mean something: a job without the
-// install step has no bgrender, actions/checkout's default checkout of a
-// pull request (a detached HEAD) is refused by bgrender check, and a step
-// that fails fails the job.
+// install step has no bgrender, the fake go refuses all but the install,
+// check reads a detached checkout, and a step that fails fails the job.
 func TestRecipeRunner(t *testing.T) {
 	_, url := gitopstest.NewRemote(t, "main")
 	mustBG(t, 0, "--repo", url, "--app", "apps/myapp", "init", "--name", "myapp", "--image", "ghcr.io/acme/myapp")
@@ -1112,7 +1122,7 @@ func TestRecipeRunner(t *testing.T) {
 	}
 	checkout := "      - uses: actions/checkout@v4\n        with: {fetch-depth: 0}\n"
 	res = runGitHubJob(t, wf(checkout+setup+"      - run: bgrender check --all --base origin/$GITHUB_BASE_REF\n"), "j", job)
-	if res.ok() || !strings.Contains(res.log, "HEAD is detached") {
+	if !res.ok() || !strings.Contains(res.log, "ok    apps/myapp") {
 		t.Errorf("check in a detached checkout:\n%s", res.log)
 	}
 	res = runGitHubJob(t, wf(checkout+setup+"      - run: git checkout -q -b pr && bgrender check --all --base origin/$GITHUB_BASE_REF\n      - run: 'false'\n      - run: echo never\n"), "j", job)

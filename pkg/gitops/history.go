@@ -47,16 +47,33 @@ func (r *Repo) LastChange(ctx context.Context, dir string) (Commit, error) {
 	return c, nil
 }
 
+// LastChangeFrom is LastChange walking from commit from instead of Head.
+func (r *Repo) LastChangeFrom(ctx context.Context, from plumbing.Hash, dir string) (Commit, error) {
+	d, err := cleanDir(dir)
+	if err != nil {
+		return Commit{}, fmt.Errorf("last change to %s: %w", dir, err)
+	}
+	c, err := r.lastChangeFrom(ctx, from, d)
+	if err != nil {
+		return c, redact(fmt.Errorf("last change to %s before %s: %w", displayDir(d), shortHash(from), err), r.secrets)
+	}
+	return c, nil
+}
+
 func (r *Repo) lastChange(ctx context.Context, d string) (Commit, error) {
+	return r.lastChangeFrom(ctx, r.head, d)
+}
+
+func (r *Repo) lastChangeFrom(ctx context.Context, from plumbing.Hash, d string) (Commit, error) {
 	if r.objects == nil {
 		return Commit{}, errClosed()
 	}
-	if r.head.IsZero() {
+	if from.IsZero() {
 		return Commit{}, ErrEmptyRepo
 	}
-	cur, err := object.GetCommit(r.objects, r.head)
+	cur, err := object.GetCommit(r.objects, from)
 	if err != nil {
-		return Commit{}, fmt.Errorf("read commit %s: %w", r.head, err)
+		return Commit{}, fmt.Errorf("read commit %s: %w", from, err)
 	}
 	curH, _, _, err := treeAt(r.objects, cur.TreeHash, d)
 	if err != nil {

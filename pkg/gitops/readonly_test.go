@@ -82,3 +82,40 @@ func TestDirHash(t *testing.T) {
 		t.Fatalf("missing dir: %s, want zero", h)
 	}
 }
+
+// TestReadOnlyDetached reads a detached HEAD, and a base branch in a fresh
+// CI checkout that has no local branch at all, only origin/*.
+func TestReadOnlyDetached(t *testing.T) {
+	_, url, head := seed(t)
+	ws := t.TempDir()
+	git := func(args ...string) {
+		t.Helper()
+		cmd := exec.Command("git", args...)
+		cmd.Dir = ws
+		cmd.Env = []string{"HOME=" + ws, "GIT_CONFIG_GLOBAL=/dev/null", "GIT_CONFIG_NOSYSTEM=1", "PATH=/usr/bin:/bin"}
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+	git("init", "-q")
+	git("remote", "add", "origin", url)
+	git("fetch", "-q", "origin", "+refs/heads/*:refs/remotes/origin/*")
+	git("checkout", "-q", "--detach", head.String())
+
+	if _, err := gitops.Open(context.Background(), gitops.Options{Repo: ws}); err == nil || !strings.Contains(err.Error(), "detached") {
+		t.Fatalf("Open of a detached HEAD without ReadOnly = %v, want a refusal", err)
+	}
+	r := open(t, gitops.Options{Repo: ws, ReadOnly: true})
+	if r.Head() != head || r.Branch() != "HEAD" {
+		t.Fatalf("detached: head %s on %q, want %s on HEAD", r.Head(), r.Branch(), head)
+	}
+	files, err := r.ReadDir(context.Background(), "apps/a")
+	if err != nil || string(files["bgrender-state.yaml"]) != "a: 1\n" {
+		t.Fatalf("ReadDir on a detached HEAD: %v %q", err, files["bgrender-state.yaml"])
+	}
+	for _, b := range []string{"main", "origin/main"} {
+		if r := open(t, gitops.Options{Repo: ws, Branch: b, ReadOnly: true}); r.Head() != head {
+			t.Fatalf("%s in a checkout without local branches: head %s, want %s", b, r.Head(), head)
+		}
+	}
+}

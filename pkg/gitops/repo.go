@@ -47,7 +47,9 @@ type Options struct {
 	History bool
 	// ReadOnly opens the branch for reading only; for a local repository the
 	// branch may then also be a remote-tracking branch (origin/main, or main
-	// found only as refs/remotes/origin/main), as CI checkouts have them.
+	// found only as refs/remotes/origin/main), and without a branch a
+	// detached HEAD is read (Branch is then "HEAD"), as CI checkouts have
+	// them.
 	ReadOnly bool
 	// Signer, when set, signs every commit Apply makes (see NewOpenPGPSigner
 	// and NewSSHSigner).
@@ -236,19 +238,31 @@ func openLocal(loc location, o Options) (*Repo, error) {
 		checkedOut = ref.Target().Short()
 	}
 	if o.Branch == "" && checkedOut == "" {
-		r.Close()
-		return nil, errors.New("HEAD is detached: name a branch")
-	}
-	if err := r.resolveBranch(st, gitDir, o.Branch, checkedOut); err != nil {
-		h, ok := plumbing.ZeroHash, false
-		if o.ReadOnly && errors.Is(err, ErrBranchNotFound) {
-			h, ok = remoteTracking(gitDir, o.Branch)
+		ref, err := st.Reference(plumbing.HEAD)
+		if !o.ReadOnly || err != nil || ref.Type() != plumbing.HashReference {
+			r.Close()
+			return nil, errors.New("HEAD is detached: name a branch")
 		}
-		if !ok {
+		// A CI checkout (a pull request's merge commit, a runner's commit):
+		// read what is checked out.
+		r.branch, r.head, r.readOnly = "HEAD", ref.Hash(), true
+		if err := r.loadShallow(st); err != nil {
 			r.Close()
 			return nil, err
 		}
-		r.head, r.readOnly = h, true
+		return r, nil
+	}
+	err = r.resolveBranch(st, gitDir, o.Branch, checkedOut)
+	if o.ReadOnly && o.Branch != "" && (errors.Is(err, ErrBranchNotFound) || (err == nil && r.head.IsZero())) {
+		// No such local branch (or no local branch at all, as in a fresh CI
+		// checkout): a remote-tracking one will do for reading.
+		if h, ok := remoteTracking(gitDir, o.Branch); ok {
+			r.branch, r.head, r.readOnly, err = o.Branch, h, true, nil
+		}
+	}
+	if err != nil {
+		r.Close()
+		return nil, err
 	}
 	if err := r.loadShallow(st); err != nil {
 		r.Close()
