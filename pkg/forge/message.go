@@ -107,7 +107,11 @@ func clean(s string) string {
 			space = b.Len() > 0
 			continue
 		}
-		if n >= maxMessage {
+		need := 1
+		if space {
+			need = 2
+		}
+		if n+need > maxMessage {
 			b.WriteString("…")
 			break
 		}
