@@ -236,10 +236,10 @@ func TestPRBadInputChangesNothing(t *testing.T) {
 	}
 }
 
-// TestPromotePRShowsEvidence: a promotion proposed as a pull request carries
-// the verification evidence in its body, and deploy --pr is one commit with
-// the test route (a merge lands at once, so there is nothing to wait for
-// between route and subset).
+// TestPromotePRShowsEvidence: deploy, verify and promote each as a pull
+// request. deploy --pr is one commit with the test route (a merge lands at
+// once, so there is nothing to wait for between route and subset); verify
+// --pr proposes the evidence; the promotion's pull request shows it.
 func TestPromotePRShowsEvidence(t *testing.T) {
 	r := newReleaseEnv(t)
 	t.Setenv("GITLAB_TOKEN", "gl-tok")
@@ -259,7 +259,15 @@ func TestPromotePRShowsEvidence(t *testing.T) {
 	}
 	// Merge it, as a reviewer would; then verify and propose the promotion.
 	gitIn(t, strings.TrimPrefix(r.url, "file://"), "update-ref", "refs/heads/main", out.Commit, base)
-	r.run(0, "verify", "--gateway-url", r.argo.gateway.URL, "--poll-interval", "20ms")
+	// The evidence, too, lands by pull request on a protected branch.
+	base = r.head()
+	res = r.run(0, append([]string{"-o", "json", "verify", "--gateway-url", r.argo.gateway.URL, "--poll-interval", "20ms"}, pr...)...)
+	decodeJSON(t, res.stdout, &out)
+	if r.head() != base || out.PR == nil || !strings.HasPrefix(out.PR.Branch, "bgrender/myapp/verify-r-") {
+		t.Fatalf("verify --pr: base moved or no pull request: %+v", out.PR)
+	}
+	r.run(3, "promote") // no evidence on main until the verify pull request merges
+	gitIn(t, strings.TrimPrefix(r.url, "file://"), "update-ref", "refs/heads/main", out.Commit, base)
 	res = r.run(0, append([]string{"-o", "json", "promote"}, pr...)...)
 	decodeJSON(t, res.stdout, &out)
 	var body string

@@ -71,6 +71,7 @@ func verifyCommand(g *globals) *cli.Command {
 		o waitOpts
 		v verifyOpts
 		e expectOpts
+		p prOpts
 	)
 	return &cli.Command{
 		Name:      "verify",
@@ -84,17 +85,21 @@ the evidence — release, applied commit, checks passed, time — is committed
 to the state; promote needs it. On failure nothing is committed (exit 1).
 
 ` + examples("bgrender --app apps/myapp verify --gateway-url http://istio-gw.example.com",
-			"bgrender --app apps/myapp -o json verify --gateway-url http://127.0.0.1:8080 --host myapp.example.com"),
-		Flags: append(append(verifyFlags(&v), waitFlags(&o)...), expectFlags(&e, state.RoleTest)...),
+			"bgrender --app apps/myapp -o json verify --gateway-url http://127.0.0.1:8080 --host myapp.example.com",
+			"bgrender --app apps/myapp verify --gateway-url http://istio-gw.example.com --pr   # protected branch: the evidence as a pull request"),
+		Flags: append(append(append(verifyFlags(&v), waitFlags(&o)...), expectFlags(&e, state.RoleTest)...), prFlags(&p)...),
 		Action: func(c *cli.Context) error {
 			if c.Args().Present() {
 				return usagef("verify takes no arguments")
+			}
+			if err := p.use(g, c); err != nil {
+				return err
 			}
 			res, err := g.verify(c.Context, o, v, e)
 			if err != nil {
 				return err
 			}
-			return g.printTransition(res)
+			return g.finish(c.Context, res)
 		},
 	}
 }
