@@ -311,3 +311,31 @@ func TestPRForgeFailure(t *testing.T) {
 		t.Fatalf("pull requests: %+v", prs)
 	}
 }
+
+// TestReproduceCommandHidesCredentials: the command a pull request body
+// shows never carries the credentials of a --repo URL, and quotes what a
+// shell would split.
+func TestReproduceCommandHidesCredentials(t *testing.T) {
+	for in, want := range map[string]string{
+		"https://x-access-token:s3cr3t@github.com/acme/env.git": "https://github.com/acme/env.git",
+		"https://s3cr3t@gitlab.com/acme/env.git":                "https://gitlab.com/acme/env.git",
+		"ssh://git@example.com/acme/env.git":                    "ssh://example.com/acme/env.git",
+		"git@github.com:acme/env.git":                           "git@github.com:acme/env.git",
+		"/srv/env":                                              "/srv/env",
+	} {
+		if got := redactURL(in); got != want {
+			t.Errorf("redactURL(%q) = %q, want %q", in, got, want)
+		}
+	}
+	for in, want := range map[string]string{
+		"apps/myapp": "apps/myapp",
+		"a b":        "'a b'",
+		"it's":       `'it'\''s'`,
+		"":           "''",
+		"$(rm -rf)":  "'$(rm -rf)'",
+	} {
+		if got := shellQuote(in); got != want {
+			t.Errorf("shellQuote(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
