@@ -58,7 +58,7 @@ func (p *prOpts) use(g *globals, c *cli.Context) error {
 // so secrets given as flags cannot reach the pull request.
 func reproduceCommand(g *globals, c *cli.Context) string {
 	parts := []string{"bgrender"}
-	if looksLikeURL(g.repo) || g.repo != "." {
+	if g.repo != "." {
 		parts = append(parts, "--repo", shellQuote(redactURL(g.repo)))
 	}
 	if g.branch != "" {
