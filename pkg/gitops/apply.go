@@ -78,7 +78,7 @@ func (r *Repo) apply(ctx context.Context, c Change) (Result, error) {
 	}
 	res := Result{Commit: new, Parent: old}
 	if r.remote != nil {
-		if err := r.remote.push(ctx, r.branch, old, new, te.written, r.objects); err != nil {
+		if err := r.remote.push(ctx, refUpdate{branch: r.branch, old: old, new: new}, te.written, r.objects); err != nil {
 			err = fmt.Errorf("push to %s: %w", r.remote, err)
 			if r.gitDir != "" {
 				var stale *staleRefError
@@ -183,7 +183,7 @@ func emptyTreeHash() plumbing.Hash { return plumbing.ComputeHash(plumbing.TreeOb
 //
 // branch is replaced whole: whatever it held before (an earlier rendering
 // of the same proposal) is overwritten, as a compare-and-swap on the value
-// read just before, so two proposers racing on one branch cannot both
+// the push reads (in the same session), so two proposers racing on one branch cannot both
 // think they won (the loser gets ErrPushRejected). The commit goes to the
 // remote when the repo has one, else to the local repository's branch.
 func (r *Repo) Propose(ctx context.Context, c Change, branch string) (Result, error) {
@@ -208,11 +208,7 @@ func (r *Repo) propose(ctx context.Context, c Change, branch string) (Result, er
 	res := Result{Commit: mc.hash, Parent: r.head}
 	switch {
 	case r.remote != nil:
-		cur, err := r.remote.current(ctx, branch)
-		if err != nil {
-			return Result{}, fmt.Errorf("read %s on %s: %w", branch, r.remote, err)
-		}
-		if err := r.remote.push(ctx, branch, cur, mc.hash, mc.te.written, r.objects); err != nil {
+		if err := r.remote.push(ctx, refUpdate{branch: branch, new: mc.hash, replace: true}, mc.te.written, r.objects); err != nil {
 			return Result{}, fmt.Errorf("push to %s: %w", r.remote, err)
 		}
 		res.Pushed = true

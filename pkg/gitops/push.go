@@ -17,16 +17,36 @@ import (
 	"github.com/go-git/go-git/v5/storage/filesystem"
 )
 
-// remote is where Apply pushes. push moves the remote branch from old (zero:
-// absent) to new as a compare-and-swap, after sending objs, which it reads
-// from src. Everything else new reaches must already be on the remote: it
-// is reachable from old, which the swap requires the remote to have.
+// remote is where Apply and Propose push. push sends objs, which it reads
+// from src, then moves the remote branch as a compare-and-swap (see
+// refUpdate). Everything else the new commit reaches must already be on the
+// remote: it is reachable from a commit the remote has.
 type remote interface {
-	push(ctx context.Context, branch string, old, new plumbing.Hash, objs []plumbing.Hash, src storer.EncodedObjectStorer) error
-	// current returns where branch is on the remote (zero: absent).
-	current(ctx context.Context, branch string) (plumbing.Hash, error)
+	push(ctx context.Context, u refUpdate, objs []plumbing.Hash, src storer.EncodedObjectStorer) error
 	String() string
 	close() error
+}
+
+// refUpdate moves branch to new as a compare-and-swap: on old (zero: the
+// branch must not exist), or with replace on whatever the remote holds when
+// the push reads it (force-with-lease on the value just read: a writer
+// racing in between still makes the swap fail).
+type refUpdate struct {
+	branch   string
+	old, new plumbing.Hash
+	replace  bool
+}
+
+// expect returns the value the swap is on, given the branch's current one.
+func (u refUpdate) expect(cur plumbing.Hash, exists bool) (plumbing.Hash, error) {
+	name := plumbing.NewBranchReferenceName(u.branch)
+	if u.replace {
+		return cur, nil
+	}
+	if exists != !u.old.IsZero() || cur != u.old {
+		return u.old, &staleRefError{name: name, want: u.old, got: cur}
+	}
+	return u.old, nil
 }
 
 // newRemote returns the remote at loc: repositories on this machine are
@@ -76,16 +96,11 @@ type fsRemote struct {
 func (f *fsRemote) String() string { return f.display }
 func (f *fsRemote) close() error   { return f.st.Close() }
 
-func (f *fsRemote) current(_ context.Context, branch string) (plumbing.Hash, error) {
-	h, _, err := readRef(f.gitDir, plumbing.NewBranchReferenceName(branch))
-	return h, err
-}
-
-func (f *fsRemote) push(ctx context.Context, branch string, old, new plumbing.Hash, objs []plumbing.Hash, src storer.EncodedObjectStorer) error {
-	name := plumbing.NewBranchReferenceName(branch)
+func (f *fsRemote) push(ctx context.Context, u refUpdate, objs []plumbing.Hash, src storer.EncodedObjectStorer) error {
+	name := plumbing.NewBranchReferenceName(u.branch)
 	if !f.bare {
 		if ref, err := f.st.Reference(plumbing.HEAD); err == nil && ref.Type() == plumbing.SymbolicReference && ref.Target() == name {
-			return fmt.Errorf("refusing to update %s, the checked-out branch of the non-bare repository %s", branch, f.display)
+			return fmt.Errorf("refusing to update %s, the checked-out branch of the non-bare repository %s", u.branch, f.display)
 		}
 	}
 	// Fail early, before copying objects, when the branch already moved.
@@ -93,8 +108,9 @@ func (f *fsRemote) push(ctx context.Context, branch string, old, new plumbing.Ha
 	if err != nil {
 		return err
 	}
-	if ok != !old.IsZero() || cur != old {
-		return &staleRefError{name: name, want: old, got: cur}
+	old, err := u.expect(cur, ok)
+	if err != nil {
+		return err
 	}
 	for _, h := range objs {
 		if err := ctx.Err(); err != nil {
@@ -111,7 +127,7 @@ func (f *fsRemote) push(ctx context.Context, branch string, old, new plumbing.Ha
 			return fmt.Errorf("write object %s: %w", h, err)
 		}
 	}
-	return casRef(f.gitDir, name, old, new)
+	return casRef(f.gitDir, name, old, u.new)
 }
 
 // wireRemote is a remote reached over go-git's network transports. It sends
@@ -127,27 +143,7 @@ type wireRemote struct {
 func (w *wireRemote) String() string { return w.display }
 func (w *wireRemote) close() error   { return nil }
 
-func (w *wireRemote) current(ctx context.Context, branch string) (h plumbing.Hash, err error) {
-	sess, err := w.tr.NewReceivePackSession(w.ep, w.auth)
-	if err != nil {
-		return h, fmt.Errorf("connect: %w", err)
-	}
-	defer func() {
-		if cerr := sess.Close(); cerr != nil && err == nil {
-			err = fmt.Errorf("close session: %w", cerr)
-		}
-	}()
-	ar, err := sess.AdvertisedReferencesContext(ctx)
-	if errors.Is(err, transport.ErrEmptyRemoteRepository) {
-		return h, nil
-	}
-	if err != nil {
-		return h, fmt.Errorf("list remote refs: %w", err)
-	}
-	return ar.References[plumbing.NewBranchReferenceName(branch).String()], nil
-}
-
-func (w *wireRemote) push(ctx context.Context, branch string, old, new plumbing.Hash, objs []plumbing.Hash, src storer.EncodedObjectStorer) (err error) {
+func (w *wireRemote) push(ctx context.Context, u refUpdate, objs []plumbing.Hash, src storer.EncodedObjectStorer) (err error) {
 	sess, err := w.tr.NewReceivePackSession(w.ep, w.auth)
 	if err != nil {
 		return fmt.Errorf("connect: %w", err)
@@ -161,21 +157,22 @@ func (w *wireRemote) push(ctx context.Context, branch string, old, new plumbing.
 	if err != nil && !errors.Is(err, transport.ErrEmptyRemoteRepository) {
 		return fmt.Errorf("list remote refs: %w", err)
 	}
-	name := plumbing.NewBranchReferenceName(branch)
+	name := plumbing.NewBranchReferenceName(u.branch)
 	var cur plumbing.Hash
 	exists := false
 	if ar != nil {
 		cur, exists = ar.References[name.String()]
 	}
-	if exists != !old.IsZero() || cur != old {
-		return &staleRefError{name: name, want: old, got: cur}
+	old, err := u.expect(cur, exists)
+	if err != nil {
+		return err
 	}
 	caps := capability.NewList()
 	if ar != nil {
 		caps = ar.Capabilities
 	}
 	req := packp.NewReferenceUpdateRequestFromCapabilities(caps)
-	req.Commands = []*packp.Command{{Name: name, Old: old, New: new}}
+	req.Commands = []*packp.Command{{Name: name, Old: old, New: u.new}}
 	var pack bytes.Buffer
 	enc := packfile.NewEncoder(&pack, src, !caps.Supports(capability.OFSDelta))
 	if _, err := enc.Encode(objs, 0); err != nil {
