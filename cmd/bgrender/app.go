@@ -12,7 +12,6 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/bgrender/bgrender/pkg/forge"
 	"github.com/bgrender/bgrender/pkg/gitops"
 	"github.com/bgrender/bgrender/pkg/render"
 )
@@ -33,10 +32,8 @@ type globals struct {
 	signer            gitops.Signer // loaded from --sign-key on first use
 
 	// pr is set while a transition runs with --pr: it is proposed on its
-	// own branch as a pull request. forgeClient is resolved on first use.
-	pr          *prOpts
-	forgeClient *forge.Client
-	forgeKind   forge.Kind
+	// own branch as a pull request.
+	pr *prOpts
 
 	// getenv reads the environment (forge tokens).
 	getenv func(string) string

@@ -267,13 +267,14 @@ func (a *appCtx) apply(ctx context.Context, next state.State, subject, body, hin
 	var out gitops.Result
 	if a.g.pr != nil {
 		// A proposal: nothing local changes, so a dirty worktree is no obstacle.
-		if a.g.forgeClient == nil {
-			if a.g.forgeClient, a.g.forgeKind, err = a.g.newForge(a.repo); err != nil {
+		p := a.g.pr
+		if p.client == nil {
+			if p.client, err = p.newForge(a.repo, a.g.getenv); err != nil {
 				return transitionResult{}, err
 			}
 		}
-		res.PR = &prOut{Forge: string(a.g.forgeKind), Branch: prBranch(next), Base: a.repo.Branch()}
-		res.prBody = prBody(a, next, render.Diff(a.dir, a.files, files), a.g.pr.reproduce)
+		res.PR = &prOut{Forge: string(p.client.Kind()), Branch: prBranch(next), Base: a.repo.Branch()}
+		res.prBody = prBody(a, next, render.Diff(a.dir, a.files, files), p.reproduce)
 		out, err = a.repo.Propose(ctx, change, res.PR.Branch)
 	} else {
 		if err := a.repo.CheckClean(ctx, a.dir); err != nil {
@@ -288,14 +289,23 @@ func (a *appCtx) apply(ctx context.Context, next state.State, subject, body, hin
 	return res, nil
 }
 
+// The trailers of a transition commit: its machine-readable facts.
+const (
+	trailerApp        = "Bgrender-App"
+	trailerTransition = "Bgrender-Transition"
+	trailerRelease    = "Bgrender-Release"
+	trailerVersion    = "Bgrender-Version"
+	trailerColor      = "Bgrender-Color"
+)
+
 // trailers are the machine-readable facts of a transition commit.
 func trailers(s state.State) []gitops.Trailer {
-	t := []gitops.Trailer{{Key: "Bgrender-App", Value: s.App}, {Key: "Bgrender-Transition", Value: string(s.Last.Name)}}
+	t := []gitops.Trailer{{Key: trailerApp, Value: s.App}, {Key: trailerTransition, Value: string(s.Last.Name)}}
 	if s.Last.Release != "" {
 		t = append(t,
-			gitops.Trailer{Key: "Bgrender-Release", Value: s.Last.Release},
-			gitops.Trailer{Key: "Bgrender-Version", Value: s.Last.Version},
-			gitops.Trailer{Key: "Bgrender-Color", Value: string(s.Last.Color)})
+			gitops.Trailer{Key: trailerRelease, Value: s.Last.Release},
+			gitops.Trailer{Key: trailerVersion, Value: s.Last.Version},
+			gitops.Trailer{Key: trailerColor, Value: string(s.Last.Color)})
 	}
 	return t
 }

@@ -3,10 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
-	"net/http"
-	"sort"
 	"strings"
-	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -24,6 +21,8 @@ type prOpts struct {
 	forge, forgeURL, forgeRepo string
 	// reproduce is the command that renders the proposal again (for the body).
 	reproduce string
+	// client is the forge's, resolved on the first attempt of the transition.
+	client *forge.Client
 }
 
 func prFlags(p *prOpts) []cli.Flag {
@@ -68,16 +67,11 @@ func reproduceCommand(g *globals, c *cli.Context) string {
 		parts = append(parts, "--app", shellQuote(g.app))
 	}
 	parts = append(parts, c.Command.Name)
-	names := c.LocalFlagNames()
-	sort.Strings(names)
-	seen := map[string]bool{}
-	for _, n := range names {
-		f := lookupFlag(c.Command.Flags, n)
-		if f == nil || seen[f.Names()[0]] {
+	for _, f := range c.Command.Flags {
+		name := f.Names()[0]
+		if !c.IsSet(name) {
 			continue
 		}
-		name := f.Names()[0]
-		seen[name] = true
 		switch v := c.Value(name).(type) {
 		case bool:
 			if v {
@@ -88,17 +82,6 @@ func reproduceCommand(g *globals, c *cli.Context) string {
 		}
 	}
 	return strings.Join(parts, " ")
-}
-
-func lookupFlag(flags []cli.Flag, name string) cli.Flag {
-	for _, f := range flags {
-		for _, n := range f.Names() {
-			if n == name {
-				return f
-			}
-		}
-	}
-	return nil
 }
 
 // redactURL drops the userinfo of a URL (credentials) for display.
@@ -147,44 +130,34 @@ type prOut struct {
 }
 
 // newForge resolves the forge client for repo's remote from the flags, the
-// remote URL and the environment. Everything is checked before any commit.
-func (g *globals) newForge(r *gitops.Repo) (*forge.Client, forge.Kind, error) {
-	p := g.pr
+// remote URL and the environment. Everything is checked before any commit;
+// forge.New validates each field, the token included (taken from the
+// environment only, never from a flag ps would show).
+func (p *prOpts) newForge(r *gitops.Repo, getenv func(string) string) (*forge.Client, error) {
 	target := r.PushTarget()
 	if target == "" {
-		return nil, "", usagef("--pr: %s has no remote to push the branch to; use a remote URL or a checkout with an origin", r.Location())
+		return nil, usagef("--pr: %s has no remote to push the branch to; use a remote URL or a checkout with an origin", r.Location())
 	}
-	guessKind, guessURL, guessRepo, known := forge.FromRemote(target)
-	var kind forge.Kind
+	kind, _, repo, known := forge.FromRemote(target)
 	switch {
 	case p.forge != "":
 		k, err := forge.ParseKind(p.forge)
 		if err != nil {
-			return nil, "", usagef("%v", err)
+			return nil, usagef("%v", err)
 		}
 		kind = k
-	case known:
-		kind = guessKind
-	default:
-		return nil, "", usagef("--forge: cannot tell the forge from the remote %s; give --forge github|gitlab|gitea (and --forge-url for a self-hosted server)", target)
+	case !known:
+		return nil, usagef("--forge: cannot tell the forge from the remote %s; give --forge github|gitlab|gitea (and --forge-url for a self-hosted server)", target)
 	}
-	cfg := forge.Config{Kind: kind, BaseURL: p.forgeURL, Repo: p.forgeRepo, HTTP: &http.Client{Timeout: 30 * time.Second}}
-	if cfg.BaseURL == "" && known && kind == guessKind {
-		cfg.BaseURL = guessURL
+	if p.forgeRepo != "" {
+		repo = p.forgeRepo
 	}
-	if cfg.Repo == "" {
-		cfg.Repo = guessRepo
-	}
-	// Tokens come from the environment only, never from a flag ps would show.
-	cfg.Token, _ = forge.TokenFromEnv(kind, g.getenv)
-	if cfg.Token == "" {
-		return nil, "", usagef("--pr: no %s API token; set %s", kind, strings.Join(forge.TokenEnvVars(kind), " or "))
-	}
-	c, err := forge.New(cfg)
+	token, _ := forge.TokenFromEnv(kind, getenv)
+	c, err := forge.New(forge.Config{Kind: kind, BaseURL: p.forgeURL, Repo: repo, Token: token})
 	if err != nil {
-		return nil, "", usagef("--pr: %v", err)
+		return nil, usagef("--pr: %v", err)
 	}
-	return c, kind, nil
+	return c, nil
 }
 
 // prBody is the pull request's description: what changes for traffic and
@@ -235,7 +208,7 @@ func mdCell(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
 
 // openPR opens or updates the pull request for a proposal pushed by apply.
 func (g *globals) openPR(ctx context.Context, res *transitionResult) error {
-	pr, err := g.forgeClient.OpenOrUpdate(ctx, forge.Request{Head: res.PR.Branch, Base: res.PR.Base, Title: res.Subject, Body: res.prBody})
+	pr, err := g.pr.client.OpenOrUpdate(ctx, forge.Request{Head: res.PR.Branch, Base: res.PR.Base, Title: res.Subject, Body: res.prBody})
 	if err != nil {
 		return fmt.Errorf("%s: branch %s is pushed (commit %s), but opening the pull request failed: %w; run the command again to retry, or open it by hand",
 			res.Dir, res.PR.Branch, short(res.Commit), err)

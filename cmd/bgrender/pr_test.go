@@ -96,7 +96,7 @@ func TestRollbackPR(t *testing.T) {
 			for _, s := range []string{
 				"| route | default -> green v2 | default -> blue v1 |",
 				"`ghcr.io/acme/myapp:v1` (standby) | `ghcr.io/acme/myapp:v1` (active)",
-				"bgrender --repo " + e.url + " --app apps/myapp rollback --forge " + kind + " --forge-repo acme/env --forge-url " + srv.URL + " --pr",
+				"bgrender --repo " + e.url + " --app apps/myapp rollback --pr --forge " + kind + " --forge-url " + srv.URL + " --forge-repo acme/env",
 				"bgrender check --all --base main",
 				"```diff",
 				"-        subset: green",

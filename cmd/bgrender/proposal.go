@@ -61,12 +61,12 @@ func (g *globals) checkProposal(ctx context.Context, pr, base *gitops.Repo, dir 
 	}
 	// On a pull request's merge commit (GitHub's default checkout, GitLab's
 	// merged results), the proposal is on the merged side: follow it.
-	for len(c.Parents) > 1 && trailer(c.Trailers, "Bgrender-Transition") == "" {
+	for len(c.Parents) > 1 && c.Trailer(trailerTransition) == "" {
 		if c, err = pr.LastChangeFrom(ctx, c.Parents[1], dir); err != nil {
 			return fail("%s: find the commit that changed it on the merged branch: %v", dir, err)
 		}
 	}
-	transition := trailer(c.Trailers, "Bgrender-Transition")
+	transition := c.Trailer(trailerTransition)
 	if transition == "" || len(c.Parents) == 0 {
 		return nil // a change by hand: the other checks cover it
 	}
@@ -86,7 +86,7 @@ func (g *globals) checkProposal(ctx context.Context, pr, base *gitops.Repo, dir 
 	if err != nil {
 		return fail("%s; the app on %s does not load: %v", moved, base.Branch(), err)
 	}
-	if _, err := replay(ba.st, c.Trailers); err != nil {
+	if _, err := replay(ba.st, c); err != nil {
 		var refused *state.RefusedError
 		if errors.As(err, &refused) || errors.Is(err, errNotReplayable) {
 			return fail("%s: the %s is no longer valid there: %v; %s", moved, transition, err, redo)
@@ -102,15 +102,15 @@ var errNotReplayable = errors.New("this transition cannot be replayed on a chang
 
 // replay applies the transition a commit's trailers describe to s, checking
 // first that the release it acted on has the same role in s.
-func replay(s state.State, tr []gitops.Trailer) (state.State, error) {
-	release := trailer(tr, "Bgrender-Release")
+func replay(s state.State, c gitops.Commit) (state.State, error) {
+	release := c.Trailer(trailerRelease)
 	expect := func(role string, step func(state.State) (state.State, error)) (state.State, error) {
 		if err := state.Expect(s, role, release, ""); err != nil {
 			return s, err
 		}
 		return step(s)
 	}
-	switch state.Transition(trailer(tr, "Bgrender-Transition")) {
+	switch state.Transition(c.Trailer(trailerTransition)) {
 	case state.TRollback:
 		return expect(state.RoleStandby, state.Rollback)
 	case state.TDecommission:
@@ -128,21 +128,12 @@ func replay(s state.State, tr []gitops.Trailer) (state.State, error) {
 			return state.Promote(s, state.PromoteRequest{Force: true, Reason: "replay"})
 		})
 	case state.TDeploy:
-		color, err := state.ParseColor(trailer(tr, "Bgrender-Color"))
+		color, err := state.ParseColor(c.Trailer(trailerColor))
 		if err != nil {
-			return s, fmt.Errorf("Bgrender-Color trailer: %w", err)
+			return s, fmt.Errorf("%s trailer: %w", trailerColor, err)
 		}
-		return state.Deploy(s, state.DeployRequest{Version: trailer(tr, "Bgrender-Version"), Color: color, ReleaseID: release})
+		return state.Deploy(s, state.DeployRequest{Version: c.Trailer(trailerVersion), Color: color, ReleaseID: release})
 	default:
 		return s, errNotReplayable
 	}
-}
-
-func trailer(tr []gitops.Trailer, key string) string {
-	for _, t := range tr {
-		if t.Key == key {
-			return t.Value
-		}
-	}
-	return ""
 }

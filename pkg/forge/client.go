@@ -217,6 +217,9 @@ func checkToken(k Kind, token string) error {
 	return nil
 }
 
+// Kind is the forge the client speaks to.
+func (c *Client) Kind() Kind { return c.kind }
+
 // OpenOrUpdate opens a pull request from r.Head into r.Base, or, if the
 // forge answers that an open one exists already, finds it and updates its
 // title and body (Created is then false). It creates first and only then

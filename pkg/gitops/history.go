@@ -18,6 +18,16 @@ type Commit struct {
 	Parents  []plumbing.Hash
 }
 
+// Trailer returns the value of the commit's last trailer named key, or "".
+func (c Commit) Trailer(key string) string {
+	for i := len(c.Trailers) - 1; i >= 0; i-- {
+		if c.Trailers[i].Key == key {
+			return c.Trailers[i].Value
+		}
+	}
+	return ""
+}
+
 // CommitFrom converts a go-git commit, parsing its trailers.
 func CommitFrom(c *object.Commit) Commit {
 	return Commit{

@@ -119,3 +119,14 @@ func TestReadOnlyDetached(t *testing.T) {
 		}
 	}
 }
+
+// TestCommitTrailer reads one trailer of a commit read back from history;
+// a repeated key gives its last value.
+func TestCommitTrailer(t *testing.T) {
+	c := gitops.Commit{Trailers: gitops.ParseTrailers("a: rollback\n\nBgrender-App: a\nBgrender-Release: r-1\nBgrender-Release: r-2\n")}
+	for key, want := range map[string]string{"Bgrender-App": "a", "Bgrender-Release": "r-2", "Bgrender-Color": ""} {
+		if got := c.Trailer(key); got != want {
+			t.Errorf("Trailer(%q) = %q, want %q", key, got, want)
+		}
+	}
+}
