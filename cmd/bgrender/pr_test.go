@@ -76,8 +76,8 @@ func TestRollbackPR(t *testing.T) {
 			if out.PR == nil || out.PR.Branch != wantBranch || out.PR.Base != "main" || !out.PR.Created || out.PR.Number != 1 || out.PR.Forge != kind {
 				t.Fatalf("pullRequest = %+v, want a new #1 from %s to main on %s", out.PR, wantBranch, kind)
 			}
-			if !strings.HasPrefix(out.PR.URL, srv.Web) {
-				t.Errorf("pull request URL %q is not the forge's", out.PR.URL)
+			if want := srv.WebURL(1); out.PR.URL != want {
+				t.Errorf("pull request URL %q, want the forge's %q", out.PR.URL, want)
 			}
 			if got := e.head(); got != base {
 				t.Fatalf("--pr moved main from %s to %s", base, got)

@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/bgrender/bgrender/pkg/forge/forgetest"
 )
 
 const head = "bgrender/shop/rollback-v2"
@@ -59,11 +61,11 @@ func TestOpenOrUpdateCreatesThenUpdates(t *testing.T) {
 			if second.Created || second.Number != first.Number || second.URL != first.URL {
 				t.Fatalf("second = %+v, want not Created, same number and URL as %+v", second, first)
 			}
-			prs := f.snapshot()
+			prs := f.PRs()
 			if len(prs) != 1 {
 				t.Fatalf("the forge holds %d pull requests, want 1: %+v", len(prs), prs)
 			}
-			want := fakePR{Number: 1, Head: head, Base: "main", Title: "Roll back shop to v2 (again)", Body: "second body", Open: true}
+			want := fakePR{Number: 1, Head: head, Base: "main", Title: "Roll back shop to v2 (again)", Body: "second body", Open: true, Updates: 1}
 			if prs[0] != want {
 				t.Errorf("pull request on the forge = %+v, want %+v", prs[0], want)
 			}
@@ -115,14 +117,14 @@ func TestOpenOrUpdateRequests(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFake(t, tt.kind, tt.prefix)
-			f.noBaseHead = tt.noBaseHead
+			f.NoBaseHead = tt.noBaseHead
 			c := f.client(t)
 			for i := range 2 {
 				if _, err := c.OpenOrUpdate(context.Background(), request("t", "b")); err != nil {
 					t.Fatalf("call %d: %v", i, err)
 				}
 			}
-			if got := f.callLog(); strings.Join(got, "\n") != strings.Join(tt.want, "\n") {
+			if got := f.Calls(); strings.Join(got, "\n") != strings.Join(tt.want, "\n") {
 				t.Errorf("requests:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tt.want, "\n"))
 			}
 		})
@@ -134,13 +136,13 @@ func TestOpenOrUpdateRequests(t *testing.T) {
 // found by listing, across pages the server caps at 2 entries.
 func TestGiteaClosedPRFromBaseHeadFallsBackToList(t *testing.T) {
 	f := newFake(t, Gitea, "/api/v1")
-	f.pageCap = 2
-	f.seed(fakePR{Head: head, Base: "main", Title: "old", Body: "old", Open: false}) // #1, closed
+	f.PageCap = 2
+	f.Seed(fakePR{Head: head, Base: "main", Title: "old", Body: "old", Open: false}) // #1, closed
 	for i := range 4 {
-		f.seed(fakePR{Head: fmt.Sprintf("feature-%d", i), Base: "main", Title: "x", Open: true}) // #2-#5
+		f.Seed(fakePR{Head: fmt.Sprintf("feature-%d", i), Base: "main", Title: "x", Open: true}) // #2-#5
 	}
-	f.seed(fakePR{Head: head, Base: "main", Title: "fork", Open: true, Fork: true})     // #6, from a fork
-	f.seed(fakePR{Head: head, Base: "main", Title: "current", Body: "cur", Open: true}) // #7
+	f.Seed(fakePR{Head: head, Base: "main", Title: "fork", Open: true, Fork: true})     // #6, from a fork
+	f.Seed(fakePR{Head: head, Base: "main", Title: "current", Body: "cur", Open: true}) // #7
 	c := f.client(t)
 
 	pr, err := c.OpenOrUpdate(context.Background(), request("new title", "new body"))
@@ -150,7 +152,7 @@ func TestGiteaClosedPRFromBaseHeadFallsBackToList(t *testing.T) {
 	if pr.Created || pr.Number != 7 {
 		t.Fatalf("pr = %+v, want #7 updated", pr)
 	}
-	prs := f.snapshot()
+	prs := f.PRs()
 	if prs[0].Title != "old" || prs[5].Title != "fork" {
 		t.Errorf("closed or fork pull request changed: %+v, %+v", prs[0], prs[5])
 	}
@@ -158,13 +160,13 @@ func TestGiteaClosedPRFromBaseHeadFallsBackToList(t *testing.T) {
 		t.Errorf("#7 = %+v, want the new title and body", prs[6])
 	}
 	var pages int
-	for _, call := range f.callLog() {
+	for _, call := range f.Calls() {
 		if strings.HasPrefix(call, "GET /api/v1/repos/acme/env/pulls?") {
 			pages++
 		}
 	}
 	if pages != 3 {
-		t.Errorf("listed %d pages, want 3 (6 open pull requests, 2 a page): %v", pages, f.callLog())
+		t.Errorf("listed %d pages, want 3 (6 open pull requests, 2 a page): %v", pages, f.Calls())
 	}
 }
 
@@ -172,8 +174,8 @@ func TestGiteaClosedPRFromBaseHeadFallsBackToList(t *testing.T) {
 // GitLab's filter but must not be the one updated.
 func TestGitLabSkipsForkMergeRequest(t *testing.T) {
 	f := newFake(t, GitLab, "/api/v4")
-	f.seed(fakePR{Head: head, Base: "main", Title: "fork", Open: true, Fork: true}) // !1
-	f.seed(fakePR{Head: head, Base: "main", Title: "ours", Open: true})             // !2
+	f.Seed(fakePR{Head: head, Base: "main", Title: "fork", Open: true, Fork: true}) // !1
+	f.Seed(fakePR{Head: head, Base: "main", Title: "ours", Open: true})             // !2
 	pr, err := f.client(t).OpenOrUpdate(context.Background(), request("updated", "b"))
 	if err != nil {
 		t.Fatal(err)
@@ -181,7 +183,7 @@ func TestGitLabSkipsForkMergeRequest(t *testing.T) {
 	if pr.Created || pr.Number != 2 {
 		t.Fatalf("pr = %+v, want !2 updated", pr)
 	}
-	if prs := f.snapshot(); prs[0].Title != "fork" || prs[1].Title != "updated" {
+	if prs := f.PRs(); prs[0].Title != "fork" || prs[1].Title != "updated" {
 		t.Errorf("forge holds %+v", prs)
 	}
 }
@@ -192,7 +194,7 @@ func TestConflictButNoOpenPR(t *testing.T) {
 	for _, fc := range forgeCases {
 		t.Run(fc.name, func(t *testing.T) {
 			f := newFake(t, fc.kind, fc.prefix)
-			f.ghostConflicts = 1
+			f.GhostConflicts = 1
 			pr, err := f.client(t).OpenOrUpdate(context.Background(), request("t", "b"))
 			if err != nil {
 				t.Fatal(err)
@@ -202,7 +204,7 @@ func TestConflictButNoOpenPR(t *testing.T) {
 			}
 
 			f2 := newFake(t, fc.kind, fc.prefix)
-			f2.ghostConflicts = 2
+			f2.GhostConflicts = 2
 			_, err = f2.client(t).OpenOrUpdate(context.Background(), request("t", "b"))
 			if !errors.Is(err, ErrNoOpenPR) {
 				t.Fatalf("err = %v, want ErrNoOpenPR", err)
@@ -210,7 +212,7 @@ func TestConflictButNoOpenPR(t *testing.T) {
 			if !strings.Contains(err.Error(), "already exists") {
 				t.Errorf("err = %v, want the forge's message quoted", err)
 			}
-			if n := len(f2.snapshot()); n != 0 {
+			if n := len(f2.PRs()); n != 0 {
 				t.Errorf("%d pull requests created", n)
 			}
 		})
@@ -251,7 +253,7 @@ func TestOpenOrUpdateConcurrent(t *testing.T) {
 			if got := created.Load(); got != 1 {
 				t.Errorf("%d runs created the pull request, want 1", got)
 			}
-			if prs := f.snapshot(); len(prs) != 1 {
+			if prs := f.PRs(); len(prs) != 1 {
 				t.Errorf("forge holds %d pull requests, want 1", len(prs))
 			}
 		})
@@ -263,11 +265,11 @@ func TestAPIErrors(t *testing.T) {
 		return func(w http.ResponseWriter, r *http.Request) bool {
 			switch kind {
 			case GitHub:
-				reply(w, 403, map[string]any{"message": "Resource not accessible by personal access token", "status": "403"})
+				forgetest.Reply(w, 403, map[string]any{"message": "Resource not accessible by personal access token", "status": "403"})
 			case GitLab:
-				reply(w, 403, map[string]any{"message": "403 Forbidden"})
+				forgetest.Reply(w, 403, map[string]any{"message": "403 Forbidden"})
 			default:
-				reply(w, 403, map[string]any{"message": "token does not have at least one of required scope(s): [write:repository]", "url": "https://gitea.example/api/swagger"})
+				forgetest.Reply(w, 403, map[string]any{"message": "token does not have at least one of required scope(s): [write:repository]", "url": "https://gitea.example/api/swagger"})
 			}
 			return true
 		}
@@ -281,36 +283,36 @@ func TestAPIErrors(t *testing.T) {
 		want   []string // substrings of the error
 		is     error
 	}{
-		{"github 401", GitHub, "", func(f *fakeForge, _ *Config, _ *Request) { f.token = "other" },
+		{"github 401", GitHub, "", func(f *fakeForge, _ *Config, _ *Request) { f.Token = "other" },
 			401, []string{"github: POST /repos/acme/env/pulls answered 401 Unauthorized", `"Bad credentials"`, "GITHUB_TOKEN", "BGRENDER_FORGE_TOKEN"}, ErrUnauthorized},
-		{"github 403", GitHub, "", func(f *fakeForge, _ *Config, _ *Request) { f.override = forbidden(GitHub) },
+		{"github 403", GitHub, "", func(f *fakeForge, _ *Config, _ *Request) { f.Override = forbidden(GitHub) },
 			403, []string{"403 Forbidden", "Resource not accessible by personal access token", "repo scope", "Pull requests: read and write"}, ErrUnauthorized},
 		{"github 404", GitHub, "/api/v3", func(_ *fakeForge, cfg *Config, _ *Request) { cfg.Repo = "acme/nope" },
 			404, []string{"POST /api/v3/repos/acme/nope/pulls answered 404 Not Found", `"Not Found"`, "no repository acme/nope at", "--forge-repo", "--forge-url"}, ErrNotFound},
 		{"github 422 other validation", GitHub, "", func(_ *fakeForge, _ *Config, r *Request) { r.Head = "no-such-branch" },
 			422, []string{"422 Unprocessable Entity", `"Validation Failed; head invalid"`}, nil},
-		{"gitlab 401", GitLab, "/api/v4", func(f *fakeForge, _ *Config, _ *Request) { f.token = "other" },
+		{"gitlab 401", GitLab, "/api/v4", func(f *fakeForge, _ *Config, _ *Request) { f.Token = "other" },
 			401, []string{"gitlab: POST /api/v4/projects/group%2Fsub%2Fenv/merge_requests answered 401", `"401 Unauthorized"`, "GITLAB_TOKEN"}, ErrUnauthorized},
-		{"gitlab 403", GitLab, "/api/v4", func(f *fakeForge, _ *Config, _ *Request) { f.override = forbidden(GitLab) },
+		{"gitlab 403", GitLab, "/api/v4", func(f *fakeForge, _ *Config, _ *Request) { f.Override = forbidden(GitLab) },
 			403, []string{"403 Forbidden", "api scope", "Developer role on group/sub/env"}, ErrUnauthorized},
 		{"gitlab 404", GitLab, "/api/v4", func(_ *fakeForge, cfg *Config, _ *Request) { cfg.Repo = "group/nope" },
 			404, []string{"/projects/group%2Fnope/merge_requests answered 404", `"404 Project Not Found"`, "no repository group/nope"}, ErrNotFound},
 		{"gitlab 400 validation", GitLab, "/api/v4", func(_ *fakeForge, _ *Config, r *Request) { r.Title = strings.Repeat("x", 300) },
 			400, []string{"400 Bad Request", `"title: is too long (maximum is 255 characters)"`}, nil},
-		{"gitea 401", Gitea, "/api/v1", func(f *fakeForge, _ *Config, _ *Request) { f.token = "other" },
+		{"gitea 401", Gitea, "/api/v1", func(f *fakeForge, _ *Config, _ *Request) { f.Token = "other" },
 			401, []string{"gitea: POST /api/v1/repos/acme/env/pulls answered 401", "invalid username, password or token", "GITEA_TOKEN"}, ErrUnauthorized},
-		{"gitea 403", Gitea, "/api/v1", func(f *fakeForge, _ *Config, _ *Request) { f.override = forbidden(Gitea) },
+		{"gitea 403", Gitea, "/api/v1", func(f *fakeForge, _ *Config, _ *Request) { f.Override = forbidden(Gitea) },
 			403, []string{"403 Forbidden", "write:repository"}, ErrUnauthorized},
-		{"gitea 404 base URL without /api/v1", Gitea, "/api/v1", func(f *fakeForge, cfg *Config, _ *Request) { cfg.BaseURL = f.srv.URL },
+		{"gitea 404 base URL without /api/v1", Gitea, "/api/v1", func(f *fakeForge, cfg *Config, _ *Request) { cfg.BaseURL = f.Root },
 			404, []string{"POST /repos/acme/env/pulls answered 404", "The target couldn't be found.", "https://HOST/api/v1"}, ErrNotFound},
 		{"gitea 422", Gitea, "/api/v1", func(f *fakeForge, _ *Config, _ *Request) {
-			f.override = func(w http.ResponseWriter, r *http.Request) bool {
-				reply(w, 422, map[string]any{"message": "Invalid PullRequest: base and head must be branches", "url": "https://gitea.example/api/swagger"})
+			f.Override = func(w http.ResponseWriter, r *http.Request) bool {
+				forgetest.Reply(w, 422, map[string]any{"message": "Invalid PullRequest: base and head must be branches", "url": "https://gitea.example/api/swagger"})
 				return true
 			}
 		}, 422, []string{"422 Unprocessable Entity", "base and head must be branches"}, nil},
 		{"server error", GitLab, "/api/v4", func(f *fakeForge, _ *Config, _ *Request) {
-			f.override = func(w http.ResponseWriter, r *http.Request) bool {
+			f.Override = func(w http.ResponseWriter, r *http.Request) bool {
 				w.WriteHeader(502)
 				fmt.Fprint(w, "<html><body>Bad Gateway</body></html>")
 				return true
@@ -347,7 +349,7 @@ func TestAPIErrors(t *testing.T) {
 			if tt.is != nil && !errors.Is(err, tt.is) {
 				t.Errorf("errors.Is(%v, %v) = false", err, tt.is)
 			}
-			if len(f.snapshot()) != 0 {
+			if len(f.PRs()) != 0 {
 				t.Errorf("a pull request was created")
 			}
 		})
@@ -361,12 +363,12 @@ func TestTokenEchoedBackIsRedacted(t *testing.T) {
 	for _, fc := range forgeCases {
 		t.Run(fc.name, func(t *testing.T) {
 			f := newFake(t, fc.kind, fc.prefix)
-			f.override = func(w http.ResponseWriter, r *http.Request) bool {
+			f.Override = func(w http.ResponseWriter, r *http.Request) bool {
 				got := r.Header.Get("PRIVATE-TOKEN") + strings.TrimPrefix(strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer "), "token ")
 				if got != token {
 					t.Errorf("server got token %q", got)
 				}
-				reply(w, 401, map[string]any{"message": "bad token " + got + " (" + url.QueryEscape(got) + ")"})
+				forgetest.Reply(w, 401, map[string]any{"message": "bad token " + got + " (" + url.QueryEscape(got) + ")"})
 				return true
 			}
 			cfg := f.config()
@@ -400,13 +402,13 @@ func TestRedirectNotFollowed(t *testing.T) {
 	var hits atomic.Int32
 	elsewhere := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hits.Add(1)
-		reply(w, 201, map[string]any{"number": 1, "html_url": "x"})
+		forgetest.Reply(w, 201, map[string]any{"number": 1, "html_url": "x"})
 	}))
 	defer elsewhere.Close()
 	for _, fc := range forgeCases {
 		t.Run(fc.name, func(t *testing.T) {
 			f := newFake(t, fc.kind, fc.prefix)
-			f.override = func(w http.ResponseWriter, r *http.Request) bool {
+			f.Override = func(w http.ResponseWriter, r *http.Request) bool {
 				http.Redirect(w, r, elsewhere.URL+"/new/api?token="+testToken, http.StatusTemporaryRedirect)
 				return true
 			}
@@ -441,7 +443,7 @@ func TestRedirectNotFollowed(t *testing.T) {
 
 func TestResponseTooLarge(t *testing.T) {
 	f := newFake(t, GitHub, "")
-	f.override = func(w http.ResponseWriter, r *http.Request) bool {
+	f.Override = func(w http.ResponseWriter, r *http.Request) bool {
 		w.WriteHeader(201)
 		fmt.Fprintf(w, `{"number": 1, "html_url": "%s"}`, strings.Repeat("x", maxBody))
 		return true
@@ -454,7 +456,7 @@ func TestResponseTooLarge(t *testing.T) {
 
 func TestNotJSONAnswer(t *testing.T) {
 	f := newFake(t, Gitea, "/api/v1")
-	f.override = func(w http.ResponseWriter, r *http.Request) bool {
+	f.Override = func(w http.ResponseWriter, r *http.Request) bool {
 		w.WriteHeader(201)
 		fmt.Fprint(w, "<html>login page</html>")
 		return true
@@ -468,7 +470,7 @@ func TestNotJSONAnswer(t *testing.T) {
 func TestContextCanceled(t *testing.T) {
 	f := newFake(t, GitLab, "/api/v4")
 	arrived := make(chan struct{})
-	f.override = func(w http.ResponseWriter, r *http.Request) bool {
+	f.Override = func(w http.ResponseWriter, r *http.Request) bool {
 		// Read the body: only then does the server notice a closed
 		// connection and cancel the request's context.
 		_, _ = io.Copy(io.Discard, r.Body)
@@ -511,7 +513,7 @@ func TestOpenOrUpdateRequestValidation(t *testing.T) {
 			}
 		})
 	}
-	if calls := f.callLog(); len(calls) != 0 {
+	if calls := f.Calls(); len(calls) != 0 {
 		t.Errorf("invalid requests reached the forge: %v", calls)
 	}
 }

@@ -2,9 +2,10 @@
 // GitLab, Gitea/Forgejo) on loopback, for tests of code that opens pull
 // requests. It answers the documented endpoints the way the forge does,
 // including the forge's own answer when an open pull request for the same
-// branch exists, and fails the test on any request a real forge would
-// reject: wrong method or path, missing or wrong token, a body that is not
-// JSON or has fields the endpoint does not take.
+// branch exists, and fails the test on any request the forge would treat
+// differently: wrong method or path (as escaped on the wire), missing or
+// wrong token and headers, query parameters, or a JSON body with a field
+// missing or unknown.
 //
 // It stands in for the forge's API only: the git side (the branch the pull
 // request is for) is a real remote the test provides.
@@ -16,316 +17,560 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 )
 
-// PR is a pull (merge) request as the stand-in stores it.
+const (
+	gitHub = "github"
+	gitLab = "gitlab"
+	gitea  = "gitea"
+)
+
+// PR is a pull (merge) request held by the stand-in.
 type PR struct {
 	Number      int
 	Head, Base  string
 	Title, Body string
-	Updates     int // times its title and body were changed after creation
+	Open        bool
+	// Fork: the head branch is in a fork, not in the repository itself.
+	Fork bool
+	// Updates counts the edits of its title and body after creation.
+	Updates int
 }
 
-// Server is a running stand-in for one repository on one forge.
+// Server is a running stand-in for one repository on one forge. Set its
+// knobs before the code under test talks to it.
 type Server struct {
-	// URL is the API base URL to configure the client with: .../api/v3
-	// (GitHub Enterprise Server), .../api/v4 (GitLab), .../api/v1 (Gitea).
+	// URL is the API base URL to configure the client with.
 	URL string
-	// Web is the base of the pull requests' web URLs.
-	Web string
+	// Root is the server's URL without the API path prefix.
+	Root string
+	// Repo is "owner/name" (GitLab: the project path); Token the only
+	// token accepted.
+	Repo, Token string
 
-	t     testing.TB
-	kind  string
-	repo  string // owner/name, or GitLab's group/project
-	token string
+	// Branches, if set, are the branches that exist: GitHub refuses a pull
+	// request from any other. nil: every branch exists.
+	Branches map[string]bool
+	// GhostConflicts: create answers "already exists" this many times even
+	// though no open pull request exists (one closed in between).
+	GhostConflicts int
+	// NoBaseHead: Gitea without GET /pulls/{base}/{head} (before 1.22).
+	NoBaseHead bool
+	// PageCap: Gitea's maximum page size (its MAX_RESPONSE_ITEMS).
+	PageCap int
+	// Override, if it returns true, has answered the request itself.
+	Override func(w http.ResponseWriter, r *http.Request) bool
 
-	mu  sync.Mutex
-	prs []PR
+	t      testing.TB
+	kind   string
+	prefix string // the API path prefix: "/api/v3", "/api/v4", "/api/v1" or ""
+
+	mu    sync.Mutex
+	prs   []*PR
+	calls []string // "METHOD escaped-path[?query]"
 }
 
 // New starts a stand-in for kind ("github", "gitlab" or "gitea") serving
-// repo (owner/name) and accepting only token.
+// repo and accepting only token, under the self-hosted API prefix of the
+// kind: /api/v3 (GitHub Enterprise Server), /api/v4, /api/v1.
 func New(t testing.TB, kind, repo, token string) *Server {
 	t.Helper()
-	s := &Server{t: t, kind: kind, repo: repo, token: token}
-	ts := httptest.NewServer(http.HandlerFunc(s.serve))
-	t.Cleanup(ts.Close)
-	s.Web = ts.URL
-	switch kind {
-	case "github":
-		s.URL = ts.URL + "/api/v3"
-	case "gitlab":
-		s.URL = ts.URL + "/api/v4"
-	case "gitea":
-		s.URL = ts.URL + "/api/v1"
-	default:
+	prefix := map[string]string{gitHub: "/api/v3", gitLab: "/api/v4", gitea: "/api/v1"}[kind]
+	return NewAt(t, kind, prefix, repo, token)
+}
+
+// NewAt is New with the API under prefix ("" as on api.github.com).
+func NewAt(t testing.TB, kind, prefix, repo, token string) *Server {
+	t.Helper()
+	if kind != gitHub && kind != gitLab && kind != gitea {
 		t.Fatalf("forgetest: unknown forge %q", kind)
 	}
+	s := &Server{t: t, kind: kind, prefix: prefix, Repo: repo, Token: token, PageCap: 50}
+	srv := httptest.NewServer(http.HandlerFunc(s.serve))
+	t.Cleanup(srv.Close)
+	s.Root, s.URL = srv.URL, srv.URL+prefix
 	return s
 }
 
-// PRs returns the pull requests stored so far.
-func (s *Server) PRs() []PR {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]PR(nil), s.prs...)
+// WebURL is the web address the stand-in gives pull request n.
+func (f *Server) WebURL(n int) string {
+	path := map[string]string{gitHub: "pull", gitLab: "-/merge_requests", gitea: "pulls"}[f.kind]
+	return fmt.Sprintf("https://%s.example/%s/%s/%d", f.kind, f.Repo, path, n)
 }
 
-func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
-	if !s.authorized(r) {
-		s.answer(w, http.StatusUnauthorized, map[string]any{"message": "Bad credentials"})
+// Seed stores a pull request as if made before the test.
+func (f *Server) Seed(p PR) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	p.Number = len(f.prs) + 1
+	f.prs = append(f.prs, &p)
+}
+
+// PRs returns the pull requests held, open and closed, by number.
+func (f *Server) PRs() []PR {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []PR
+	for _, p := range f.prs {
+		out = append(out, *p)
+	}
+	return out
+}
+
+// Calls returns the requests received, "METHOD escaped-path[?query]".
+func (f *Server) Calls() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.calls)
+}
+
+func (f *Server) serve(w http.ResponseWriter, r *http.Request) {
+	call := r.Method + " " + r.URL.EscapedPath()
+	if r.URL.RawQuery != "" {
+		call += "?" + r.URL.RawQuery
+	}
+	f.mu.Lock()
+	f.calls = append(f.calls, call)
+	f.mu.Unlock()
+	if f.Override != nil && f.Override(w, r) {
 		return
 	}
-	if r.Header.Get("User-Agent") == "" {
-		s.reject(w, "no User-Agent header (GitHub refuses such requests)")
+	if ua := r.Header.Get("User-Agent"); ua != "bgrender" {
+		f.t.Errorf("%s: User-Agent %q, want bgrender", call, ua)
+	}
+	if !f.authorized(w, r) {
 		return
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	switch s.kind {
-	case "github":
-		s.github(w, r)
-	case "gitlab":
-		s.gitlab(w, r)
-	case "gitea":
-		s.gitea(w, r)
+	switch f.kind {
+	case gitHub:
+		f.github(w, r)
+	case gitLab:
+		f.gitlab(w, r)
+	case gitea:
+		f.gitea(w, r)
 	}
 }
 
-// authorized checks the forge's documented token header.
-func (s *Server) authorized(r *http.Request) bool {
-	switch s.kind {
-	case "gitlab":
-		return r.Header.Get("PRIVATE-TOKEN") == s.token || r.Header.Get("Authorization") == "Bearer "+s.token
-	case "gitea":
-		return r.Header.Get("Authorization") == "token "+s.token || r.Header.Get("Authorization") == "Bearer "+s.token
-	default:
-		return r.Header.Get("Authorization") == "Bearer "+s.token || r.Header.Get("Authorization") == "token "+s.token
-	}
-}
-
-// reject fails the test: the client sent what the forge would not take.
-func (s *Server) reject(w http.ResponseWriter, format string, args ...any) {
-	msg := fmt.Sprintf(format, args...)
-	s.t.Errorf("forgetest %s: %s", s.kind, msg)
-	s.answer(w, http.StatusBadRequest, map[string]any{"message": msg})
-}
-
-func (s *Server) answer(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
-}
-
-// body decodes a JSON request body into v, refusing unknown fields.
-func (s *Server) body(w http.ResponseWriter, r *http.Request, v any) bool {
-	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
-		s.reject(w, "%s %s: Content-Type %q, want application/json", r.Method, r.URL.Path, ct)
-		return false
-	}
-	dec := json.NewDecoder(r.Body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		s.reject(w, "%s %s: body: %v", r.Method, r.URL.Path, err)
-		return false
+func (f *Server) authorized(w http.ResponseWriter, r *http.Request) bool {
+	switch f.kind {
+	case gitHub:
+		if got := r.Header.Get("Accept"); got != "application/vnd.github+json" {
+			f.t.Errorf("Accept %q, want application/vnd.github+json", got)
+		}
+		if got := r.Header.Get("X-GitHub-Api-Version"); got != "2022-11-28" {
+			f.t.Errorf("X-GitHub-Api-Version %q", got)
+		}
+		if r.Header.Get("Authorization") != "Bearer "+f.Token {
+			Reply(w, 401, map[string]any{"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest", "status": "401"})
+			return false
+		}
+	case gitLab:
+		if r.Header.Get("PRIVATE-TOKEN") != f.Token {
+			Reply(w, 401, map[string]any{"message": "401 Unauthorized"})
+			return false
+		}
+	case gitea:
+		if r.Header.Get("Authorization") != "token "+f.Token {
+			Reply(w, 401, map[string]any{"message": "invalid username, password or token", "url": "https://gitea.example/api/swagger"})
+			return false
+		}
 	}
 	return true
 }
 
-func (s *Server) find(head, base string) *PR {
-	for i := range s.prs {
-		if s.prs[i].Head == head && (base == "" || s.prs[i].Base == base) {
-			return &s.prs[i]
-		}
+// Reply answers as the forges do: v as JSON with status. Override
+// functions use it.
+func Reply(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// body decodes a JSON request body that must have exactly the given string
+// fields; on any deviation it fails the test, answers 400 and returns nil.
+func (f *Server) body(w http.ResponseWriter, r *http.Request, fields ...string) map[string]string {
+	f.t.Helper()
+	if ct := r.Header.Get("Content-Type"); ct != "application/json" {
+		f.t.Errorf("%s %s: Content-Type %q, want application/json", r.Method, r.URL.Path, ct)
 	}
-	return nil
-}
-
-func (s *Server) byNumber(n string) *PR {
-	for i := range s.prs {
-		if strconv.Itoa(s.prs[i].Number) == n {
-			return &s.prs[i]
-		}
+	var raw map[string]any
+	if err := json.NewDecoder(r.Body).Decode(&raw); err != nil {
+		f.t.Errorf("%s %s: body is not a JSON object: %v", r.Method, r.URL.Path, err)
+		Reply(w, 400, map[string]any{"message": "Problems parsing JSON"})
+		return nil
 	}
-	return nil
-}
-
-func (s *Server) add(head, base, title, body string) PR {
-	p := PR{Number: len(s.prs) + 1, Head: head, Base: base, Title: title, Body: body}
-	s.prs = append(s.prs, p)
-	return p
-}
-
-func (s *Server) web(p PR, sep string) string {
-	return fmt.Sprintf("%s/%s/%s/%d", s.Web, s.repo, sep, p.Number)
-}
-
-// github: POST/GET /repos/{owner}/{repo}/pulls, PATCH .../pulls/{number}.
-func (s *Server) github(w http.ResponseWriter, r *http.Request) {
-	prefix := "/api/v3/repos/" + s.repo + "/pulls"
-	owner := strings.SplitN(s.repo, "/", 2)[0]
-	json := func(p PR) map[string]any {
-		return map[string]any{"number": p.Number, "html_url": s.web(p, "pull"), "state": "open", "title": p.Title, "body": p.Body,
-			"head": map[string]any{"ref": p.Head, "label": owner + ":" + p.Head, "repo": map[string]any{"full_name": s.repo}},
-			"base": map[string]any{"ref": p.Base}}
-	}
-	switch {
-	case r.Method == http.MethodPost && r.URL.Path == prefix:
-		var in struct{ Title, Head, Base, Body string }
-		if !s.body(w, r, &in) {
-			return
+	out := map[string]string{}
+	for k, v := range raw {
+		if !slices.Contains(fields, k) {
+			f.t.Errorf("%s %s: unknown field %q in body %v", r.Method, r.URL.Path, k, raw)
+			continue
 		}
-		if in.Title == "" || in.Head == "" || in.Base == "" {
-			s.answer(w, http.StatusUnprocessableEntity, map[string]any{"message": "Validation Failed", "errors": []any{map[string]any{"resource": "PullRequest", "code": "missing_field"}}})
-			return
-		}
-		if s.find(in.Head, in.Base) != nil {
-			s.answer(w, http.StatusUnprocessableEntity, map[string]any{"message": "Validation Failed", "documentation_url": "https://docs.github.com/rest/pulls/pulls#create-a-pull-request",
-				"errors": []any{map[string]any{"resource": "PullRequest", "code": "custom", "message": "A pull request already exists for " + owner + ":" + in.Head + "."}}})
-			return
-		}
-		s.answer(w, http.StatusCreated, json(s.add(in.Head, in.Base, in.Title, in.Body)))
-	case r.Method == http.MethodGet && r.URL.Path == prefix:
-		q := r.URL.Query()
-		head, ok := strings.CutPrefix(q.Get("head"), owner+":")
+		s, ok := v.(string)
 		if !ok {
-			s.reject(w, "GET pulls: head=%q, want %s:BRANCH", q.Get("head"), owner)
-			return
+			f.t.Errorf("%s %s: field %q is %T, want a string", r.Method, r.URL.Path, k, v)
+			continue
 		}
-		out := []any{}
-		if p := s.find(head, q.Get("base")); p != nil && (q.Get("state") == "" || q.Get("state") == "open") {
-			out = append(out, json(*p))
+		out[k] = s
+	}
+	for _, k := range fields {
+		if _, ok := raw[k]; !ok {
+			f.t.Errorf("%s %s: missing field %q in body %v", r.Method, r.URL.Path, k, raw)
 		}
-		s.answer(w, http.StatusOK, out)
-	case r.Method == http.MethodPatch && strings.HasPrefix(r.URL.Path, prefix+"/"):
-		p := s.byNumber(strings.TrimPrefix(r.URL.Path, prefix+"/"))
-		if p == nil {
-			s.answer(w, http.StatusNotFound, map[string]any{"message": "Not Found"})
-			return
+	}
+	if len(out) != len(fields) {
+		Reply(w, 400, map[string]any{"message": "bad body"})
+		return nil
+	}
+	return out
+}
+
+// query checks that the query has exactly the given keys (each once) and
+// returns it; on any deviation it fails the test and answers 400.
+func (f *Server) query(w http.ResponseWriter, r *http.Request, keys ...string) url.Values {
+	f.t.Helper()
+	q := r.URL.Query()
+	ok := len(q) == len(keys)
+	for _, k := range keys {
+		if len(q[k]) != 1 {
+			ok = false
 		}
-		var in struct{ Title, Body string }
-		if !s.body(w, r, &in) {
-			return
+	}
+	if !ok {
+		f.t.Errorf("%s %s: query %q, want exactly the keys %v", r.Method, r.URL.Path, r.URL.RawQuery, keys)
+		Reply(w, 400, map[string]any{"message": "bad query"})
+		return nil
+	}
+	return q
+}
+
+// route splits the escaped request path below prefix+base; it answers 404
+// (as the forge does for an unknown repository) and returns false if the
+// path is elsewhere.
+func (f *Server) route(w http.ResponseWriter, r *http.Request, base string, notFound any) (rest string, ok bool) {
+	p := r.URL.EscapedPath()
+	if p == f.prefix+base {
+		return "", true
+	}
+	if strings.HasPrefix(p, f.prefix+base+"/") {
+		return strings.TrimPrefix(p, f.prefix+base+"/"), true
+	}
+	Reply(w, 404, notFound)
+	return "", false
+}
+
+func (f *Server) findOpen(head, base string) *PR {
+	for _, p := range f.prs {
+		if p.Open && !p.Fork && p.Head == head && p.Base == base {
+			return p
 		}
-		p.Title, p.Body, p.Updates = in.Title, in.Body, p.Updates+1
-		s.answer(w, http.StatusOK, json(*p))
-	default:
-		s.answer(w, http.StatusNotFound, map[string]any{"message": "Not Found", "documentation_url": "https://docs.github.com/rest"})
+	}
+	return nil
+}
+
+func (f *Server) byNumber(n string) *PR {
+	i, err := strconv.Atoi(n)
+	if err != nil || i < 1 || i > len(f.prs) {
+		return nil
+	}
+	return f.prs[i-1]
+}
+
+// --- GitHub ---
+
+func (f *Server) githubJSON(p *PR) map[string]any {
+	owner := strings.Split(f.Repo, "/")[0]
+	headRepo := f.Repo
+	if p.Fork {
+		owner, headRepo = "someone", "someone/env"
+	}
+	state := "closed"
+	if p.Open {
+		state = "open"
+	}
+	return map[string]any{
+		"number": p.Number, "state": state, "title": p.Title, "body": p.Body,
+		"html_url": f.WebURL(p.Number),
+		"head":     map[string]any{"ref": p.Head, "label": owner + ":" + p.Head, "repo": map[string]any{"full_name": headRepo}},
+		"base":     map[string]any{"ref": p.Base, "label": "acme:" + p.Base, "repo": map[string]any{"full_name": f.Repo}},
 	}
 }
 
-// gitlab: /projects/{url-encoded path}/merge_requests[/{iid}].
-func (s *Server) gitlab(w http.ResponseWriter, r *http.Request) {
-	prefix := "/api/v4/projects/" + url.PathEscape(s.repo) + "/merge_requests"
-	path := r.URL.EscapedPath()
-	json := func(p PR) map[string]any {
-		return map[string]any{"iid": p.Number, "id": 1000 + p.Number, "web_url": s.web(p, "-/merge_requests"), "state": "opened",
-			"title": p.Title, "description": p.Body, "source_branch": p.Head, "target_branch": p.Base}
+func (f *Server) github(w http.ResponseWriter, r *http.Request) {
+	rest, ok := f.route(w, r, "/repos/"+f.Repo+"/pulls", map[string]any{"message": "Not Found", "documentation_url": "https://docs.github.com/rest", "status": "404"})
+	if !ok {
+		return
 	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	switch {
-	case r.Method == http.MethodPost && path == prefix:
-		var in struct {
-			SourceBranch string `json:"source_branch"`
-			TargetBranch string `json:"target_branch"`
-			Title        string `json:"title"`
-			Description  string `json:"description"`
-			// Optional fields of the documented endpoint that a client may send.
-			RemoveSourceBranch *bool `json:"remove_source_branch"`
-		}
-		if !s.body(w, r, &in) {
+	case r.Method == http.MethodPost && rest == "":
+		in := f.body(w, r, "title", "head", "base", "body")
+		if in == nil {
 			return
 		}
-		if in.SourceBranch == "" || in.TargetBranch == "" || in.Title == "" {
-			s.answer(w, http.StatusBadRequest, map[string]any{"error": "source_branch, target_branch, title are missing"})
+		if f.Branches != nil && !f.Branches[in["head"]] {
+			Reply(w, 422, map[string]any{"message": "Validation Failed", "documentation_url": "https://docs.github.com/rest/pulls/pulls#create-a-pull-request", "status": "422",
+				"errors": []any{map[string]any{"resource": "PullRequest", "field": "head", "code": "invalid"}}})
 			return
 		}
-		if p := s.find(in.SourceBranch, in.TargetBranch); p != nil {
-			s.answer(w, http.StatusConflict, map[string]any{"message": []string{fmt.Sprintf("Another open merge request already exists for this source branch: !%d", p.Number)}})
+		if f.GhostConflicts > 0 || f.findOpen(in["head"], in["base"]) != nil {
+			if f.GhostConflicts > 0 {
+				f.GhostConflicts--
+			}
+			Reply(w, 422, map[string]any{"message": "Validation Failed", "documentation_url": "https://docs.github.com/rest/pulls/pulls#create-a-pull-request", "status": "422",
+				"errors": []any{map[string]any{"resource": "PullRequest", "code": "custom", "message": "A pull request already exists for acme:" + in["head"] + "."}}})
 			return
 		}
-		s.answer(w, http.StatusCreated, json(s.add(in.SourceBranch, in.TargetBranch, in.Title, in.Description)))
-	case r.Method == http.MethodGet && path == prefix:
-		q := r.URL.Query()
-		out := []any{}
-		if p := s.find(q.Get("source_branch"), q.Get("target_branch")); p != nil && (q.Get("state") == "" || q.Get("state") == "opened") {
-			out = append(out, json(*p))
-		}
-		s.answer(w, http.StatusOK, out)
-	case r.Method == http.MethodPut && strings.HasPrefix(path, prefix+"/"):
-		p := s.byNumber(strings.TrimPrefix(path, prefix+"/"))
-		if p == nil {
-			s.answer(w, http.StatusNotFound, map[string]any{"message": "404 Not found"})
+		p := &PR{Number: len(f.prs) + 1, Head: in["head"], Base: in["base"], Title: in["title"], Body: in["body"], Open: true}
+		f.prs = append(f.prs, p)
+		Reply(w, 201, f.githubJSON(p))
+	case r.Method == http.MethodGet && rest == "":
+		q := f.query(w, r, "state", "head", "base", "per_page")
+		if q == nil {
 			return
 		}
-		var in struct {
-			Title       string `json:"title"`
-			Description string `json:"description"`
+		if q.Get("state") != "open" {
+			f.t.Errorf("list state %q, want open", q.Get("state"))
 		}
-		if !s.body(w, r, &in) {
-			return
-		}
-		p.Title, p.Body, p.Updates = in.Title, in.Description, p.Updates+1
-		s.answer(w, http.StatusOK, json(*p))
-	default:
-		s.answer(w, http.StatusNotFound, map[string]any{"message": "404 Project Not Found"})
-	}
-}
-
-// gitea: /repos/{owner}/{repo}/pulls, .../pulls/{base}/{head}, .../pulls/{index}.
-func (s *Server) gitea(w http.ResponseWriter, r *http.Request) {
-	prefix := "/api/v1/repos/" + s.repo + "/pulls"
-	json := func(p PR) map[string]any {
-		return map[string]any{"number": p.Number, "id": 1000 + p.Number, "html_url": s.web(p, "pulls"), "state": "open", "title": p.Title, "body": p.Body,
-			"head": map[string]any{"ref": p.Head, "label": p.Head}, "base": map[string]any{"ref": p.Base, "label": p.Base}}
-	}
-	rest, sub := strings.CutPrefix(r.URL.Path, prefix+"/")
-	switch {
-	case r.Method == http.MethodPost && r.URL.Path == prefix:
-		var in struct {
-			Head, Base, Title, Body string
-		}
-		if !s.body(w, r, &in) {
-			return
-		}
-		if p := s.find(in.Head, in.Base); p != nil {
-			s.answer(w, http.StatusConflict, map[string]any{"message": fmt.Sprintf("pull request already exists for these targets [id: %d, issue_id: %d, head_repo_id: 1, base_repo_id: 1, head_branch: %s, base_branch: %s]",
-				1000+p.Number, 2000+p.Number, in.Head, in.Base), "url": s.Web + "/api/swagger"})
-			return
-		}
-		s.answer(w, http.StatusCreated, json(s.add(in.Head, in.Base, in.Title, in.Body)))
-	case r.Method == http.MethodGet && r.URL.Path == prefix:
-		out := []any{}
-		if r.URL.Query().Get("state") == "open" || r.URL.Query().Get("state") == "" {
-			for _, p := range s.prs {
-				out = append(out, json(p))
+		list := []any{}
+		for _, p := range f.prs {
+			owner := strings.Split(f.Repo, "/")[0]
+			if p.Fork {
+				owner = "someone"
+			}
+			if p.Open && owner+":"+p.Head == q.Get("head") && p.Base == q.Get("base") {
+				list = append(list, f.githubJSON(p))
 			}
 		}
-		s.answer(w, http.StatusOK, out)
-	case r.Method == http.MethodGet && sub:
-		// GET /pulls/{base}/{head}: the head may contain slashes.
-		base, head, ok := strings.Cut(rest, "/")
-		if p := s.find(head, base); ok && p != nil {
-			s.answer(w, http.StatusOK, json(*p))
-			return
-		}
-		s.answer(w, http.StatusNotFound, map[string]any{"message": "pull request does not exist", "errors": []any{}})
-	case r.Method == http.MethodPatch && sub:
-		p := s.byNumber(rest)
+		Reply(w, 200, list)
+	case r.Method == http.MethodPatch && rest != "":
+		p := f.byNumber(rest)
 		if p == nil {
-			s.answer(w, http.StatusNotFound, map[string]any{"message": "pull request does not exist"})
+			Reply(w, 404, map[string]any{"message": "Not Found"})
 			return
 		}
-		var in struct{ Title, Body string }
-		if !s.body(w, r, &in) {
+		in := f.body(w, r, "title", "body")
+		if in == nil {
 			return
 		}
-		p.Title, p.Body, p.Updates = in.Title, in.Body, p.Updates+1
-		s.answer(w, http.StatusOK, json(*p))
+		p.Title, p.Body, p.Updates = in["title"], in["body"], p.Updates+1
+		Reply(w, 200, f.githubJSON(p))
 	default:
-		s.answer(w, http.StatusNotFound, map[string]any{"message": "Not Found"})
+		f.t.Errorf("github: unexpected %s %s", r.Method, r.URL.EscapedPath())
+		Reply(w, 404, map[string]any{"message": "Not Found"})
+	}
+}
+
+// --- GitLab ---
+
+func (f *Server) gitlabJSON(p *PR) map[string]any {
+	state := "closed"
+	if p.Open {
+		state = "opened"
+	}
+	source := 7
+	if p.Fork {
+		source = 99
+	}
+	return map[string]any{
+		"id": 1000 + p.Number, "iid": p.Number, "project_id": 7, "state": state,
+		"title": p.Title, "description": p.Body,
+		"source_branch": p.Head, "target_branch": p.Base,
+		"source_project_id": source, "target_project_id": 7,
+		"web_url": f.WebURL(p.Number),
+	}
+}
+
+func (f *Server) gitlab(w http.ResponseWriter, r *http.Request) {
+	// GitLab addresses a project by its URL-encoded path: a path whose
+	// slashes arrive unencoded is another resource.
+	project := strings.ReplaceAll(f.Repo, "/", "%2F")
+	rest, ok := f.route(w, r, "/projects/"+project+"/merge_requests", map[string]any{"message": "404 Project Not Found"})
+	if !ok {
+		return
+	}
+	if got := r.Header.Get("Accept"); got != "application/json" {
+		f.t.Errorf("Accept %q, want application/json", got)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	switch {
+	case r.Method == http.MethodPost && rest == "":
+		in := f.body(w, r, "source_branch", "target_branch", "title", "description")
+		if in == nil {
+			return
+		}
+		if len(in["title"]) > 255 {
+			Reply(w, 400, map[string]any{"message": map[string]any{"title": []string{"is too long (maximum is 255 characters)"}}})
+			return
+		}
+		if p := f.findOpen(in["source_branch"], in["target_branch"]); f.GhostConflicts > 0 || p != nil {
+			n := 0
+			if p != nil {
+				n = p.Number
+			} else {
+				f.GhostConflicts--
+			}
+			Reply(w, 409, map[string]any{"message": []string{fmt.Sprintf("Another open merge request already exists for this source branch: !%d", n)}})
+			return
+		}
+		p := &PR{Number: len(f.prs) + 1, Head: in["source_branch"], Base: in["target_branch"], Title: in["title"], Body: in["description"], Open: true}
+		f.prs = append(f.prs, p)
+		Reply(w, 201, f.gitlabJSON(p))
+	case r.Method == http.MethodGet && rest == "":
+		q := f.query(w, r, "state", "source_branch", "target_branch", "per_page")
+		if q == nil {
+			return
+		}
+		list := []any{}
+		for _, p := range f.prs {
+			// GitLab filters by branch names only: a fork's merge request
+			// from a branch of the same name is listed too.
+			if p.Open && q.Get("state") == "opened" && p.Head == q.Get("source_branch") && p.Base == q.Get("target_branch") {
+				list = append(list, f.gitlabJSON(p))
+			}
+		}
+		Reply(w, 200, list)
+	case r.Method == http.MethodPut && rest != "":
+		p := f.byNumber(rest)
+		if p == nil {
+			Reply(w, 404, map[string]any{"message": "404 Not found"})
+			return
+		}
+		in := f.body(w, r, "title", "description")
+		if in == nil {
+			return
+		}
+		p.Title, p.Body, p.Updates = in["title"], in["description"], p.Updates+1
+		Reply(w, 200, f.gitlabJSON(p))
+	default:
+		f.t.Errorf("gitlab: unexpected %s %s", r.Method, r.URL.EscapedPath())
+		Reply(w, 404, map[string]any{"error": "404 Not Found"})
+	}
+}
+
+// --- Gitea / Forgejo ---
+
+func (f *Server) giteaJSON(p *PR) map[string]any {
+	state := "closed"
+	if p.Open {
+		state = "open"
+	}
+	headRepo := 1
+	if p.Fork {
+		headRepo = 2
+	}
+	return map[string]any{
+		"id": 500 + p.Number, "number": p.Number, "state": state, "merged": false,
+		"title": p.Title, "body": p.Body,
+		"html_url": f.WebURL(p.Number),
+		"head":     map[string]any{"ref": p.Head, "label": p.Head, "repo_id": headRepo},
+		"base":     map[string]any{"ref": p.Base, "label": p.Base, "repo_id": 1},
+	}
+}
+
+var giteaNotFound = map[string]any{"errors": []string{}, "message": "The target couldn't be found.", "url": "https://gitea.example/api/swagger"}
+
+func (f *Server) gitea(w http.ResponseWriter, r *http.Request) {
+	rest, ok := f.route(w, r, "/repos/"+f.Repo+"/pulls", giteaNotFound)
+	if !ok {
+		return
+	}
+	if got := r.Header.Get("Accept"); got != "application/json" {
+		f.t.Errorf("Accept %q, want application/json", got)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	_, numErr := strconv.Atoi(rest)
+	switch {
+	case r.Method == http.MethodPost && rest == "":
+		in := f.body(w, r, "head", "base", "title", "body")
+		if in == nil {
+			return
+		}
+		if p := f.findOpen(in["head"], in["base"]); f.GhostConflicts > 0 || p != nil {
+			n := 0
+			if p != nil {
+				n = p.Number
+			} else {
+				f.GhostConflicts--
+			}
+			Reply(w, 409, map[string]any{"message": fmt.Sprintf("pull request already exists for these targets [id: %d, issue_id: %d, head_repo_id: 1, base_repo_id: 1, head_branch: %s, base_branch: %s]",
+				500+n, n, in["head"], in["base"]), "url": "https://gitea.example/api/swagger"})
+			return
+		}
+		p := &PR{Number: len(f.prs) + 1, Head: in["head"], Base: in["base"], Title: in["title"], Body: in["body"], Open: true}
+		f.prs = append(f.prs, p)
+		Reply(w, 201, f.giteaJSON(p))
+	case r.Method == http.MethodGet && rest == "":
+		q := r.URL.Query()
+		for k := range q {
+			if !slices.Contains([]string{"state", "base_branch", "page", "limit"}, k) {
+				f.t.Errorf("gitea list: unknown query parameter %q", k)
+			}
+		}
+		if q.Get("state") != "open" {
+			f.t.Errorf("gitea list: state %q, want open", q.Get("state"))
+		}
+		page, _ := strconv.Atoi(q.Get("page"))
+		limit, _ := strconv.Atoi(q.Get("limit"))
+		if page < 1 || limit < 1 {
+			f.t.Errorf("gitea list: page %q limit %q", q.Get("page"), q.Get("limit"))
+			Reply(w, 400, map[string]any{"message": "bad page"})
+			return
+		}
+		limit = min(limit, f.PageCap)
+		var all []*PR
+		for _, p := range f.prs {
+			if p.Open && (q.Get("base_branch") == "" || p.Base == q.Get("base_branch")) {
+				all = append(all, p)
+			}
+		}
+		list := []any{}
+		for i := (page - 1) * limit; i < len(all) && i < page*limit; i++ {
+			list = append(list, f.giteaJSON(all[i]))
+		}
+		w.Header().Set("X-Total-Count", strconv.Itoa(len(all)))
+		Reply(w, 200, list)
+	case r.Method == http.MethodGet && numErr != nil:
+		// GET /pulls/{base}/{head}: head may hold slashes.
+		if f.NoBaseHead {
+			Reply(w, 404, giteaNotFound)
+			return
+		}
+		base, head, _ := strings.Cut(rest, "/")
+		base, err1 := url.PathUnescape(base)
+		head, err2 := url.PathUnescape(head)
+		if err1 != nil || err2 != nil {
+			f.t.Errorf("gitea: bad base/head path %q", rest)
+		}
+		// Like Gitea, the first pull request for the pair, whatever its state.
+		for _, p := range f.prs {
+			if p.Base == base && p.Head == head && !p.Fork {
+				Reply(w, 200, f.giteaJSON(p))
+				return
+			}
+		}
+		Reply(w, 404, giteaNotFound)
+	case r.Method == http.MethodPatch && numErr == nil:
+		p := f.byNumber(rest)
+		if p == nil {
+			Reply(w, 404, giteaNotFound)
+			return
+		}
+		in := f.body(w, r, "title", "body")
+		if in == nil {
+			return
+		}
+		p.Title, p.Body, p.Updates = in["title"], in["body"], p.Updates+1
+		Reply(w, 201, f.giteaJSON(p)) // Gitea answers an edit with 201
+	default:
+		f.t.Errorf("gitea: unexpected %s %s", r.Method, r.URL.EscapedPath())
+		Reply(w, 404, giteaNotFound)
 	}
 }
