@@ -52,9 +52,9 @@ healthy switch; by default it stays warm for a manual decommission.
 			"bgrender --app apps/myapp release --from-tag v2.0-green --gateway-url $GW --decommission-after 30m",
 			"bgrender --app apps/myapp -o json release --version v2.1 --gateway-url $GW --controller flux"),
 		Flags: append(append([]cli.Flag{
-			&cli.StringFlag{Name: "version", Destination: &version, EnvVars: []string{"BGRENDER_VERSION"}, Usage: "version, used as the image tag"},
+			&cli.StringFlag{Name: "version", Destination: &version, Usage: "version, used as the image tag"},
 			&cli.StringFlag{Name: "color", Destination: &color, Usage: "color to deploy into (default: the idle color)"},
-			&cli.StringFlag{Name: "from-tag", Destination: &tag, EnvVars: []string{"BGRENDER_FROM_TAG"}, Usage: "release tag VERSION-COLOR, e.g. v2.0-green"},
+			&cli.StringFlag{Name: "from-tag", Destination: &tag, Usage: "release tag VERSION-COLOR, e.g. v2.0-green"},
 			&cli.DurationFlag{Name: "decommission-after", Destination: &decommissionAfter, Usage: "decommission the old color this long after a healthy switch (default: keep it)"},
 		}, verifyFlags(&v)...), waitFlags(&o)...),
 		Action: func(c *cli.Context) error {

@@ -162,9 +162,9 @@ under test unless --replace.
 			"bgrender --app apps/myapp deploy --from-tag v2.0-green   # color from the tag, as in tag-driven pipelines",
 			"bgrender --app apps/myapp deploy --version v2.1 --replace # replace the release under test"),
 		Flags: append([]cli.Flag{
-			&cli.StringFlag{Name: "version", Destination: &version, EnvVars: []string{"BGRENDER_VERSION"}, Usage: "version, used as the image tag"},
+			&cli.StringFlag{Name: "version", Destination: &version, Usage: "version, used as the image tag"},
 			&cli.StringFlag{Name: "color", Destination: &color, Usage: "color to deploy into (default: the idle color)"},
-			&cli.StringFlag{Name: "from-tag", Destination: &tag, EnvVars: []string{"BGRENDER_FROM_TAG"}, Usage: "release tag VERSION-COLOR, e.g. v2.0-green"},
+			&cli.StringFlag{Name: "from-tag", Destination: &tag, Usage: "release tag VERSION-COLOR, e.g. v2.0-green"},
 			&cli.BoolFlag{Name: "replace", Destination: &replace, Usage: "replace a release that is under test"},
 			&cli.BoolFlag{Name: "no-wait", Destination: &noWait, Usage: "one commit with the test route, even when a controller to wait on is configured"},
 		}, append(waitFlags(&o), prFlags(&p)...)...),
@@ -270,7 +270,7 @@ forced with a reason, which goes into the commit and the state.
 ` + examples(`bgrender --app apps/myapp promote --force --reason "smoke tests passed in CI job 812"`),
 		Flags: append(append(expectFlags(&e, state.RoleTest),
 			&cli.BoolFlag{Name: "force", Destination: &force, Usage: "promote without verification evidence (needs --reason)"},
-			&cli.StringFlag{Name: "reason", Destination: &reason, EnvVars: []string{"BGRENDER_REASON"}, Usage: "why promotion is forced; recorded in the commit"},
+			&cli.StringFlag{Name: "reason", Destination: &reason, Usage: "why promotion is forced; recorded in the commit"},
 		), prFlags(&p)...),
 		Action: func(c *cli.Context) error {
 			if c.Args().Present() {
@@ -467,9 +467,9 @@ type expectOpts struct{ release, version string }
 
 func expectFlags(e *expectOpts, role string) []cli.Flag {
 	return []cli.Flag{
-		&cli.StringFlag{Name: "expect-release", Destination: &e.release, EnvVars: []string{"BGRENDER_EXPECT_RELEASE"},
+		&cli.StringFlag{Name: "expect-release", Destination: &e.release,
 			Usage: "refuse (exit 3) unless the " + role + " release has this release id: a stale pipeline's guard"},
-		&cli.StringFlag{Name: "expect-version", Destination: &e.version, EnvVars: []string{"BGRENDER_EXPECT_VERSION"},
+		&cli.StringFlag{Name: "expect-version", Destination: &e.version,
 			Usage: "refuse (exit 3) unless the " + role + " release has this version"},
 	}
 }

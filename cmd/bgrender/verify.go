@@ -21,9 +21,9 @@ type verifyOpts struct {
 
 func verifyFlags(v *verifyOpts) []cli.Flag {
 	return []cli.Flag{
-		&cli.StringFlag{Name: "gateway-url", Destination: &v.gatewayURL, EnvVars: []string{"BGRENDER_GATEWAY_URL"},
+		&cli.StringFlag{Name: "gateway-url", Destination: &v.gatewayURL,
 			Usage: "base URL of the Istio ingress gateway, e.g. http://10.0.0.7 or a port-forward"},
-		&cli.StringFlag{Name: "host", Destination: &v.host, EnvVars: []string{"BGRENDER_HOST"},
+		&cli.StringFlag{Name: "host", Destination: &v.host,
 			Usage: "Host header to send (default: the first non-wildcard host in gateway.hosts)"},
 	}
 }

@@ -32,17 +32,17 @@ type waitOpts struct {
 
 func waitFlags(o *waitOpts) []cli.Flag {
 	return []cli.Flag{
-		&cli.StringFlag{Name: "controller", Destination: &o.controller, EnvVars: []string{"BGRENDER_CONTROLLER"},
+		&cli.StringFlag{Name: "controller", Destination: &o.controller,
 			Usage: "GitOps controller to wait on: argocd (REST API), argocd-kube (Application via the Kubernetes API) or flux (default: wait.controller in bgrender.yaml)"},
-		&cli.StringFlag{Name: "controller-name", Destination: &o.name, EnvVars: []string{"BGRENDER_CONTROLLER_NAME"},
+		&cli.StringFlag{Name: "controller-name", Destination: &o.name,
 			Usage: "name of the Argo CD Application or Flux Kustomization (default: wait.name, or the app name)"},
-		&cli.StringFlag{Name: "controller-namespace", Destination: &o.namespace, EnvVars: []string{"BGRENDER_CONTROLLER_NAMESPACE"},
+		&cli.StringFlag{Name: "controller-namespace", Destination: &o.namespace,
 			Usage: "its namespace (default: wait.namespace, or argocd / flux-system)"},
-		&cli.StringFlag{Name: "argocd-server", Destination: &o.server, EnvVars: []string{"BGRENDER_ARGOCD_SERVER"},
+		&cli.StringFlag{Name: "argocd-server", Destination: &o.server,
 			Usage: "Argo CD API server URL; the token comes from $BGRENDER_ARGOCD_TOKEN (or $ARGOCD_AUTH_TOKEN)"},
-		&cli.StringFlag{Name: "argocd-ca-file", Destination: &o.caFile, EnvVars: []string{"BGRENDER_ARGOCD_CA_FILE"},
+		&cli.StringFlag{Name: "argocd-ca-file", Destination: &o.caFile,
 			Usage: "CA bundle to verify the Argo CD server"},
-		&cli.BoolFlag{Name: "argocd-insecure", Destination: &o.insecure, EnvVars: []string{"BGRENDER_ARGOCD_INSECURE"},
+		&cli.BoolFlag{Name: "argocd-insecure", Destination: &o.insecure,
 			Usage: "skip TLS verification of the Argo CD server"},
 		&cli.StringFlag{Name: "kubeconfig", Destination: &o.kubeconfig, EnvVars: []string{"KUBECONFIG"},
 			Usage: "kubeconfig for argocd-kube and flux (default: $KUBECONFIG, then ~/.kube/config)"},
