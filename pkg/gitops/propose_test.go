@@ -3,6 +3,7 @@ package gitops_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -69,8 +70,12 @@ func TestProposeRefusesBadBranches(t *testing.T) {
 		if err == nil {
 			t.Fatalf("Propose to %q: no error", b)
 		}
-		if !strings.Contains(err.Error(), "main") && !strings.Contains(err.Error(), b) {
-			t.Errorf("Propose to %q: error %q names neither branch", b, err)
+		want := fmt.Sprintf("branch %q", b) // names the bad branch
+		if b == "main" {
+			want = "must differ from the base branch main"
+		}
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("Propose to %q: error %q does not say %q", b, err, want)
 		}
 	}
 	if got := gitopstest.Head(t, url, "main"); got != head {
