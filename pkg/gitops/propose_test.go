@@ -95,3 +95,26 @@ func TestProposeNoChange(t *testing.T) {
 		t.Fatalf("branch created at %s", got)
 	}
 }
+
+// TestProposeOverSSH: the pull request branch is created, then replaced, in
+// one receive-pack session each, over SSH.
+func TestProposeOverSSH(t *testing.T) {
+	dir, _, head := seed(t)
+	key, pub := gitopstest.NewSSHKey(t, "")
+	url, knownHosts := gitopstest.ServeSSH(t, dir, pub)
+	t.Setenv("SSH_KNOWN_HOSTS", knownHosts)
+	const branch = "bgrender/a/rollback-r-2"
+	for i, state := range []string{"a: 2\n", "a: 3\n"} {
+		r := open(t, gitops.Options{Repo: url, Push: true, Auth: gitops.Auth{SSHKeyFile: key}})
+		res, err := r.Propose(context.Background(), gitops.Change{Dir: "apps/a", Files: map[string][]byte{"bgrender-state.yaml": []byte(state)}, Message: "a: rollback\n", Author: author(i)}, branch)
+		if err != nil {
+			t.Fatalf("Propose %d: %v", i, err)
+		}
+		if got := gitopstest.Head(t, dir, branch); got != res.Commit || res.Parent != head || !res.Pushed {
+			t.Fatalf("Propose %d = %+v; %s at %s, want %s on %s", i, res, branch, got, res.Commit, head)
+		}
+	}
+	if got := gitopstest.Head(t, dir, "main"); got != head {
+		t.Fatalf("main moved to %s", got)
+	}
+}
