@@ -272,6 +272,39 @@ func (f *Server) findOpen(head, base string) *PR {
 	return nil
 }
 
+// create stores a new open pull request and returns it; when one is open
+// for head and base already, or a ghost conflict is pending (one closed in
+// between), it stores nothing and returns the open one (an empty PR for a
+// ghost) with conflict set.
+func (f *Server) create(head, base, title, body string) (p *PR, conflict bool) {
+	if p := f.findOpen(head, base); p != nil {
+		return p, true
+	}
+	if f.GhostConflicts > 0 {
+		f.GhostConflicts--
+		return &PR{}, true
+	}
+	p = &PR{Number: len(f.prs) + 1, Head: head, Base: base, Title: title, Body: body, Open: true}
+	f.prs = append(f.prs, p)
+	return p, false
+}
+
+// edit answers the edit of pull request number n: its body has "title" and
+// bodyField; status and render make the forge's answer.
+func (f *Server) edit(w http.ResponseWriter, r *http.Request, n string, notFound any, bodyField string, status int, render func(*PR) map[string]any) {
+	p := f.byNumber(n)
+	if p == nil {
+		Reply(w, http.StatusNotFound, notFound)
+		return
+	}
+	in := f.body(w, r, "title", bodyField)
+	if in == nil {
+		return
+	}
+	p.Title, p.Body, p.Updates = in["title"], in[bodyField], p.Updates+1
+	Reply(w, status, render(p))
+}
+
 func (f *Server) byNumber(n string) *PR {
 	i, err := strconv.Atoi(n)
 	if err != nil || i < 1 || i > len(f.prs) {
@@ -318,16 +351,12 @@ func (f *Server) github(w http.ResponseWriter, r *http.Request) {
 				"errors": []any{map[string]any{"resource": "PullRequest", "field": "head", "code": "invalid"}}})
 			return
 		}
-		if f.GhostConflicts > 0 || f.findOpen(in["head"], in["base"]) != nil {
-			if f.GhostConflicts > 0 {
-				f.GhostConflicts--
-			}
+		p, conflict := f.create(in["head"], in["base"], in["title"], in["body"])
+		if conflict {
 			Reply(w, 422, map[string]any{"message": "Validation Failed", "documentation_url": "https://docs.github.com/rest/pulls/pulls#create-a-pull-request", "status": "422",
 				"errors": []any{map[string]any{"resource": "PullRequest", "code": "custom", "message": "A pull request already exists for acme:" + in["head"] + "."}}})
 			return
 		}
-		p := &PR{Number: len(f.prs) + 1, Head: in["head"], Base: in["base"], Title: in["title"], Body: in["body"], Open: true}
-		f.prs = append(f.prs, p)
 		Reply(w, 201, f.githubJSON(p))
 	case r.Method == http.MethodGet && rest == "":
 		q := f.query(w, r, "state", "head", "base", "per_page")
@@ -349,17 +378,7 @@ func (f *Server) github(w http.ResponseWriter, r *http.Request) {
 		}
 		Reply(w, 200, list)
 	case r.Method == http.MethodPatch && rest != "":
-		p := f.byNumber(rest)
-		if p == nil {
-			Reply(w, 404, map[string]any{"message": "Not Found"})
-			return
-		}
-		in := f.body(w, r, "title", "body")
-		if in == nil {
-			return
-		}
-		p.Title, p.Body, p.Updates = in["title"], in["body"], p.Updates+1
-		Reply(w, 200, f.githubJSON(p))
+		f.edit(w, r, rest, map[string]any{"message": "Not Found"}, "body", http.StatusOK, f.githubJSON)
 	default:
 		f.t.Errorf("github: unexpected %s %s", r.Method, r.URL.EscapedPath())
 		Reply(w, 404, map[string]any{"message": "Not Found"})
@@ -409,18 +428,11 @@ func (f *Server) gitlab(w http.ResponseWriter, r *http.Request) {
 			Reply(w, 400, map[string]any{"message": map[string]any{"title": []string{"is too long (maximum is 255 characters)"}}})
 			return
 		}
-		if p := f.findOpen(in["source_branch"], in["target_branch"]); f.GhostConflicts > 0 || p != nil {
-			n := 0
-			if p != nil {
-				n = p.Number
-			} else {
-				f.GhostConflicts--
-			}
-			Reply(w, 409, map[string]any{"message": []string{fmt.Sprintf("Another open merge request already exists for this source branch: !%d", n)}})
+		p, conflict := f.create(in["source_branch"], in["target_branch"], in["title"], in["description"])
+		if conflict {
+			Reply(w, 409, map[string]any{"message": []string{fmt.Sprintf("Another open merge request already exists for this source branch: !%d", p.Number)}})
 			return
 		}
-		p := &PR{Number: len(f.prs) + 1, Head: in["source_branch"], Base: in["target_branch"], Title: in["title"], Body: in["description"], Open: true}
-		f.prs = append(f.prs, p)
 		Reply(w, 201, f.gitlabJSON(p))
 	case r.Method == http.MethodGet && rest == "":
 		q := f.query(w, r, "state", "source_branch", "target_branch", "per_page")
@@ -437,17 +449,7 @@ func (f *Server) gitlab(w http.ResponseWriter, r *http.Request) {
 		}
 		Reply(w, 200, list)
 	case r.Method == http.MethodPut && rest != "":
-		p := f.byNumber(rest)
-		if p == nil {
-			Reply(w, 404, map[string]any{"message": "404 Not found"})
-			return
-		}
-		in := f.body(w, r, "title", "description")
-		if in == nil {
-			return
-		}
-		p.Title, p.Body, p.Updates = in["title"], in["description"], p.Updates+1
-		Reply(w, 200, f.gitlabJSON(p))
+		f.edit(w, r, rest, map[string]any{"message": "404 Not found"}, "description", http.StatusOK, f.gitlabJSON)
 	default:
 		f.t.Errorf("gitlab: unexpected %s %s", r.Method, r.URL.EscapedPath())
 		Reply(w, 404, map[string]any{"error": "404 Not Found"})
@@ -493,19 +495,12 @@ func (f *Server) gitea(w http.ResponseWriter, r *http.Request) {
 		if in == nil {
 			return
 		}
-		if p := f.findOpen(in["head"], in["base"]); f.GhostConflicts > 0 || p != nil {
-			n := 0
-			if p != nil {
-				n = p.Number
-			} else {
-				f.GhostConflicts--
-			}
+		p, conflict := f.create(in["head"], in["base"], in["title"], in["body"])
+		if conflict {
 			Reply(w, 409, map[string]any{"message": fmt.Sprintf("pull request already exists for these targets [id: %d, issue_id: %d, head_repo_id: 1, base_repo_id: 1, head_branch: %s, base_branch: %s]",
-				500+n, n, in["head"], in["base"]), "url": "https://gitea.example/api/swagger"})
+				500+p.Number, p.Number, in["head"], in["base"]), "url": "https://gitea.example/api/swagger"})
 			return
 		}
-		p := &PR{Number: len(f.prs) + 1, Head: in["head"], Base: in["base"], Title: in["title"], Body: in["body"], Open: true}
-		f.prs = append(f.prs, p)
 		Reply(w, 201, f.giteaJSON(p))
 	case r.Method == http.MethodGet && rest == "":
 		q := r.URL.Query()
@@ -558,17 +553,7 @@ func (f *Server) gitea(w http.ResponseWriter, r *http.Request) {
 		}
 		Reply(w, 404, giteaNotFound)
 	case r.Method == http.MethodPatch && numErr == nil:
-		p := f.byNumber(rest)
-		if p == nil {
-			Reply(w, 404, giteaNotFound)
-			return
-		}
-		in := f.body(w, r, "title", "body")
-		if in == nil {
-			return
-		}
-		p.Title, p.Body, p.Updates = in["title"], in["body"], p.Updates+1
-		Reply(w, 201, f.giteaJSON(p)) // Gitea answers an edit with 201
+		f.edit(w, r, rest, giteaNotFound, "body", http.StatusCreated, f.giteaJSON) // Gitea answers an edit with 201
 	default:
 		f.t.Errorf("gitea: unexpected %s %s", r.Method, r.URL.EscapedPath())
 		Reply(w, 404, giteaNotFound)
