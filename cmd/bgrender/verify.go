@@ -9,6 +9,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/bgrender/bgrender/internal/httptransport"
 	"github.com/bgrender/bgrender/pkg/config"
 	"github.com/bgrender/bgrender/pkg/smoke"
 	"github.com/bgrender/bgrender/pkg/state"
@@ -58,7 +59,7 @@ func (g *globals) runSmoke(ctx context.Context, cfg config.Config, t smoke.Targe
 	if len(cfg.Verify.Checks) == 0 {
 		return smoke.Report{}, usagef("no smoke checks: declare verify.checks (and verify.identity) in %s", config.FileName)
 	}
-	r := &smoke.Runner{Client: &http.Client{}, Now: g.now, Progress: func(e smoke.Event) {
+	r := &smoke.Runner{Client: &http.Client{Transport: httptransport.New()}, Now: g.now, Progress: func(e smoke.Event) {
 		if !g.json() {
 			fmt.Fprintf(g.stderr, "%s\n", e)
 		}

@@ -14,6 +14,7 @@ import (
 	"github.com/urfave/cli/v2"
 	"golang.org/x/term"
 
+	"github.com/bgrender/bgrender/internal/httptransport"
 	"github.com/bgrender/bgrender/pkg/config"
 	"github.com/bgrender/bgrender/pkg/gitops"
 	"github.com/bgrender/bgrender/pkg/state"
@@ -123,7 +124,7 @@ func (g *globals) source(cfg config.Config, o waitOpts) (wait.Source, config.Wai
 }
 
 func httpClient(w config.Wait) (*http.Client, error) {
-	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr := httptransport.New()
 	tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: w.InsecureSkipVerify} //nolint:gosec // user's explicit choice
 	if w.CAFile != "" {
 		pem, err := os.ReadFile(w.CAFile)

@@ -12,6 +12,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/bgrender/bgrender/internal/httptransport"
 )
 
 const (
@@ -112,7 +114,7 @@ func New(c Config) (*Client, error) {
 	if err := checkToken(c.Kind, c.Token); err != nil {
 		return nil, err
 	}
-	hc := &http.Client{Timeout: defaultTimeout}
+	hc := &http.Client{Timeout: defaultTimeout, Transport: httptransport.New()}
 	if c.HTTP != nil {
 		copied := *c.HTTP
 		hc = &copied

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bgrender/bgrender/internal/httptransport"
 	"github.com/bgrender/bgrender/pkg/state"
 )
 
@@ -27,7 +28,7 @@ const (
 type Runner struct {
 	// Client sends the requests. Run uses a copy that follows no redirects
 	// (the gateway's response is what is checked) and has no cookie jar
-	// (the selector is the only cookie). Nil: a client on http.DefaultTransport.
+	// (the selector is the only cookie). Nil: a client on a transport of its own.
 	Client *http.Client
 	// Now reads the clock; nil means time.Now. Spec.Timeout is measured
 	// with it.
@@ -528,7 +529,7 @@ func describe(ctx context.Context, method, path string, short bool, timeout time
 }
 
 func (r *Runner) client() *http.Client {
-	var c http.Client
+	c := http.Client{Transport: httptransport.New()}
 	if r.Client != nil {
 		c = *r.Client
 	}

@@ -1,0 +1,30 @@
+// Package httptransport makes the HTTP transports of bgrender's own clients
+// (Argo CD, the forges, smoke checks). None of them uses
+// http.DefaultTransport: during a kustomize build that transport refuses
+// every request (see pkg/render), and a transport of one's own does not
+// share connections or settings with code one does not control.
+package httptransport
+
+import (
+	"net"
+	"net/http"
+	"time"
+)
+
+// New returns a transport with the settings of Go's http.DefaultTransport:
+// proxies from the environment, HTTP/2, and its dial, idle and TLS
+// handshake timeouts.
+func New() *http.Transport {
+	return &http.Transport{
+		Proxy: http.ProxyFromEnvironment,
+		DialContext: (&net.Dialer{
+			Timeout:   30 * time.Second,
+			KeepAlive: 30 * time.Second,
+		}).DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          100,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ExpectContinueTimeout: 1 * time.Second,
+	}
+}
