@@ -73,7 +73,7 @@ func TestBuildErrors(t *testing.T) {
 				"kustomization.yaml":      []byte(kust("resources:\n- base\n")),
 				"base/kustomization.yaml": []byte(kust("resources:\n- https://example.com/x.yaml\n")),
 			},
-			want: "base/kustomization.yaml: resources \"https://example.com/x.yaml\"",
+			want: "base/kustomization.yaml: resources[0] \"https://example.com/x.yaml\"",
 		},
 		{
 			name:  "remote component",
