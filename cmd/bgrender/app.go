@@ -14,6 +14,7 @@ import (
 
 	"github.com/bgrender/bgrender/pkg/gitops"
 	"github.com/bgrender/bgrender/pkg/render"
+	"github.com/bgrender/bgrender/pkg/vet"
 )
 
 // globals holds the flags that come before the command, and the streams.
@@ -43,6 +44,11 @@ type globals struct {
 
 	// builder serialises kustomize builds: kustomize keeps process-wide state.
 	builder *render.Builder
+
+	// limitOpts are the --max-* flags; limits what they set (zero: the
+	// defaults), for reading app dirs and for builds.
+	limitOpts limitOpts
+	limits    vet.Limits
 
 	// jitter randomises a retry's backoff (nil: none).
 	jitter func(time.Duration) time.Duration
@@ -108,6 +114,14 @@ Examples:
 			if g.output != "text" && g.output != "json" {
 				return usagef("-o %q: must be text or json", g.output)
 			}
+			l, err := g.limitOpts.limits()
+			if err != nil {
+				return err
+			}
+			g.limits = l
+			if g.builder != nil {
+				g.builder.Limits = l
+			}
 			return nil
 		},
 		Action: func(c *cli.Context) error {
@@ -145,7 +159,7 @@ Examples:
 func onUsageError(_ *cli.Context, err error, _ bool) error { return usageError{err} }
 
 func globalFlags(g *globals) []cli.Flag {
-	return []cli.Flag{
+	return append([]cli.Flag{
 		&cli.StringFlag{Name: "repo", Value: ".", Destination: &g.repo,
 			Usage: "env repo: a local checkout, or a remote URL (https://, ssh://, file://, git@host:path) cloned into memory"},
 		&cli.StringFlag{Name: "branch", Destination: &g.branch,
@@ -174,7 +188,7 @@ func globalFlags(g *globals) []cli.Flag {
 			Usage: "sign every commit with this key: an armored OpenPGP private key (gpg --export-secret-keys --armor) or an OpenSSH private key (git's gpg.format=ssh)"},
 		&cli.StringFlag{Name: "sign-key-passphrase", Destination: &g.signKeyPassphrase,
 			Usage: "passphrase of --sign-key", DefaultText: "from $BGRENDER_SIGN_KEY_PASSPHRASE"},
-	}
+	}, limitFlags(&g.limitOpts)...)
 }
 
 // examples formats a command's help examples.

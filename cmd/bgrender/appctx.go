@@ -10,12 +10,14 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"sort"
 	"strings"
 
 	"github.com/bgrender/bgrender/pkg/config"
 	"github.com/bgrender/bgrender/pkg/gitops"
 	"github.com/bgrender/bgrender/pkg/render"
 	"github.com/bgrender/bgrender/pkg/state"
+	"github.com/bgrender/bgrender/pkg/vet"
 )
 
 // appCtx is one app read from the branch head: the files of its directory,
@@ -109,9 +111,9 @@ func looksLikeURL(s string) bool {
 // loadApp reads the app at --app from the branch head. With requireState it
 // fails when the app has not been initialised.
 func (g *globals) loadApp(ctx context.Context, r *gitops.Repo, dir string) (*appCtx, error) {
-	files, err := r.ReadDir(ctx, dir)
+	files, err := g.readApp(ctx, r, dir)
 	if err != nil {
-		return nil, fmt.Errorf("read app %s: %w", dir, err)
+		return nil, err
 	}
 	a := &appCtx{g: g, repo: r, dir: dir, files: files}
 	cfgData, ok := files[config.FileName]
@@ -133,6 +135,51 @@ func (g *globals) loadApp(ctx context.Context, r *gitops.Repo, dir string) (*app
 		return nil, fmt.Errorf("%s: app %q does not match app %q in %s", path.Join(dir, state.FileName), a.st.App, a.cfg.App, config.FileName)
 	}
 	return a, nil
+}
+
+// appLimits are the limits app dirs are read within.
+func (g *globals) appLimits() vet.Limits {
+	if g.limits == (vet.Limits{}) {
+		return vet.DefaultLimits()
+	}
+	return g.limits
+}
+
+// readApp reads the files of app dir at the head: none over the limits, and
+// no symbolic link (nothing of bgrender's follows one: a link in an app dir
+// is either broken for Argo CD and Flux too, or points where the PR's author
+// wants bgrender to read or write). Every file that parses as YAML is
+// measured before anything else parses it.
+func (g *globals) readApp(ctx context.Context, r *gitops.Repo, dir string) (render.Files, error) {
+	l := g.appLimits()
+	tree, err := r.ReadTree(ctx, dir, gitops.Bounds{FileBytes: l.FileBytes, DirBytes: l.DirBytes})
+	if err != nil {
+		return nil, fmt.Errorf("read app %s: %w%s", dir, err, limitHint(err))
+	}
+	if len(tree.Links) > 0 {
+		return nil, symlinkError(dir, tree.Links)
+	}
+	if errs := vet.Files(tree.Files, l); len(errs) > 0 {
+		for _, err := range errs {
+			var le *vet.LimitError
+			if errors.As(err, &le) {
+				le.File = path.Join(dir, le.File)
+			}
+		}
+		return nil, fmt.Errorf("%w%s", errors.Join(errs...), limitHint(errs[0]))
+	}
+	return tree.Files, nil
+}
+
+// symlinkError names the symbolic links of an app dir.
+func symlinkError(dir string, links map[string]string) error {
+	var names []string
+	for p, target := range links {
+		names = append(names, fmt.Sprintf("%s -> %s", path.Join(dir, p), target))
+	}
+	sort.Strings(names)
+	return fmt.Errorf("%s: symbolic links in the app dir: %s; bgrender does not follow links (they could lead out of the repo): replace each with the file or directory itself",
+		dir, strings.Join(names, ", "))
 }
 
 // openApp opens the repo and loads the app for a transition.

@@ -15,7 +15,7 @@ import (
 // drifts from what bgrender renders from its state, or stops building.
 func TestExampleAppMatchesRender(t *testing.T) {
 	root := filepath.Join("..", "..")
-	all, err := readTree(root)
+	all, _, err := readTree(root)
 	if err != nil {
 		t.Fatal(err)
 	}

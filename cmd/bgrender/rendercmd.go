@@ -8,12 +8,15 @@ import (
 	"path"
 	"path/filepath"
 	"sort"
+	"strings"
+	"syscall"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/bgrender/bgrender/pkg/config"
 	"github.com/bgrender/bgrender/pkg/render"
 	"github.com/bgrender/bgrender/pkg/state"
+	"github.com/bgrender/bgrender/pkg/vet"
 )
 
 func renderCommand(g *globals) *cli.Command {
@@ -38,9 +41,18 @@ Nothing is committed; with --dry-run nothing is written either.
 				return usagef("render writes files in a local checkout; clone %s first (or use check to see drift)", g.repo)
 			}
 			root := filepath.Join(g.repo, filepath.FromSlash(dir))
-			current, err := readTree(root)
+			current, links, err := readTree(root)
 			if err != nil {
 				return err
+			}
+			if len(links) > 0 {
+				// Writing overlays through a link would write outside the
+				// app dir, or the repo.
+				return fmt.Errorf("%w; nothing was written", symlinkError(dir, links))
+			}
+			l := g.appLimits()
+			if errs := vet.Files(current, l); len(errs) > 0 {
+				return fmt.Errorf("%s: %w%s; nothing was written", dir, errors.Join(errs...), limitHint(errs[0]))
 			}
 			cfg, err := config.Parse(joinApp(dir, config.FileName), current[config.FileName])
 			if err != nil {
@@ -81,37 +93,45 @@ Nothing is committed; with --dry-run nothing is written either.
 	}
 }
 
-// readTree reads every regular file under root, keyed by slash path.
-func readTree(root string) (render.Files, error) {
-	files := render.Files{}
-	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+// readTree reads every regular file under root, keyed by slash path, and
+// the symbolic links there, with their targets (never followed).
+func readTree(root string) (files render.Files, links map[string]string, err error) {
+	files, links = render.Files{}, map[string]string{}
+	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
 		if d.IsDir() && d.Name() == ".git" {
 			return filepath.SkipDir
 		}
-		if !d.Type().IsRegular() {
-			return nil
-		}
 		rel, err := filepath.Rel(root, p)
 		if err != nil {
 			return err
 		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
+		rel = filepath.ToSlash(rel)
+		switch {
+		case d.Type()&fs.ModeSymlink != 0:
+			target, err := os.Readlink(p)
+			if err != nil {
+				return err
+			}
+			links[rel] = target
+		case d.Type().IsRegular():
+			b, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			files[rel] = b
 		}
-		files[filepath.ToSlash(rel)] = b
 		return nil
 	})
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("%s: no such app directory", root)
+		return nil, nil, fmt.Errorf("%s: no such app directory", root)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", root, err)
+		return nil, nil, fmt.Errorf("read %s: %w", root, err)
 	}
-	return files, nil
+	return files, links, nil
 }
 
 // writeOwned makes the bgrender-owned files under root equal want.
@@ -135,10 +155,10 @@ func writeOwned(root string, current, want render.Files) error {
 			continue
 		}
 		full := filepath.Join(root, filepath.FromSlash(p))
-		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+		if err := mkdirNoLinks(root, filepath.Dir(full)); err != nil {
 			return fmt.Errorf("write %s: %w", p, err)
 		}
-		if err := os.WriteFile(full, b, 0o644); err != nil {
+		if err := writeNoFollow(full, b); err != nil {
 			return fmt.Errorf("write %s: %w", p, err)
 		}
 	}
@@ -168,4 +188,48 @@ func removeEmptyDirs(dir string) error {
 		}
 	}
 	return nil
+}
+
+// mkdirNoLinks makes dir and its parents below root, refusing to go through
+// a symbolic link (one made since the app dir was read).
+func mkdirNoLinks(root, dir string) error {
+	rel, err := filepath.Rel(root, dir)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return fmt.Errorf("%s is outside %s", dir, root)
+	}
+	p := root
+	for _, part := range strings.Split(rel, string(filepath.Separator)) {
+		if part == "." {
+			continue
+		}
+		p = filepath.Join(p, part)
+		fi, err := os.Lstat(p)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			if err := os.Mkdir(p, 0o755); err != nil {
+				return err
+			}
+		case err != nil:
+			return err
+		case fi.Mode()&fs.ModeSymlink != 0:
+			return fmt.Errorf("%s is a symbolic link; not writing through it", p)
+		case !fi.IsDir():
+			return fmt.Errorf("%s is not a directory", p)
+		}
+	}
+	return nil
+}
+
+// writeNoFollow writes a regular file, refusing to follow a symbolic link
+// at its path.
+func writeNoFollow(p string, b []byte) error {
+	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|syscall.O_NOFOLLOW, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }

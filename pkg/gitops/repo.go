@@ -424,37 +424,112 @@ func (r *Repo) wrap(err error, format string, args ...any) error {
 
 // ReadDir returns the files under dir (a slash path relative to the
 // repository root; "" or "." is the root) at Head, keyed by slash path
-// relative to dir. A missing directory, or a branch with no commit, gives an
-// empty map. Only that subtree is read.
+// relative to dir; a symbolic link's content is its target. A missing
+// directory, or a branch with no commit, gives an empty map. Only that
+// subtree is read.
 func (r *Repo) ReadDir(ctx context.Context, dir string) (map[string][]byte, error) {
+	t, err := r.ReadTree(ctx, dir, Bounds{})
+	if err != nil {
+		return nil, err
+	}
+	for p, target := range t.Links {
+		t.Files[p] = []byte(target)
+	}
+	return t.Files, nil
+}
+
+// Bounds limit what ReadTree reads. A zero field is no limit.
+type Bounds struct {
+	// FileBytes bounds one file; DirBytes all of them together.
+	FileBytes, DirBytes int64
+}
+
+// Tree is a directory's content at a commit, keyed by slash path relative to
+// the directory.
+type Tree struct {
+	// Files are the regular and executable files.
+	Files map[string][]byte
+	// Links are the symbolic links, with their targets. Nothing bgrender
+	// reads follows them.
+	Links map[string]string
+}
+
+// TooLargeError reports a file, or a directory's files together, over
+// Bounds. Sizes are read from the objects' headers: nothing over a bound is
+// read into memory.
+type TooLargeError struct {
+	// Path is the file (or, with Dir, the directory), relative to the
+	// repository root.
+	Path  string
+	Dir   bool
+	Size  int64
+	Limit int64
+}
+
+func (e *TooLargeError) Error() string {
+	what := "file"
+	if e.Dir {
+		what = "directory's files together"
+	}
+	return fmt.Sprintf("%s: %s of %d bytes, over the limit of %d", e.Path, what, e.Size, e.Limit)
+}
+
+// ReadTree reads the directory dir (as ReadDir) at Head, within b: a file
+// or the whole over a bound gives a *TooLargeError before its content is
+// read. Submodules are left out.
+func (r *Repo) ReadTree(ctx context.Context, dir string, b Bounds) (Tree, error) {
 	if r.objects == nil {
-		return nil, errClosed()
+		return Tree{}, errClosed()
 	}
 	d, err := cleanDir(dir)
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", dir, err)
+		return Tree{}, fmt.Errorf("read %s: %w", dir, err)
 	}
-	out := map[string][]byte{}
+	out := Tree{Files: map[string][]byte{}, Links: map[string]string{}}
 	h, mode, ok, err := treeAt(r.objects, r.headTree, d)
 	if err != nil {
-		return nil, r.wrap(err, "read %s", displayDir(d))
+		return Tree{}, r.wrap(err, "read %s", displayDir(d))
 	}
 	if !ok {
 		return out, nil
 	}
 	if mode != filemode.Dir {
-		return nil, fmt.Errorf("read %s: it is a file, not a directory", d)
+		return Tree{}, fmt.Errorf("read %s: it is a file, not a directory", d)
 	}
 	files, err := listFiles(ctx, r.objects, h)
 	if err != nil {
-		return nil, r.wrap(err, "read %s", displayDir(d))
+		return Tree{}, r.wrap(err, "read %s", displayDir(d))
 	}
-	for p, fe := range files {
+	paths := make([]string, 0, len(files))
+	for p := range files {
+		paths = append(paths, p)
+	}
+	sort.Strings(paths)
+	var total int64
+	for _, p := range paths {
+		fe := files[p]
+		size, err := blobSize(r.objects, fe.hash)
+		if err != nil {
+			return Tree{}, r.wrap(err, "read %s", joinPath(d, p))
+		}
+		if b.FileBytes > 0 && size > b.FileBytes {
+			return Tree{}, &TooLargeError{Path: joinPath(d, p), Size: size, Limit: b.FileBytes}
+		}
+		if total += size; b.DirBytes > 0 && total > b.DirBytes {
+			return Tree{}, &TooLargeError{Path: joinPath(d, "."), Dir: true, Size: total, Limit: b.DirBytes}
+		}
+	}
+	for _, p := range paths {
+		fe := files[p]
 		data, err := readBlob(r.objects, fe.hash)
 		if err != nil {
-			return nil, r.wrap(err, "read %s", joinPath(d, p))
+			return Tree{}, r.wrap(err, "read %s", joinPath(d, p))
 		}
-		out[p] = data
+		if fe.mode == filemode.Symlink {
+			out.Links[p] = string(data)
+			continue
+		}
+		out.Files[p] = data
 	}
 	return out, nil
 }

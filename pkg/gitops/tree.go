@@ -384,6 +384,15 @@ func listFiles(ctx context.Context, s storer.EncodedObjectStorer, h plumbing.Has
 }
 
 // readBlob returns a blob's content.
+// blobSize is a blob's size, from its object header.
+func blobSize(s storer.EncodedObjectStorer, h plumbing.Hash) (int64, error) {
+	o, err := s.EncodedObject(plumbing.BlobObject, h)
+	if err != nil {
+		return 0, fmt.Errorf("read blob %s: %w", h, err)
+	}
+	return o.Size(), nil
+}
+
 func readBlob(s storer.EncodedObjectStorer, h plumbing.Hash) ([]byte, error) {
 	b, err := object.GetBlob(s, h)
 	if err != nil {

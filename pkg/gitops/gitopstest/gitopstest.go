@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -314,4 +315,25 @@ func resolve(t testing.TB, repoOrURL, rev string) plumbing.Hash {
 		return h
 	}
 	return Head(t, repoOrURL, rev)
+}
+
+// Git runs the git binary in dir with a fixed identity and no user or
+// system configuration, and returns its standard output. Tests use it to
+// make what bgrender itself never makes (symbolic links, merges, a second
+// remote) and to check the result as git sees it (fsck, status).
+func Git(t testing.TB, dir string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command("git", args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(),
+		"GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL=/dev/null", "HOME="+dir,
+		"GIT_AUTHOR_NAME=gitopstest", "GIT_AUTHOR_EMAIL=gitopstest@example.com",
+		"GIT_COMMITTER_NAME=gitopstest", "GIT_COMMITTER_EMAIL=gitopstest@example.com")
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("git %s in %s: %v\n%s%s", strings.Join(args, " "), dir, err, out, stderr.String())
+	}
+	return string(out)
 }

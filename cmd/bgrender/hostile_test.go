@@ -1,0 +1,238 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/bgrender/bgrender/pkg/gitops/gitopstest"
+)
+
+// The tests here play the author of a hostile pull request to the env repo:
+// they control every file, and `bgrender check` gates their pull request.
+
+// aliasBomb is 785 bytes of YAML that expand to 9^9 nodes: kustomize's
+// de-anchoring took it to 24 GB of memory.
+func aliasBomb() string {
+	var b strings.Builder
+	b.WriteString("apiVersion: v1\nkind: Service\nmetadata:\n  name: a\n  labels:\n    a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n")
+	prev := "a"
+	for _, n := range []string{"b", "c", "d", "e", "f", "g", "h", "i"} {
+		fmt.Fprintf(&b, "    %s: &%s [%s]\n", n, n, strings.TrimSuffix(strings.Repeat("*"+prev+",", 9), ","))
+		prev = n
+	}
+	return b.String()
+}
+
+func configMapKeys(n int) string {
+	var b strings.Builder
+	b.WriteString("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: big\ndata:\n")
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&b, "  key%06d: value-%060d\n", i, i)
+	}
+	return b.String()
+}
+
+// secretServer stands in for an internal service or a cloud metadata
+// endpoint: it serves a secret and counts every request.
+type secretServer struct {
+	url      string
+	requests atomic.Int64
+}
+
+func newSecretServer(t *testing.T) *secretServer {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &secretServer{url: "http://" + ln.Addr().String()}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.requests.Add(1)
+		io.WriteString(w, "internal-service-secret: AKIAIOSFODNN7EXAMPLE\n")
+	}), ConnState: func(_ net.Conn, st http.ConnState) {
+		if st == http.StateNew {
+			s.requests.Add(1)
+		}
+	}}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	return s
+}
+
+// TestHostileContentIsAFinding: content over a limit, or that would make
+// kustomize fetch, is a finding of check (exit 1) naming the file, and a
+// transition refuses it the same way, pushing nothing.
+func TestHostileContentIsAFinding(t *testing.T) {
+	srv := newSecretServer(t)
+	kust := "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n- service.yaml\n- gateway.yaml\n"
+	tests := []struct {
+		name  string
+		files map[string]string
+		want  []string // in check's output and in the transition's error
+	}{
+		{"alias bomb", map[string]string{"apps/a/base/service.yaml": aliasBomb()},
+			[]string{"apps/a/base/service.yaml: more than 100000 YAML nodes once aliases are expanded", "--max-yaml-nodes"}},
+		{"3 MB ConfigMap", map[string]string{"apps/a/base/cm.yaml": configMapKeys(40000)},
+			[]string{"apps/a/base/cm.yaml: file of ", "over the limit of 2097152", "--max-file-size"}},
+		{"6000 ConfigMap keys", map[string]string{"apps/a/base/cm.yaml": configMapKeys(6000)},
+			[]string{"apps/a/base/cm.yaml: 6000 entries in one mapping or sequence, over the limit of 5000", "--max-yaml-entries"}},
+		{"18 MB state file", map[string]string{"apps/a/bgrender-state.yaml": strings.Repeat("# padding\n", 1_800_000)},
+			[]string{"apps/a/bgrender-state.yaml: file of 18000000 bytes", "--max-file-size"}},
+		{"deep nesting", map[string]string{"apps/a/base/deep.json": strings.Repeat("[", 5000) + strings.Repeat("]", 5000)},
+			[]string{"apps/a/base/deep.json: more than 100 YAML nesting depth", "--max-yaml-depth"}},
+		{"replacements from a URL", map[string]string{"apps/a/base/kustomization.yaml": kust + "replacements:\n- path: " + srv.url + "/latest/meta-data\n"},
+			[]string{"base/kustomization.yaml: replacements[0].path \"" + srv.url + "/latest/meta-data\": a URL or git remote"}},
+		{"configMapGenerator from a URL", map[string]string{"apps/a/base/kustomization.yaml": kust + "configMapGenerator:\n- name: leak\n  files:\n  - " + srv.url + "/secret\n"},
+			[]string{"base/kustomization.yaml: configMapGenerator[0].files[0]"}},
+		{"openapi from a URL", map[string]string{"apps/a/base/kustomization.yaml": kust + "openapi:\n  path: " + srv.url + "/schema.json\n"},
+			[]string{"base/kustomization.yaml: openapi.path"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, "apps/a")
+			e.run(0, "init", "--name", "a", "--image", "ghcr.io/acme/a")
+			gitopstest.Seed(t, e.url, "main", tc.files, "a hostile pull request")
+			head := e.head()
+			r := mustBG(t, 1, "--repo", e.url, "check", "--all")
+			out := r.stdout + r.stderr
+			for _, w := range append(tc.want, "FAIL  apps/a") {
+				if !strings.Contains(out, w) {
+					t.Errorf("check output lacks %q:\n%s", w, out)
+				}
+			}
+			d := e.run(1, "deploy", "--version", "v2")
+			for _, w := range tc.want {
+				if !strings.Contains(d.stderr, w) {
+					t.Errorf("deploy's error lacks %q:\n%s", w, d.stderr)
+				}
+			}
+			if e.head() != head {
+				t.Errorf("a refused deploy moved the remote")
+			}
+			if strings.Contains(out+d.stdout+d.stderr, "AKIA") {
+				t.Errorf("the secret reached the output:\n%s", out)
+			}
+		})
+	}
+	if n := srv.requests.Load(); n != 0 {
+		t.Fatalf("%d request(s) reached the internal service", n)
+	}
+}
+
+// TestHostileCheckBounded runs check as its own process, as CI does, on the
+// alias bomb and the 3 MB ConfigMap, and measures its peak memory: under 256
+// MiB (before, the bomb took 24 GB until the kernel killed it). The deadline
+// only stops a hang; the time is measured by BenchmarkCheckHostile.
+func TestHostileCheckBounded(t *testing.T) {
+	e := newEnv(t, "apps/a")
+	e.run(0, "init", "--name", "a", "--image", "ghcr.io/acme/a")
+	gitopstest.Seed(t, e.url, "main", map[string]string{
+		"apps/a/base/service.yaml": aliasBomb(),
+		"apps/a/base/cm.yaml":      configMapKeys(40000),
+	}, "a hostile pull request")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binary(t), "--repo", e.url, "check", "--all")
+	out, err := cmd.CombinedOutput()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
+		t.Fatalf("check: %v, want exit 1\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "apps/a/base/cm.yaml: file of") {
+		t.Errorf("check output:\n%s", out)
+	}
+	rss := cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss * 1024 // KiB on Linux
+	t.Logf("check on the hostile app: peak RSS %d MiB", rss>>20)
+	if rss > 256<<20 {
+		t.Fatalf("check used %d MiB", rss>>20)
+	}
+}
+
+// TestLimitsRaised: a big app passes once the operator raises the limit, by
+// flag or environment variable; bad values are usage errors.
+func TestLimitsRaised(t *testing.T) {
+	e := newEnv(t, "apps/a")
+	e.run(0, "init", "--name", "a", "--image", "ghcr.io/acme/a")
+	gitopstest.Seed(t, e.url, "main", map[string]string{
+		"apps/a/base/cm.yaml":            configMapKeys(6000),
+		"apps/a/base/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n- service.yaml\n- gateway.yaml\n- cm.yaml\n",
+	}, "a big ConfigMap")
+	mustBG(t, 1, "--repo", e.url, "check", "--all")
+	mustBG(t, 0, "--repo", e.url, "--max-yaml-entries", "7000", "check", "--all")
+	t.Setenv("BGRENDER_MAX_YAML_ENTRIES", "7000")
+	e.run(0, "deploy", "--version", "v2")
+	for _, bad := range [][]string{{"--max-file-size", "lots"}, {"--max-app-size", "0"}, {"--max-yaml-depth", "0"}} {
+		r := mustBG(t, 2, append(append([]string{"--repo", e.url}, bad...), "check", "--all")...)
+		if !strings.Contains(r.stderr, bad[0]) {
+			t.Errorf("%v: error does not name the flag:\n%s", bad, r.stderr)
+		}
+	}
+}
+
+// TestSymlinksInAppDir: a pull request that makes the app's kustomization a
+// link to a file outside the repo and overlays a link to a directory
+// outside: check reports both links, render refuses and writes nothing
+// (it used to overwrite the outside file and write into the outside
+// directory), and a transition refuses.
+func TestSymlinksInAppDir(t *testing.T) {
+	e := newEnv(t, "apps/a")
+	e.run(0, "init", "--name", "a", "--image", "ghcr.io/acme/a")
+	e.run(0, "deploy", "--version", "v1")
+	checkout := gitopstest.Clone(t, e.url)
+	outside := t.TempDir()
+	outFile := filepath.Join(outside, "victim.yaml")
+	outDir := filepath.Join(outside, "victim-dir")
+	if err := os.WriteFile(outFile, []byte("precious\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(outDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	app := filepath.Join(checkout, "apps", "a")
+	for link, target := range map[string]string{"kustomization.yaml": outFile, "overlays": outDir} {
+		if err := os.RemoveAll(filepath.Join(app, link)); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(target, filepath.Join(app, link)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	gitopstest.Git(t, checkout, "add", "-A")
+	gitopstest.Git(t, checkout, "commit", "-qm", "links out of the repo")
+	gitopstest.Git(t, checkout, "push", "-q", "origin", "main")
+
+	r := mustBG(t, 1, "--repo", checkout, "check", "--all")
+	for _, w := range []string{"apps/a/kustomization.yaml -> " + outFile, "apps/a/overlays -> " + outDir, "symbolic links"} {
+		if !strings.Contains(r.stdout, w) {
+			t.Errorf("check output lacks %q:\n%s", w, r.stdout)
+		}
+	}
+	rr := mustBG(t, 1, "--repo", checkout, "--app", "apps/a", "render")
+	if !strings.Contains(rr.stderr, "symbolic links") || !strings.Contains(rr.stderr, "nothing was written") {
+		t.Errorf("render's error:\n%s", rr.stderr)
+	}
+	if b, _ := os.ReadFile(outFile); string(b) != "precious\n" {
+		t.Errorf("render overwrote the file outside the repo: %q", b)
+	}
+	if ents, _ := os.ReadDir(outDir); len(ents) != 0 {
+		t.Errorf("render wrote into the directory outside the repo: %v", ents)
+	}
+	head := e.head()
+	d := mustBG(t, 1, "--repo", e.url, "--app", "apps/a", "abort")
+	if !strings.Contains(d.stderr, "symbolic links") {
+		t.Errorf("abort's error:\n%s", d.stderr)
+	}
+	if e.head() != head {
+		t.Errorf("a refused transition moved the remote")
+	}
+}
