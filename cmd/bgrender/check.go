@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path"
+	"sort"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -83,16 +84,22 @@ a detached HEAD (a pull request's merge commit) is checked as it is.
 				dirs = []string{dir}
 			}
 			out := checkOut{OK: true, Commit: r.Head().String()}
-			problems := 0
+			var owners ownership
 			for _, dir := range dirs {
-				res := g.checkApp(ctx, r, dir)
+				res, objs := g.checkApp(ctx, r, dir)
 				if baseRepo != nil {
 					res.Findings = append(res.Findings, g.checkProposal(ctx, r, baseRepo, dir)...)
-					res.OK = len(res.Findings) == 0
 				}
-				problems += len(res.Findings)
-				out.OK = out.OK && res.OK
+				owners.add(len(out.Apps), res, objs)
 				out.Apps = append(out.Apps, res)
+			}
+			owners.findings(out.Apps)
+			problems := 0
+			for i := range out.Apps {
+				a := &out.Apps[i]
+				a.OK = len(a.Findings) == 0
+				problems += len(a.Findings)
+				out.OK = out.OK && a.OK
 			}
 			if g.json() {
 				if err := writeJSON(g.stdout, out); err != nil {
@@ -118,20 +125,23 @@ a detached HEAD (a pull request's merge commit) is checked as it is.
 	}
 }
 
-// checkApp returns every finding for one app dir.
-func (g *globals) checkApp(ctx context.Context, r *gitops.Repo, dir string) checkApp {
+// checkApp returns every finding for one app dir, and the objects it
+// renders (none when it does not build).
+func (g *globals) checkApp(ctx context.Context, r *gitops.Repo, dir string) (checkApp, appObjects) {
 	res := checkApp{Dir: dir, Findings: []string{}}
+	var objs appObjects
 	fail := func(format string, args ...any) { res.Findings = append(res.Findings, fmt.Sprintf(format, args...)) }
 	a, err := g.loadApp(ctx, r, dir)
 	if err != nil {
 		fail("%v", err)
-		return res
+		return res, objs
 	}
 	res.App = a.st.App
+	objs.namespace = a.cfg.Namespace
 	want, err := desired(a.cfg, a.files, a.st)
 	if err != nil {
 		fail("%v", err)
-		return res
+		return res, objs
 	}
 	if d := render.Diff(dir, ownedOnly(a.files), ownedOnly(want)); d != "" {
 		fail("overlays drift from the state (run `bgrender --app %s render` and commit the result):\n%s", dir, d)
@@ -143,12 +153,84 @@ func (g *globals) checkApp(ctx context.Context, r *gitops.Repo, dir string) chec
 		for _, e := range render.CheckRouting(a.cfg.App, built) {
 			fail("routing: %v", e)
 		}
+		if objs.ids, err = render.Objects(built, a.cfg.Namespace); err != nil {
+			fail("kustomize build %s: %v", dir, err)
+		}
 	}
 	if _, ok := a.files[path.Base(render.KustomizationFile)]; !ok {
 		fail("%s: no %s; Argo CD and Flux need one at the app dir", dir, render.KustomizationFile)
 	}
 	res.OK = len(res.Findings) == 0
-	return res
+	return res, objs
+}
+
+// appObjects is what one app dir renders.
+type appObjects struct {
+	namespace string
+	ids       []render.ObjectID
+}
+
+// ownership finds two app dirs that claim the same app in one namespace, or
+// render the same object: their controllers would fight over it, and one
+// dir's release would change another's pods.
+type ownership struct {
+	apps    map[string][]int          // namespace/app -> indexes of the app dirs
+	objects map[render.ObjectID][]int // object -> indexes of the app dirs
+}
+
+func (o *ownership) add(i int, res checkApp, objs appObjects) {
+	if o.apps == nil {
+		o.apps, o.objects = map[string][]int{}, map[render.ObjectID][]int{}
+	}
+	if res.App != "" {
+		k := objs.namespace + "/" + res.App
+		o.apps[k] = append(o.apps[k], i)
+	}
+	seen := map[render.ObjectID]bool{}
+	for _, id := range objs.ids {
+		if !seen[id] {
+			seen[id] = true
+			o.objects[id] = append(o.objects[id], i)
+		}
+	}
+}
+
+// findings adds to each app dir a finding per app or object it shares.
+func (o *ownership) findings(apps []checkApp) {
+	others := func(idx []int, self int) string {
+		var dirs []string
+		for _, j := range idx {
+			if j != self {
+				dirs = append(dirs, apps[j].Dir)
+			}
+		}
+		return strings.Join(dirs, ", ")
+	}
+	keys := make([]string, 0, len(o.apps))
+	for k := range o.apps {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if idx := o.apps[k]; len(idx) > 1 {
+			ns, app, _ := strings.Cut(k, "/")
+			for _, i := range idx {
+				apps[i].Findings = append(apps[i].Findings, fmt.Sprintf("app %q in namespace %s is also declared by %s: one app, one dir (rename one in its %s)", app, ns, others(idx, i), config.FileName))
+			}
+		}
+	}
+	ids := make([]render.ObjectID, 0, len(o.objects))
+	for id := range o.objects {
+		ids = append(ids, id)
+	}
+	sort.Slice(ids, func(a, b int) bool { return ids[a].String() < ids[b].String() })
+	for _, id := range ids {
+		if idx := o.objects[id]; len(idx) > 1 {
+			for _, i := range idx {
+				apps[i].Findings = append(apps[i].Findings, fmt.Sprintf("%s is also rendered by %s: Argo CD or Flux would apply both dirs' versions of it in turn", id, others(idx, i)))
+			}
+		}
+	}
 }
 
 func ownedOnly(files render.Files) render.Files {

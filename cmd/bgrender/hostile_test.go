@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -234,5 +235,54 @@ func TestSymlinksInAppDir(t *testing.T) {
 	}
 	if e.head() != head {
 		t.Errorf("a refused transition moved the remote")
+	}
+}
+
+// TestDuplicateAppsAndObjects: an app dir declaring another dir's app, or
+// rendering another app's objects, fails check --all in both dirs (each
+// passed on its own before).
+func TestDuplicateAppsAndObjects(t *testing.T) {
+	a := newEnv(t, "apps/a")
+	a.run(0, "init", "--name", "a", "--image", "ghcr.io/acme/a")
+	a.run(0, "deploy", "--version", "v1")
+	a.run(0, "promote", "--force", "--reason", "test")
+	evil := newEnvOn(t, a.url, "apps/evil")
+	evil.run(0, "init", "--name", "evil", "--image", "ghcr.io/evil/a")
+	mustBG(t, 0, "--repo", a.url, "check", "--all")
+	// The evil dir claims app a: its deploy renders a-blue with its image.
+	claimed := map[string]string{}
+	for p, c := range gitopstest.Files(t, a.url, "main", "apps/evil") {
+		claimed["apps/evil/"+p] = strings.ReplaceAll(c, "evil", "a")
+	}
+	gitopstest.Seed(t, a.url, "main", claimed, "evil claims a")
+	evil.run(0, "deploy", "--version", "v666", "--color", "blue")
+	other := newEnvOn(t, a.url, "apps/other")
+	other.run(0, "init", "--name", "other", "--image", "ghcr.io/acme/other")
+	gitopstest.Seed(t, a.url, "main", map[string]string{
+		"apps/other/base/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n- service.yaml\n- gateway.yaml\n- stolen.yaml\n",
+		"apps/other/base/stolen.yaml":        "apiVersion: v1\nkind: Service\nmetadata:\n  name: a\n",
+	}, "other renders a's Service")
+	for _, dir := range []string{"apps/a", "apps/evil", "apps/other"} {
+		mustBG(t, 0, "--repo", a.url, "--app", dir, "check")
+	}
+	r := mustBG(t, 1, "--repo", a.url, "-o", "json", "check", "--all")
+	var out checkOut
+	if err := json.Unmarshal([]byte(r.stdout), &out); err != nil {
+		t.Fatal(err)
+	}
+	found := map[string]string{}
+	for _, app := range out.Apps {
+		found[app.Dir] = strings.Join(app.Findings, "\n")
+	}
+	for dir, wants := range map[string][]string{
+		"apps/a":     {`app "a" in namespace default is also declared by apps/evil`, "Deployment.apps default/a-blue is also rendered by apps/evil", "Service default/a is also rendered by apps/evil, apps/other"},
+		"apps/evil":  {`app "a" in namespace default is also declared by apps/a`, "Deployment.apps default/a-blue is also rendered by apps/a"},
+		"apps/other": {"Service default/a is also rendered by apps/a, apps/evil"},
+	} {
+		for _, w := range wants {
+			if !strings.Contains(found[dir], w) {
+				t.Errorf("%s: findings lack %q:\n%s", dir, w, found[dir])
+			}
+		}
 	}
 }

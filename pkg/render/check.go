@@ -290,3 +290,53 @@ func formatLabels(m map[string]string) string {
 	sort.Strings(pairs)
 	return strings.Join(pairs, ",")
 }
+
+// ObjectID identifies a built object the way Kubernetes does: two app dirs
+// that render the same ObjectID would have their controllers fight over it.
+type ObjectID struct {
+	Group, Kind, Namespace, Name string
+}
+
+func (o ObjectID) String() string {
+	kind := o.Kind
+	if o.Group != "" {
+		kind += "." + o.Group
+	}
+	if o.Namespace == "" {
+		return kind + " " + o.Name
+	}
+	return kind + " " + o.Namespace + "/" + o.Name
+}
+
+// Objects returns the IDs of the objects in built YAML (the output of Build),
+// in order. An object without a namespace is given defaultNamespace unless
+// its kind is one of Kubernetes' cluster-scoped kinds.
+func Objects(built []byte, defaultNamespace string) ([]ObjectID, error) {
+	objs, err := (&kio.ByteReader{Reader: bytes.NewReader(built), OmitReaderAnnotations: true}).Read()
+	if err != nil {
+		return nil, fmt.Errorf("parse build output: %w", err)
+	}
+	out := make([]ObjectID, 0, len(objs))
+	for _, o := range objs {
+		group, _, _ := strings.Cut(o.GetApiVersion(), "/")
+		if !strings.Contains(o.GetApiVersion(), "/") {
+			group = "" // core: "v1"
+		}
+		id := ObjectID{Group: group, Kind: o.GetKind(), Namespace: o.GetNamespace(), Name: o.GetName()}
+		if id.Namespace == "" && !clusterScoped[id.Group+"/"+id.Kind] {
+			id.Namespace = defaultNamespace
+		}
+		out = append(out, id)
+	}
+	return out, nil
+}
+
+// clusterScoped are Kubernetes' built-in cluster-scoped kinds, by group/kind.
+var clusterScoped = map[string]bool{
+	"/Namespace": true, "/Node": true, "/PersistentVolume": true,
+	"rbac.authorization.k8s.io/ClusterRole": true, "rbac.authorization.k8s.io/ClusterRoleBinding": true,
+	"apiextensions.k8s.io/CustomResourceDefinition": true, "storage.k8s.io/StorageClass": true,
+	"scheduling.k8s.io/PriorityClass": true, "admissionregistration.k8s.io/ValidatingWebhookConfiguration": true,
+	"admissionregistration.k8s.io/MutatingWebhookConfiguration": true, "networking.k8s.io/IngressClass": true,
+	"gateway.networking.k8s.io/GatewayClass": true,
+}
