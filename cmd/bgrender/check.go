@@ -85,10 +85,11 @@ a detached HEAD (a pull request's merge commit) is checked as it is.
 			}
 			out := checkOut{OK: true, Commit: r.Head().String()}
 			var owners ownership
+			bc := &baseChecker{g: g, pr: r, base: baseRepo}
 			for _, dir := range dirs {
 				res, objs := g.checkApp(ctx, r, dir)
 				if baseRepo != nil {
-					res.Findings = append(res.Findings, g.checkProposal(ctx, r, baseRepo, dir)...)
+					res.Findings = append(res.Findings, bc.findings(ctx, dir, objs.cfg)...)
 				}
 				owners.add(len(out.Apps), res, objs)
 				out.Apps = append(out.Apps, res)
@@ -137,7 +138,7 @@ func (g *globals) checkApp(ctx context.Context, r *gitops.Repo, dir string) (che
 		return res, objs
 	}
 	res.App = a.st.App
-	objs.namespace = a.cfg.Namespace
+	objs.namespace, objs.cfg = a.cfg.Namespace, &a.cfg
 	want, err := desired(a.cfg, a.files, a.st)
 	if err != nil {
 		fail("%v", err)
@@ -164,10 +165,12 @@ func (g *globals) checkApp(ctx context.Context, r *gitops.Repo, dir string) (che
 	return res, objs
 }
 
-// appObjects is what one app dir renders.
+// appObjects is what one app dir renders, and its config (nil when it does
+// not load).
 type appObjects struct {
 	namespace string
 	ids       []render.ObjectID
+	cfg       *config.Config
 }
 
 // ownership finds two app dirs that claim the same app in one namespace, or

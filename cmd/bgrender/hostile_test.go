@@ -286,3 +286,53 @@ func TestDuplicateAppsAndObjects(t *testing.T) {
 		}
 	}
 }
+
+// hostileBranch makes branch on the remote at dir from main's head and
+// commits files on it by hand: a pull request's author's own commit.
+func hostileBranch(t *testing.T, dir, url, branch string, files map[string]string) {
+	t.Helper()
+	gitIn(t, dir, "branch", "-f", branch, "main")
+	gitopstest.Seed(t, url, branch, files, "a change by hand")
+}
+
+// TestPRChangesWhereTheTokenGoes: under check --base, a pull request that
+// changes wait.server (where the Argo CD token goes) or how its TLS is
+// checked fails; a new app may only send it where an app on the base does.
+func TestPRChangesWhereTheTokenGoes(t *testing.T) {
+	dir, url := gitopstest.NewRemote(t, "main")
+	e := newEnvOn(t, url, "apps/a")
+	e.run(0, "init", "--name", "a", "--image", "ghcr.io/acme/a")
+	cfg := gitopstest.Files(t, url, "main", "apps/a")["bgrender.yaml"]
+	withWait := cfg + "wait:\n  controller: argocd\n  server: https://argocd.example.com\n"
+	gitopstest.Seed(t, url, "main", map[string]string{"apps/a/bgrender.yaml": withWait}, "wait on Argo CD")
+	newEnvOn(t, url, "apps/b").run(0, "init", "--name", "b", "--image", "ghcr.io/acme/b")
+	bcfg := gitopstest.Files(t, url, "main", "apps/b")["bgrender.yaml"]
+	for _, tc := range []struct {
+		name  string
+		files map[string]string
+		want  string // "" for a pass
+	}{
+		{"same server, other change", map[string]string{"apps/a/bgrender.yaml": strings.Replace(withWait, "port: 3000", "port: 8080", 1)}, ""},
+		{"server changed", map[string]string{"apps/a/bgrender.yaml": strings.Replace(withWait, "argocd.example.com", "argocd.evil.example", 1)},
+			`wait: this pull request changes where bgrender sends the Argo CD token, from "https://argocd.example.com" to "https://argocd.evil.example"`},
+		{"TLS verification off", map[string]string{"apps/a/bgrender.yaml": withWait + "  insecureSkipVerify: true\n"},
+			`to "https://argocd.example.com (TLS not verified)"`},
+		{"new server on an app that had none", map[string]string{"apps/b/bgrender.yaml": bcfg + "wait:\n  controller: argocd\n  server: http://169.254.169.254\n"},
+			`from "" to "http://169.254.169.254"`},
+		{"a new app, a known server", map[string]string{"apps/c/bgrender.yaml": strings.ReplaceAll(withWait, "app: a", "app: c"), "apps/c/bgrender-state.yaml": strings.ReplaceAll(gitopstest.Files(t, url, "main", "apps/a")["bgrender-state.yaml"], "app: a", "app: c")}, ""},
+		{"a new app, a new server", map[string]string{"apps/c/bgrender.yaml": strings.ReplaceAll(strings.Replace(withWait, "argocd.example.com", "argocd.evil.example", 1), "app: a", "app: c"), "apps/c/bgrender-state.yaml": strings.ReplaceAll(gitopstest.Files(t, url, "main", "apps/a")["bgrender-state.yaml"], "app: a", "app: c")},
+			`wait: this new app sends the Argo CD token to "https://argocd.evil.example", where no app on main sends it`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			branch := "pr-" + strings.ReplaceAll(tc.name, " ", "-")
+			hostileBranch(t, dir, url, branch, tc.files)
+			r := bg(t, "--repo", url, "--branch", branch, "check", "--all", "--base", "main")
+			switch {
+			case tc.want == "" && strings.Contains(r.stdout, "Argo CD token"):
+				t.Fatalf("check --base found a token change where there is none:\n%s", r.stdout)
+			case tc.want != "" && (r.code != 1 || !strings.Contains(r.stdout, tc.want)):
+				t.Fatalf("check --base: exit %d, want 1 with %q:\n%s%s", r.code, tc.want, r.stdout, r.stderr)
+			}
+		})
+	}
+}

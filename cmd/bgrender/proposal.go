@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/bgrender/bgrender/pkg/config"
 	"github.com/bgrender/bgrender/pkg/gitops"
 	"github.com/bgrender/bgrender/pkg/state"
 )
@@ -34,6 +35,57 @@ func (g *globals) openReadOnly(ctx context.Context, branch string, history bool)
 		return nil, fmt.Errorf("open repo: %w", err)
 	}
 	return r, nil
+}
+
+// baseChecker checks the apps of a pull request branch against its base.
+type baseChecker struct {
+	g        *globals
+	pr, base *gitops.Repo
+	targets  map[string]bool // where the base's apps send the Argo CD token; nil until read
+}
+
+// findings are the findings for app dir; cfg is its config on the pull
+// request branch (nil when it does not load).
+func (b *baseChecker) findings(ctx context.Context, dir string, cfg *config.Config) []string {
+	out := b.g.checkProposal(ctx, b.pr, b.base, dir)
+	if cfg != nil {
+		out = append(out, b.tokenTarget(ctx, dir, *cfg)...)
+	}
+	return out
+}
+
+// tokenTarget: a pull request must not change where bgrender sends the Argo
+// CD token (wait.server, and how its TLS is checked), since its author
+// controls bgrender.yaml on the branch. A new app may send it only where an
+// app on the base already does.
+func (b *baseChecker) tokenTarget(ctx context.Context, dir string, cfg config.Config) []string {
+	target := cfg.Wait.TokenTarget()
+	if target == "" {
+		return nil
+	}
+	const why = "merge it only if that server is yours (this check fails so that it is not merged unseen), or give the server with --argocd-server in the CI job that waits"
+	if ba, err := b.g.loadApp(ctx, b.base, dir); err == nil {
+		if was := ba.cfg.Wait.TokenTarget(); was != target {
+			return []string{fmt.Sprintf("wait: this pull request changes where bgrender sends the Argo CD token, from %q to %q; %s", was, target, why)}
+		}
+		return nil
+	}
+	if b.targets == nil {
+		b.targets = map[string]bool{}
+		dirs, err := b.base.FindDirs(ctx, config.FileName)
+		if err != nil {
+			return []string{fmt.Sprintf("wait: list the apps on %s: %v", b.base.Branch(), err)}
+		}
+		for _, d := range dirs {
+			if ba, err := b.g.loadApp(ctx, b.base, d); err == nil {
+				b.targets[ba.cfg.Wait.TokenTarget()] = true
+			}
+		}
+	}
+	if !b.targets[target] {
+		return []string{fmt.Sprintf("wait: this new app sends the Argo CD token to %q, where no app on %s sends it; %s", target, b.base.Branch(), why)}
+	}
+	return nil
 }
 
 // checkProposal returns the findings for app dir on a pull request branch

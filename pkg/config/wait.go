@@ -106,3 +106,22 @@ func (w Wait) Validate() error {
 	}
 	return nil
 }
+
+// TokenTarget says where bgrender sends the Argo CD token under this wait
+// section, and how it checks whom it talks to: the server URL, with the CA
+// file or the skipped TLS verification. It is "" when no token is sent
+// (another controller, or no server). Two sections with the same TokenTarget
+// send the token to the same place.
+func (w Wait) TokenTarget() string {
+	if w.Server == "" || (w.Controller != "" && w.Controller != ControllerArgoCD) {
+		return ""
+	}
+	t := w.Server
+	if w.CAFile != "" {
+		t += " (CA file " + w.CAFile + ")"
+	}
+	if w.InsecureSkipVerify {
+		t += " (TLS not verified)"
+	}
+	return t
+}

@@ -53,6 +53,7 @@ func (u refUpdate) expect(cur plumbing.Hash, exists bool) (plumbing.Hash, error)
 // written in place, others are reached with go-git's network transports.
 // go-git's file transport is never used: it runs the git binary.
 func newRemote(loc location, a Auth) (remote, error) {
+	installTransports()
 	switch loc.kind {
 	case kindNetURL:
 		ep, err := transport.NewEndpoint(loc.raw)

@@ -84,6 +84,7 @@ type Repo struct {
 // URLs and local paths are read in place, so only the objects that are
 // asked for are read. An empty remote opens with a zero Head.
 func Open(ctx context.Context, o Options) (*Repo, error) {
+	installTransports()
 	loc, err := parseLocation(o.Repo)
 	if err != nil {
 		return nil, fmt.Errorf("open repository: %w", err)

@@ -11,6 +11,8 @@ import (
 	"path"
 	"strings"
 	"time"
+
+	"github.com/bgrender/bgrender/internal/httptransport"
 )
 
 // DefaultArgoCDCooldown is how long an Argo CD app must have stayed Healthy
@@ -99,8 +101,9 @@ type ArgoCDREST struct {
 	// DefaultArgoCDCooldown, negative none.
 	Cooldown time.Duration
 	// HTTPClient is the client to use (TLS options are the caller's: an
-	// insecure client or one trusting a CA file); nil means
-	// http.DefaultClient.
+	// insecure client or one trusting a CA file); nil means one with a
+	// transport of its own. Its redirect policy is replaced: a redirect is
+	// never followed, so the token goes to Server and nowhere else.
 	HTTPClient *http.Client
 }
 
@@ -165,10 +168,11 @@ func (a *ArgoCDREST) get(ctx context.Context, refresh string) (io.ReadCloser, er
 	if a.Token != "" {
 		req.Header.Set("Authorization", "Bearer "+a.Token)
 	}
-	c := a.HTTPClient
-	if c == nil {
-		c = http.DefaultClient
+	c := http.Client{Transport: httptransport.New()}
+	if a.HTTPClient != nil {
+		c = *a.HTTPClient
 	}
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	resp, err := c.Do(req)
 	if err != nil {
 		return nil, a.redact(fmt.Errorf("%s: %w", a.Name(), err))
@@ -177,6 +181,10 @@ func (a *ArgoCDREST) get(ctx context.Context, refresh string) (io.ReadCloser, er
 		return resp.Body, nil
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
+		return nil, Permanent(a.redact(fmt.Errorf("%s: the Argo CD server answered %d, a redirect to %q; bgrender does not follow redirects with the token: set wait.server (or --argocd-server) to the URL the server should be reached at",
+			a.Name(), resp.StatusCode, resp.Header.Get("Location"))))
+	}
 	msg := apiMessage(resp.Body)
 	if a.Token != "" {
 		msg = strings.ReplaceAll(msg, a.Token, "[token]")

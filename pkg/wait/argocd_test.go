@@ -680,3 +680,48 @@ func TestArgoApplicationJSON(t *testing.T) {
 		t.Errorf("broken status = %+v", broken.Status)
 	}
 }
+
+// TestArgoCDNoRedirectWithToken: an Argo CD server that redirects, to another
+// port of the same host (Go's client would forward the Authorization header
+// there) or from https to http, gets a permanent error naming the location,
+// and the token reaches nothing but the configured server.
+func TestArgoCDNoRedirectWithToken(t *testing.T) {
+	var leaked []string
+	var mu sync.Mutex
+	thief := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		leaked = append(leaked, r.Header.Get("Authorization"))
+		mu.Unlock()
+		w.WriteHeader(http.StatusOK)
+		w.Write([]byte(`{}`))
+	}))
+	defer thief.Close()
+	for _, tc := range []struct {
+		name string
+		tls  bool
+	}{{"same host, other port", false}, {"https to http", true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				http.Redirect(w, r, thief.URL+r.URL.RequestURI(), http.StatusTemporaryRedirect)
+			})
+			srv := httptest.NewUnstartedServer(h)
+			if tc.tls {
+				srv.StartTLS()
+			} else {
+				srv.Start()
+			}
+			defer srv.Close()
+			src := &wait.ArgoCDREST{Server: srv.URL, Token: token, App: "app", HTTPClient: srv.Client()}
+			_, err := src.Observe(context.Background(), "abc", nil, time.Now())
+			if err == nil || !wait.IsPermanent(err) || !strings.Contains(err.Error(), "a redirect to \""+thief.URL+"/api/v1/applications/app") {
+				t.Fatalf("Observe = %v, want a permanent error naming the location", err)
+			}
+			if strings.Contains(err.Error(), token) {
+				t.Errorf("the error shows the token: %v", err)
+			}
+		})
+	}
+	if len(leaked) != 0 {
+		t.Fatalf("the redirect target got %d request(s), with Authorization %q", len(leaked), leaked)
+	}
+}
