@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/bgrender/bgrender/pkg/config"
+	"github.com/bgrender/bgrender/pkg/gate"
 	"github.com/bgrender/bgrender/pkg/gitops"
 	"github.com/bgrender/bgrender/pkg/render"
 	"github.com/bgrender/bgrender/pkg/state"
@@ -338,11 +339,11 @@ func (a *appCtx) apply(ctx context.Context, next state.State, subject, body, hin
 
 // The trailers of a transition commit: its machine-readable facts.
 const (
-	trailerApp        = "Bgrender-App"
-	trailerTransition = "Bgrender-Transition"
-	trailerRelease    = "Bgrender-Release"
-	trailerVersion    = "Bgrender-Version"
-	trailerColor      = "Bgrender-Color"
+	trailerApp        = gate.TrailerApp
+	trailerTransition = gate.TrailerTransition
+	trailerRelease    = gate.TrailerRelease
+	trailerVersion    = gate.TrailerVersion
+	trailerColor      = gate.TrailerColor
 )
 
 // trailers are the machine-readable facts of a transition commit.

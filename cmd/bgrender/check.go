@@ -41,9 +41,12 @@ succeeds; every routed subset exists and has a Deployment, the default rule is
 last, nothing routes to a missing color. Exit 1 on any finding. This is what
 an env-repo pull request check runs.
 
-With --base, the branch is a pull request to BRANCH: a transition proposed on
-it (bgrender ... --pr) must have been rendered on the base's current version
-of the app. If the base changed the app since, check fails and says whether
+With --base, the branch is a pull request to BRANCH: every change it makes
+to an app's release state must be a bgrender transition commit, valid from
+the state before it (a state edited by hand fails, naming the change and the
+command that makes it); it must not change where the Argo CD token goes
+(wait.server); and a transition proposed on it (bgrender ... --pr) must have
+been rendered on the base's current version of the app. If the base changed the app since, check fails and says whether
 the transition is still possible there (render it again) or no longer valid
 (close the pull request). In a CI checkout the base may be origin/BRANCH, and
 a detached HEAD (a pull request's merge commit) is checked as it is.

@@ -5,7 +5,10 @@ import (
 	"errors"
 	"fmt"
 
+	"path"
+
 	"github.com/bgrender/bgrender/pkg/config"
+	"github.com/bgrender/bgrender/pkg/gate"
 	"github.com/bgrender/bgrender/pkg/gitops"
 	"github.com/bgrender/bgrender/pkg/state"
 )
@@ -13,7 +16,9 @@ import (
 // openBase opens the base branch of a pull request for reading; in a local
 // checkout it may exist only as a remote-tracking branch (origin/main).
 func (g *globals) openBase(ctx context.Context, base string) (*gitops.Repo, error) {
-	r, err := g.openReadOnly(ctx, base, false)
+	// With its history: the gate needs to know where the pull request's
+	// own commits end.
+	r, err := g.openReadOnly(ctx, base, true)
 	if err != nil {
 		return nil, fmt.Errorf("--base %s: %w", base, err)
 	}
@@ -41,17 +46,55 @@ func (g *globals) openReadOnly(ctx context.Context, branch string, history bool)
 type baseChecker struct {
 	g        *globals
 	pr, base *gitops.Repo
+	gate     *gate.Checker   // nil until first needed
 	targets  map[string]bool // where the base's apps send the Argo CD token; nil until read
 }
+
+// maxBaseHistory bounds the base's commits read to tell where a pull
+// request's own commits end.
+const maxBaseHistory = 100_000
 
 // findings are the findings for app dir; cfg is its config on the pull
 // request branch (nil when it does not load).
 func (b *baseChecker) findings(ctx context.Context, dir string, cfg *config.Config) []string {
-	out := b.g.checkProposal(ctx, b.pr, b.base, dir)
+	out := b.handMade(ctx, dir)
+	out = append(out, b.g.checkProposal(ctx, b.pr, b.base, dir)...)
 	if cfg != nil {
 		out = append(out, b.tokenTarget(ctx, dir, *cfg)...)
 	}
 	return out
+}
+
+// handMade: every change the pull request makes to the app's state must be
+// a valid bgrender transition, replayed from where it left the base.
+func (b *baseChecker) handMade(ctx context.Context, dir string) []string {
+	fail := func(format string, args ...any) []string { return []string{fmt.Sprintf(format, args...)} }
+	prTree, err := b.pr.DirHash(ctx, b.pr.Head(), dir)
+	if err != nil {
+		return fail("%v", err)
+	}
+	baseTree, err := b.base.DirHash(ctx, b.base.Head(), dir)
+	if err != nil {
+		return fail("%v", err)
+	}
+	if prTree == baseTree {
+		return nil
+	}
+	if b.gate == nil {
+		onBase, complete, err := b.base.Ancestors(ctx, maxBaseHistory)
+		if err != nil {
+			return fail("read the history of %s: %v", b.base.Branch(), err)
+		}
+		if !complete && len(onBase) >= maxBaseHistory {
+			return fail("%s has more than %d commits: only the newest are read to find where this branch left it", b.base.Branch(), maxBaseHistory)
+		}
+		b.gate = &gate.Checker{PR: b.pr, Base: b.base, OnBase: onBase, Limits: b.g.appLimits()}
+	}
+	chain, err := b.gate.Chain(ctx, b.pr.Head(), dir)
+	if err != nil {
+		return fail("%v", err)
+	}
+	return b.gate.HandMade(ctx, dir, chain)
 }
 
 // tokenTarget: a pull request must not change where bgrender sends the Argo
@@ -138,9 +181,9 @@ func (g *globals) checkProposal(ctx context.Context, pr, base *gitops.Repo, dir 
 	if err != nil {
 		return fail("%s; the app on %s does not load: %v", moved, base.Branch(), err)
 	}
-	if _, err := replay(ba.st, c); err != nil {
+	if _, err := replayOn(ctx, pr, ba.st, c, dir); err != nil {
 		var refused *state.RefusedError
-		if errors.As(err, &refused) || errors.Is(err, errNotReplayable) {
+		if errors.As(err, &refused) {
 			return fail("%s: the %s is no longer valid there: %v; %s", moved, transition, err, redo)
 		}
 		return fail("%s: %v", moved, err)
@@ -148,44 +191,25 @@ func (g *globals) checkProposal(ctx context.Context, pr, base *gitops.Repo, dir 
 	return fail("%s; merging would not give what bgrender renders now: %s", moved, redo)
 }
 
-// errNotReplayable: a transition whose validity on a new base cannot be
-// judged from its commit alone.
-var errNotReplayable = errors.New("this transition cannot be replayed on a changed base")
-
-// replay applies the transition a commit's trailers describe to s, checking
-// first that the release it acted on has the same role in s.
-func replay(s state.State, c gitops.Commit) (state.State, error) {
-	release := c.Trailer(trailerRelease)
-	expect := func(role string, step func(state.State) (state.State, error)) (state.State, error) {
-		if err := state.Expect(s, role, release, ""); err != nil {
+// replayOn applies the transition commit c made to state s (a changed
+// base's): it tells whether the transition is still possible there.
+func replayOn(ctx context.Context, pr *gitops.Repo, s state.State, c gitops.Commit, dir string) (state.State, error) {
+	data, ok, err := pr.FileAt(ctx, c.Hash, path.Join(dir, state.FileName))
+	if err != nil {
+		return s, err
+	}
+	var recorded state.State
+	if ok {
+		if recorded, err = state.Parse(path.Join(dir, state.FileName), data); err != nil {
 			return s, err
 		}
-		return step(s)
 	}
-	switch state.Transition(c.Trailer(trailerTransition)) {
-	case state.TRollback:
-		return expect(state.RoleStandby, state.Rollback)
-	case state.TDecommission:
-		return expect(state.RoleStandby, state.Decommission)
-	case state.TAbort:
-		return expect(state.RoleTest, state.Abort)
-	case state.TRoute:
-		return expect(state.RoleTest, state.Route)
-	case state.TUnroute:
-		return expect(state.RoleTest, state.Unroute)
-	case state.TPromote:
-		// Evidence was checked when the proposal was made; here only whether
-		// the same release is still under test.
-		return expect(state.RoleTest, func(s state.State) (state.State, error) {
-			return state.Promote(s, state.PromoteRequest{Force: true, Reason: "replay"})
-		})
-	case state.TDeploy:
-		color, err := state.ParseColor(c.Trailer(trailerColor))
-		if err != nil {
-			return s, fmt.Errorf("%s trailer: %w", trailerColor, err)
-		}
-		return state.Deploy(s, state.DeployRequest{Version: c.Trailer(trailerVersion), Color: color, ReleaseID: release})
-	default:
-		return s, errNotReplayable
+	step := state.Step{Transition: state.Transition(c.Trailer(trailerTransition)), Release: c.Trailer(trailerRelease),
+		Version: c.Trailer(trailerVersion), Color: state.Color(c.Trailer(trailerColor))}
+	if step.Transition == state.TPromote {
+		// Evidence was checked when the proposal was made; here only
+		// whether the same release is still under test.
+		recorded = state.State{Active: &state.Release{Promotion: &state.Promotion{Forced: true, Reason: "replay"}}}
 	}
+	return state.Replay(s, step, recorded)
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/object"
 )
 
@@ -146,4 +147,123 @@ func (r *Repo) DirHash(ctx context.Context, commit plumbing.Hash, dir string) (p
 		return plumbing.ZeroHash, nil
 	}
 	return h, nil
+}
+
+// ReadCommit reads one commit, with its trailers parsed.
+func (r *Repo) ReadCommit(ctx context.Context, h plumbing.Hash) (Commit, error) {
+	if r.objects == nil {
+		return Commit{}, errClosed()
+	}
+	if err := ctx.Err(); err != nil {
+		return Commit{}, err
+	}
+	c, err := object.GetCommit(r.objects, h)
+	if errors.Is(err, plumbing.ErrObjectNotFound) {
+		return Commit{}, fmt.Errorf("read commit %s: %w", shortHash(h), ErrUnknownRevision)
+	}
+	if err != nil {
+		return Commit{}, r.wrap(err, "read commit %s", shortHash(h))
+	}
+	return CommitFrom(c), nil
+}
+
+// IsShallow reports whether commit h is where a shallow history ends (its
+// parents were not fetched).
+func (r *Repo) IsShallow(h plumbing.Hash) bool { return r.shallow[h] }
+
+// FileAt returns the content of the file at path (a slash path relative to
+// the root) at commit, and whether it exists there.
+func (r *Repo) FileAt(ctx context.Context, commit plumbing.Hash, p string) ([]byte, bool, error) {
+	if r.objects == nil {
+		return nil, false, errClosed()
+	}
+	cp, err := cleanRel(p)
+	if err != nil {
+		return nil, false, fmt.Errorf("read %s: %w", p, err)
+	}
+	c, err := object.GetCommit(r.objects, commit)
+	if err != nil {
+		return nil, false, r.wrap(err, "read %s at %s: read commit", cp, shortHash(commit))
+	}
+	h, mode, ok, err := treeAt(r.objects, c.TreeHash, cp)
+	if err != nil || !ok || mode == filemode.Dir || mode == filemode.Submodule {
+		return nil, false, err
+	}
+	data, err := readBlob(r.objects, h)
+	if err != nil {
+		return nil, false, r.wrap(err, "read %s at %s", cp, shortHash(commit))
+	}
+	return data, true, nil
+}
+
+// FileHashes returns the blob hash (and so the content, with the mode) of
+// every file under dir at commit, keyed by slash path relative to dir: two
+// commits' maps differ exactly where their files do.
+func (r *Repo) FileHashes(ctx context.Context, commit plumbing.Hash, dir string) (map[string]string, error) {
+	if r.objects == nil {
+		return nil, errClosed()
+	}
+	d, err := cleanDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", dir, err)
+	}
+	c, err := object.GetCommit(r.objects, commit)
+	if err != nil {
+		return nil, r.wrap(err, "list %s at %s: read commit", displayDir(d), shortHash(commit))
+	}
+	files, err := r.headFiles(ctx, c.TreeHash, d)
+	if err != nil {
+		return nil, r.wrap(err, "list %s at %s", displayDir(d), shortHash(commit))
+	}
+	out := make(map[string]string, len(files))
+	for p, fe := range files {
+		out[p] = fe.mode.String() + " " + fe.hash.String()
+	}
+	return out, nil
+}
+
+// Ancestors returns Head and the commits reachable from it through any
+// parent, at most limit of them; complete is false when the limit or the end
+// of a shallow history cut the walk short.
+func (r *Repo) Ancestors(ctx context.Context, limit int) (set map[plumbing.Hash]bool, complete bool, err error) {
+	if r.objects == nil {
+		return nil, false, errClosed()
+	}
+	set = map[plumbing.Hash]bool{}
+	if r.head.IsZero() {
+		return set, true, nil
+	}
+	complete = true
+	queue := []plumbing.Hash{r.head}
+	set[r.head] = true
+	for len(queue) > 0 {
+		if err := ctx.Err(); err != nil {
+			return nil, false, err
+		}
+		h := queue[0]
+		queue = queue[1:]
+		if r.shallow[h] {
+			complete = false
+			continue
+		}
+		c, err := object.GetCommit(r.objects, h)
+		if errors.Is(err, plumbing.ErrObjectNotFound) {
+			complete = false
+			continue
+		}
+		if err != nil {
+			return nil, false, r.wrap(err, "walk history: read commit %s", shortHash(h))
+		}
+		for _, p := range c.ParentHashes {
+			if set[p] {
+				continue
+			}
+			if len(set) >= limit {
+				return set, false, nil
+			}
+			set[p] = true
+			queue = append(queue, p)
+		}
+	}
+	return set, complete, nil
 }
