@@ -20,6 +20,7 @@ import (
 // globals holds the flags that come before the command, and the streams.
 type globals struct {
 	repo, branch, app string
+	remote            string
 	dryRun, noPush    bool
 	output            string
 	authorName        string
@@ -166,6 +167,8 @@ func globalFlags(g *globals) []cli.Flag {
 			Usage: "branch to read and commit to (default: the checked-out branch, or the remote's default branch)"},
 		&cli.StringFlag{Name: "app", Value: ".", Destination: &g.app,
 			Usage: "app directory, relative to the repo root"},
+		&cli.StringFlag{Name: "remote", Destination: &g.remote,
+			Usage: "the remote of a local checkout to push to (default: the branch's upstream remote, else origin)"},
 		&cli.BoolFlag{Name: "dry-run", Destination: &g.dryRun,
 			Usage: "print the unified diff of the transition; write, commit and push nothing"},
 		&cli.BoolFlag{Name: "no-push", Destination: &g.noPush,

@@ -64,8 +64,10 @@ func (g *globals) checkNoSymlink(dir string) error {
 	return nil
 }
 
-// openRepo opens --repo with the global options.
-func (g *globals) openRepo(ctx context.Context, history bool) (*gitops.Repo, error) {
+// openRepo opens --repo with the global options. With refresh, a local
+// checkout first fetches the branch from its remote and reads at the
+// remote's head when it is behind (a retry after a lost race).
+func (g *globals) openRepo(ctx context.Context, history, refresh bool) (*gitops.Repo, error) {
 	if g.noPush && looksLikeURL(g.repo) {
 		return nil, usagef("--no-push: a remote URL is cloned into memory, so a commit that is not pushed would be lost; use a local checkout")
 	}
@@ -76,10 +78,15 @@ func (g *globals) openRepo(ctx context.Context, history bool) (*gitops.Repo, err
 		}
 		g.signer = s
 	}
+	if g.remote != "" && looksLikeURL(g.repo) {
+		return nil, usagef("--remote names a remote of a local checkout; %s is a URL, which is pushed to itself", g.repo)
+	}
 	r, err := gitops.Open(ctx, gitops.Options{
 		Repo:    g.repo,
 		Branch:  g.branch,
 		Push:    !g.noPush,
+		Remote:  g.remote,
+		Refresh: refresh,
 		History: history,
 		Auth:    g.auth(),
 		Signer:  g.signer,
@@ -184,11 +191,12 @@ func symlinkError(dir string, links map[string]string) error {
 }
 
 // openApp opens the repo and loads the app for a transition.
-func (g *globals) openApp(ctx context.Context) (*appCtx, error) { return g.openAppWith(ctx, false) }
+func (g *globals) openApp(ctx context.Context) (*appCtx, error) { return g.openAppWith(ctx, false, false) }
 
 // openAppWith opens the repo, with its history for network URLs when asked
-// (to find the app's last transition commit), and loads the app.
-func (g *globals) openAppWith(ctx context.Context, history bool) (*appCtx, error) {
+// (to find the app's last transition commit), and loads the app; refresh is
+// openRepo's.
+func (g *globals) openAppWith(ctx context.Context, history, refresh bool) (*appCtx, error) {
 	dir, err := appDir(g.app)
 	if err != nil {
 		return nil, err
@@ -196,7 +204,7 @@ func (g *globals) openAppWith(ctx context.Context, history bool) (*appCtx, error
 	if err := g.checkNoSymlink(dir); err != nil {
 		return nil, err
 	}
-	r, err := g.openRepo(ctx, history)
+	r, err := g.openRepo(ctx, history, refresh)
 	if err != nil {
 		return nil, err
 	}
@@ -264,6 +272,9 @@ type transitionResult struct {
 	Subject    string      `json:"subject"`
 	Next       string      `json:"next"`
 	PR         *prOut      `json:"pullRequest,omitempty"`
+	// LocalBehind lists the files whose local changes kept a checkout from
+	// being brought forward to the pushed commit.
+	LocalBehind []string `json:"localBehind,omitempty"`
 
 	prBody string // the pull request's description, with --pr
 }
@@ -326,7 +337,11 @@ func (a *appCtx) apply(ctx context.Context, next state.State, subject, body, hin
 		out, err = a.repo.Propose(ctx, change, res.PR.Branch)
 	} else {
 		if err := a.repo.CheckClean(ctx, a.dir); err != nil {
-			return transitionResult{}, fmt.Errorf("%s: %w; commit or discard local changes to the app dir first", a.dir, err)
+			var dirty *gitops.DirtyError
+			if errors.As(err, &dirty) {
+				return transitionResult{}, fmt.Errorf("%s: %w; commit or discard local changes to the app dir first", a.dir, err)
+			}
+			return transitionResult{}, fmt.Errorf("%s: %w", a.dir, err)
 		}
 		out, err = a.repo.Apply(ctx, change)
 	}
@@ -334,6 +349,7 @@ func (a *appCtx) apply(ctx context.Context, next state.State, subject, body, hin
 		return transitionResult{}, fmt.Errorf("%s: commit %s: %w", a.dir, next.Last.Name, err)
 	}
 	res.Commit, res.Parent, res.Pushed = out.Commit.String(), out.Parent.String(), out.Pushed
+	res.LocalBehind = out.LocalBehind
 	return res, nil
 }
 

@@ -65,7 +65,7 @@ func (g *globals) initApp(c *cli.Context, cfg config.Config) error {
 	if err := g.checkNoSymlink(dir); err != nil {
 		return err
 	}
-	r, err := g.openRepo(ctx, false)
+	r, err := g.openRepo(ctx, false, false)
 	if err != nil {
 		return err
 	}

@@ -220,25 +220,50 @@ func TestHelpExplainsExitCodes(t *testing.T) {
 }
 
 // TestLocalCheckoutBehindRemote: when the remote moved since the checkout was
-// pulled, the push is rejected, and neither the checkout nor the remote changes.
+// pulled, the transition fetches, renders again on the remote's head, lands
+// on top of it, and brings the checkout forward (it used to fail, saying to
+// pull). With local changes in a file the remote changed, the commit still
+// lands, and the checkout stays as it was, saying what to run.
 func TestLocalCheckoutBehindRemote(t *testing.T) {
 	e := newEnv(t, "apps/myapp")
 	e.run(0, "init", "--name", "myapp", "--image", "ghcr.io/acme/myapp")
 	dir := gitopstest.Clone(t, e.url)
 	other := newEnvOn(t, e.url, "apps/other")
 	other.run(0, "init", "--name", "other", "--image", "ghcr.io/acme/other")
-	localHead, remoteHead := gitopstest.Head(t, dir, "main"), e.head()
-	r := mustBG(t, 1, "--repo", dir, "--app", "apps/myapp", "deploy", "--version", "v1")
-	if !strings.Contains(r.stderr, "pull") {
-		t.Errorf("a rejected push should say to pull and retry: %s", r.stderr)
+	remoteHead := e.head()
+	r := mustBG(t, 0, "--repo", dir, "--app", "apps/myapp", "deploy", "--version", "v1")
+	log := e.log()
+	if log[1].Hash.String() != remoteHead {
+		t.Fatalf("the deploy landed on %s, want the remote's head %s", log[1].Hash, remoteHead)
 	}
-	if gitopstest.Head(t, dir, "main") != localHead || e.head() != remoteHead {
-		t.Fatal("a rejected push left the local branch or the remote moved")
+	if gitopstest.Head(t, dir, "main") != log[0].Hash {
+		t.Fatalf("the checkout is at %s, want the pushed %s:\n%s", gitopstest.Head(t, dir, "main"), log[0].Hash, r.stdout)
 	}
-	if _, err := os.Stat(filepath.Join(dir, "apps/myapp/overlays/blue")); err == nil {
-		t.Fatal("a rejected push left new overlays in the worktree")
+	if _, err := os.Stat(filepath.Join(dir, "apps/other/bgrender.yaml")); err != nil {
+		t.Fatalf("the other app's files did not come with the checkout: %v", err)
 	}
 	assertClean(t, dir)
+
+	// Another pipeline changes apps/other, which has local edits here.
+	other.run(0, "deploy", "--version", "v1")
+	edited := filepath.Join(dir, "apps/other/bgrender-state.yaml")
+	if err := os.WriteFile(edited, []byte("# mine\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	before := gitopstest.Head(t, dir, "main")
+	r = mustBG(t, 0, "--repo", dir, "--app", "apps/myapp", "promote", "--force", "--reason", "test")
+	if !strings.Contains(r.stdout, "pushed") || !strings.Contains(r.stdout, "your checkout stays behind it: local changes in apps/other/bgrender-state.yaml") {
+		t.Errorf("promote's output:\n%s", r.stdout)
+	}
+	if got := trailerMap(e.log()[0])["Bgrender-Transition"]; got != "promote" {
+		t.Errorf("the remote's head is a %q, want the promote", got)
+	}
+	if gitopstest.Head(t, dir, "main") != before {
+		t.Errorf("the checkout moved though it has local changes")
+	}
+	if b, _ := os.ReadFile(edited); string(b) != "# mine\n" {
+		t.Errorf("the local change was overwritten: %q", b)
+	}
 }
 
 // TestAppDirBehindSymlinkRefused: an app dir reached through a symbolic link

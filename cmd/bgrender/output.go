@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strings"
 )
 
 func writeJSON(w io.Writer, v any) error {
@@ -61,6 +62,9 @@ func (g *globals) printTransition(res transitionResult) error {
 		return nil
 	}
 	fmt.Fprintf(w, "  commit %s %s\n", short(res.Commit), where)
+	if len(res.LocalBehind) > 0 {
+		fmt.Fprintf(w, "  your checkout stays behind it: local changes in %s; commit or stash them, then `git pull --ff-only`\n", strings.Join(res.LocalBehind, ", "))
+	}
 	fmt.Fprintf(w, "  route: %s\n", res.Route)
 	if res.Next != "" {
 		fmt.Fprintf(w, "next: %s\n", res.Next)

@@ -6,11 +6,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
 
 	"github.com/bgrender/bgrender/pkg/gitops/gitopstest"
@@ -239,4 +241,115 @@ func TestConcurrentDeploysOverHTTP(t *testing.T) {
 		t.Fatalf("%d commits, want %d", got, 2*n)
 	}
 	mustBG(t, 0, "--repo", url, "check", "--all")
+}
+
+// TestConcurrentCheckouts: 8 CI jobs, each in its own fresh clone (as the
+// classic pipeline runs: checkout, then commands), deploy at once. With 8
+// different apps all 8 land (before, 1 landed and 7 failed with "pull,
+// then retry"); with one app exactly 1 lands and 7 are refused with exit 3,
+// naming the head. Each job's checkout ends at the commit it pushed, or on
+// top of it; the history is linear, and check --all passes at every
+// commit. Over a file remote and over smart HTTP with auth.
+func TestConcurrentCheckouts(t *testing.T) {
+	const n = 8
+	for _, remote := range []string{"file", "http"} {
+		t.Run(remote, func(t *testing.T) {
+			dir, url := gitopstest.NewRemote(t, "main")
+			if remote == "http" {
+				url = gitopstest.ServeHTTP(t, dir, "ci", "t0ken")
+				t.Setenv("BGRENDER_GIT_USERNAME", "ci")
+				t.Setenv("BGRENDER_GIT_TOKEN", "t0ken")
+			}
+			for i := 0; i < n; i++ {
+				app := fmt.Sprintf("app%d", i)
+				mustBG(t, 0, "--repo", url, "--app", "apps/"+app, "init", "--name", app, "--image", "ghcr.io/acme/"+app)
+			}
+			clones := func() []string {
+				var out []string
+				for i := 0; i < n; i++ {
+					// Cloned from the bare repo, pushing to url: a CI
+					// checkout's origin, with the token in the environment.
+					c := gitopstest.Clone(t, dir)
+					gitopstest.Git(t, c, "remote", "set-url", "origin", url)
+					out = append(out, c)
+				}
+				return out
+			}
+
+			// Eight different apps.
+			before := len(gitopstest.Log(t, dir, "main"))
+			checkouts := clones()
+			var cmds [][]string
+			for i, c := range checkouts {
+				cmds = append(cmds, []string{"--repo", c, "--app", fmt.Sprintf("apps/app%d", i), "deploy", "--version", "v1"})
+			}
+			for i, r := range runConcurrently(t, cmds) {
+				if r.code != 0 {
+					t.Errorf("job %d: exit %d\n%s%s", i, r.code, r.stdout, r.stderr)
+				}
+			}
+			log := gitopstest.Log(t, dir, "main")
+			if got := len(log) - before; got != n {
+				t.Fatalf("%d deploys landed, want %d", got, n)
+			}
+			pushed := map[string]bool{}
+			for _, c := range log[:n] {
+				pushed[c.Hash.String()] = true
+			}
+			for i, c := range checkouts {
+				h := gitopstest.Head(t, c, "main").String()
+				if !pushed[h] {
+					t.Errorf("job %d's checkout is at %s, not at a commit of the race", i, h)
+				}
+				if out := gitopstest.Git(t, c, "status", "--porcelain"); out != "" {
+					t.Errorf("job %d's checkout is not clean:\n%s", i, out)
+				}
+			}
+
+			// One app, eight jobs.
+			checkouts = clones()
+			cmds = nil
+			for i, c := range checkouts {
+				cmds = append(cmds, []string{"--repo", c, "--app", "apps/app0", "promote", "--force", "--reason", fmt.Sprintf("job %d", i)})
+			}
+			landed, refused := 0, 0
+			for _, r := range runConcurrently(t, cmds) {
+				switch r.code {
+				case 0:
+					landed++
+				case exitRefused:
+					refused++
+					if !strings.Contains(r.stderr, "nothing to promote") || !strings.Contains(r.stderr, "branch main is ") {
+						t.Errorf("refusal does not say what changed:\n%s", r.stderr)
+					}
+				default:
+					t.Errorf("exit %d:\n%s%s", r.code, r.stdout, r.stderr)
+				}
+			}
+			if landed != 1 || refused != n-1 {
+				t.Fatalf("one app: %d landed, %d refused; want 1 and %d", landed, refused, n-1)
+			}
+			checkEveryCommit(t, dir, url)
+		})
+	}
+}
+
+// checkEveryCommit runs check --all at every commit of main's first-parent
+// history on the remote at dir (url reaches it).
+func checkEveryCommit(t *testing.T, dir, url string) {
+	t.Helper()
+	repo, err := git.PlainOpen(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, c := range gitopstest.Log(t, dir, "main") {
+		ref := plumbing.NewHashReference(plumbing.NewBranchReferenceName("at"), c.Hash)
+		if err := repo.Storer.SetReference(ref); err != nil {
+			t.Fatal(err)
+		}
+		if r := bg(t, "--repo", url, "--branch", "at", "check", "--all"); r.code != 0 {
+			t.Fatalf("check --all fails at commit %d (%s %s):\n%s%s", i, c.Hash, strings.SplitN(c.Message, "\n", 2)[0], r.stdout, r.stderr)
+		}
+	}
+	_ = repo.Storer.RemoveReference(plumbing.NewBranchReferenceName("at"))
 }

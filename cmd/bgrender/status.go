@@ -31,7 +31,7 @@ color, version and release, or null) and commit.
 ` + examples("bgrender --app apps/myapp status", "bgrender --app apps/myapp -o json status | jq -r .active.version"),
 		Action: func(c *cli.Context) error {
 			ctx := c.Context
-			a, err := g.openAppWith(ctx, true)
+			a, err := g.openAppWith(ctx, true, false)
 			if err != nil {
 				return err
 			}

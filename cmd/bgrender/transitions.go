@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"time"
@@ -28,23 +26,39 @@ type stepFunc func(a *appCtx) (next state.State, subject, hint string, err error
 // another transition landed first, the whole step runs again on the new head
 // — re-read, re-validated, re-rendered, never a blind retry — a bounded
 // number of times with jittered backoff; a step that the new head no longer
-// allows is refused, naming the head it was refused at.
+// allows is refused, naming the head it was refused at. From a local
+// checkout, each retry first fetches the branch from the checkout's remote
+// and reads at its head (the checkout is brought forward once the push
+// lands). A lock file in the way (another process writing the ref) is
+// waited for the same bounded way; one that stays is reported with the
+// command that removes it.
 func (g *globals) commitStep(ctx context.Context, step stepFunc, body ...string) (transitionResult, *appCtx, error) {
 	const maxAttempts = 10
-	raced := false
+	raced, refreshed := false, false
+	var firstHead string
 	for attempt := 1; ; attempt++ {
-		res, a, err := g.commitOnce(ctx, step, body...)
+		res, a, err := g.commitOnce(ctx, step, raced || refreshed, body...)
 		var refused *state.RefusedError
+		if a != nil && firstHead == "" {
+			firstHead = a.repo.Head().String()
+		}
 		switch {
 		case err == nil:
 			return res, a, nil
-		case raced && errors.As(err, &refused) && a != nil:
+		case errors.As(err, &refused) && a != nil && !raced && !refreshed && a.repo.CanRefresh():
+			// A checkout judges on what it has: its remote may be ahead.
+			// Judge again on the remote's head before refusing.
+			refreshed = true
+			continue
+		case (raced || refreshed) && errors.As(err, &refused) && a != nil && a.repo.Head().String() != firstHead:
 			return res, a, fmt.Errorf("%w (another transition landed first; branch %s is now at %s)", err, a.repo.Branch(), short(a.repo.Head().String()))
 		case errors.As(err, &refused) && a != nil:
 			// Name the head the refusal was judged at: a pipeline that started
 			// just after another landed learns what it saw.
 			return res, a, fmt.Errorf("%w (branch %s is at %s)", err, a.repo.Branch(), short(a.repo.Head().String()))
-		case !errors.Is(err, gitops.ErrPushRejected) || !g.canRetryPush():
+		case !errors.Is(err, gitops.ErrPushRejected) && !errors.Is(err, gitops.ErrLocked):
+			return res, a, err
+		case attempt == maxAttempts && errors.Is(err, gitops.ErrLocked):
 			return res, a, err
 		case attempt == maxAttempts:
 			return res, a, fmt.Errorf("%w; gave up after %d attempts: the branch keeps moving", err, attempt)
@@ -62,19 +76,9 @@ func (g *globals) commitStep(ctx context.Context, step stepFunc, body ...string)
 	}
 }
 
-// canRetryPush: a remote URL or a bare repo is read afresh at every attempt;
-// a local checkout is not (its branch is behind until the user pulls).
-func (g *globals) canRetryPush() bool {
-	if looksLikeURL(g.repo) {
-		return true
-	}
-	_, err := os.Stat(filepath.Join(g.repo, ".git"))
-	return err != nil
-}
-
-// commitOnce is one attempt of commitStep.
-func (g *globals) commitOnce(ctx context.Context, step stepFunc, body ...string) (transitionResult, *appCtx, error) {
-	a, err := g.openApp(ctx)
+// commitOnce is one attempt of commitStep; refresh is openRepo's.
+func (g *globals) commitOnce(ctx context.Context, step stepFunc, refresh bool, body ...string) (transitionResult, *appCtx, error) {
+	a, err := g.openAppWith(ctx, false, refresh)
 	if err != nil {
 		return transitionResult{}, nil, err
 	}

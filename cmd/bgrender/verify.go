@@ -108,7 +108,7 @@ to the state; promote needs it. On failure nothing is committed (exit 1).
 // verify waits for the app's last transition commit, smoke-tests the release
 // under test through the test route and commits the evidence.
 func (g *globals) verify(ctx context.Context, o waitOpts, v verifyOpts, e expectOpts) (transitionResult, error) {
-	a, err := g.openAppWith(ctx, true) // history: the last transition commit
+	a, err := g.openAppWith(ctx, true, false) // history: the last transition commit
 	if err != nil {
 		return transitionResult{}, err
 	}

@@ -53,7 +53,7 @@ controller to refresh instead of waiting for its poll.
 				return usagef("--commit %q: must be a full 40-character commit sha", commit)
 			}
 			ctx := c.Context
-			a, err := g.openAppWith(ctx, true)
+			a, err := g.openAppWith(ctx, true, false)
 			if err != nil {
 				return err
 			}
@@ -100,7 +100,7 @@ func (g *globals) waitApplied(ctx context.Context, a *appCtx, o waitOpts, commit
 	if err != nil {
 		return wait.Result{}, err
 	}
-	r, err := g.openRepo(ctx, true)
+	r, err := g.openRepo(ctx, true, false)
 	if err != nil {
 		return wait.Result{}, err
 	}

@@ -179,7 +179,7 @@ func (a *gitAcceptor) accept(ctx context.Context, commit, revision string) (bool
 	if !errors.Is(err, gitops.ErrUnknownRevision) {
 		return ok, why, err
 	}
-	fresh, err := a.g.openRepo(ctx, true)
+	fresh, err := a.g.openRepo(ctx, true, false)
 	if err != nil {
 		return false, "", err
 	}

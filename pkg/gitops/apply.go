@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
@@ -39,6 +40,11 @@ type Result struct {
 	Commit plumbing.Hash
 	Parent plumbing.Hash // zero for the first commit of the branch
 	Pushed bool
+	// LocalBehind, for a local checkout, names the files whose local
+	// changes kept Apply from bringing the checked-out branch forward to a
+	// pushed Commit (the branch and worktree are left as they were); empty
+	// when the branch is at Commit.
+	LocalBehind []string
 }
 
 // Apply commits c on the branch, on top of Head, and pushes it when
@@ -46,15 +52,19 @@ type Result struct {
 // compare-and-swap on the old head: if the remote branch moved, the push
 // fails with ErrPushRejected.
 //
-// Apply is all or nothing: when the push fails, the local branch ref (of a
-// local repo) is put back and the worktree is not touched. After a success
-// on the checked-out branch of a local checkout, the worktree files under
-// c.Dir and their index entries are updated, so the checkout stays clean.
+// Apply is all or nothing: the push comes first, and nothing local moves
+// unless it succeeded. Then, in a local repository, the remote-tracking
+// branch and the local branch move to the commit; when the branch is
+// checked out, so do the worktree files that differ and their index
+// entries, unless one of them has local changes (see Result.LocalBehind).
+// Without a remote, the commit goes on the local branch the same way. A
+// run killed meanwhile leaves the checkout as it was, or at the commit once
+// the next Open has finished the update.
 //
 // Apply writes the blobs, trees and commit as objects directly, rewriting
 // only the trees on the path to c.Dir. It returns ErrNoChange when the
 // resulting tree is Head's tree. On error the Result is zero, except when
-// the commit was made (and pushed) but updating the worktree failed.
+// the commit was made (and pushed) but updating the checkout failed.
 func (r *Repo) Apply(ctx context.Context, c Change) (Result, error) {
 	res, err := r.apply(ctx, c)
 	if err != nil {
@@ -68,52 +78,69 @@ func (r *Repo) apply(ctx context.Context, c Change) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	te, root, old, new := mc.te, mc.root, r.head, mc.hash
-
-	branchRef := plumbing.NewBranchReferenceName(r.branch)
-	if r.gitDir != "" {
-		if err := casRef(r.gitDir, branchRef, old, new); err != nil {
-			return Result{}, fmt.Errorf("advance local branch: %w", err)
-		}
-	}
+	old, new := r.head, mc.hash
 	res := Result{Commit: new, Parent: old}
 	if r.remote != nil {
-		if err := r.remote.push(ctx, refUpdate{branch: r.branch, old: old, new: new}, te.written, r.objects); err != nil {
-			err = fmt.Errorf("push to %s: %w", r.remote, err)
-			if r.gitDir != "" {
-				var stale *staleRefError
-				switch {
-				case errors.As(err, &stale) && stale.got.IsZero() && !stale.locked:
-					err = fmt.Errorf("%w; the remote has no branch %s: push the branch first, then retry", err, r.branch)
-				case errors.Is(err, ErrPushRejected):
-					err = fmt.Errorf("%w; the local branch is not in step with its remote: pull (and push any local commits), then retry", err)
-				}
-				if rerr := casRef(r.gitDir, branchRef, new, old); rerr != nil {
-					err = errors.Join(err, fmt.Errorf("restore local branch to %s: %w", shortHash(old), rerr))
-				}
-			}
-			return Result{}, err
+		if err := r.remote.push(ctx, refUpdate{branch: r.branch, old: old, new: new}, mc.te.written, r.objects); err != nil {
+			return Result{}, r.pushError(err)
 		}
 		res.Pushed = true
 	}
-	// The commit is made (and pushed): from here on, failures are reported
-	// with the Result.
-	oldTree := r.headTree
-	r.head, r.headTree = new, root
-	var errs []error
-	if r.checkout != "" {
-		// Finish even if ctx ends now: a half-updated worktree is worse.
-		if err := r.updateWorktree(context.WithoutCancel(ctx), oldTree, root, mc.dir); err != nil {
-			errs = append(errs, fmt.Errorf("commit %s is made, but updating the worktree failed (git reset --hard repairs it): %w", new, err))
+	r.head, r.headTree = new, mc.root
+	if r.gitDir == "" {
+		return res, nil
+	}
+	// From here the commit is made (and pushed): failures are reported with
+	// the Result. Finish even if ctx ends now.
+	ctx = context.WithoutCancel(ctx)
+	if res.Pushed {
+		if cur, _, err := readRef(r.gitDir, r.tracking()); err == nil {
+			// The remote-tracking branch is git's note of where the remote
+			// is; a lock on it (a git fetch running) only delays the note.
+			_ = casRef(r.gitDir, r.tracking(), cur, new)
 		}
 	}
-	if res.Pushed && r.gitDir != "" {
-		tracking := plumbing.NewRemoteReferenceName("origin", r.branch)
-		if err := r.repo.Storer.SetReference(plumbing.NewHashReference(tracking, new)); err != nil {
-			errs = append(errs, fmt.Errorf("commit %s is pushed, but updating %s failed: %w", new, tracking.Short(), err))
+	dirty, err := r.advanceLocal(ctx, new, mc.root)
+	if err != nil {
+		if res.Pushed {
+			return res, fmt.Errorf("commit %s is pushed, but bringing the local branch %s to it failed (git pull --ff-only does it): %w", shortHash(new), r.branch, err)
+		}
+		return Result{}, fmt.Errorf("advance local branch: %w", err)
+	}
+	if len(dirty) > 0 && !res.Pushed {
+		// Cannot happen: the caller checked the app dir, the only one changed.
+		return Result{}, fmt.Errorf("advance local branch: local changes in %s", strings.Join(dirty, ", "))
+	}
+	res.LocalBehind = dirty
+	return res, nil
+}
+
+// advanceLocal moves the local branch, and its checkout when it is checked
+// out, from where it is to commit new.
+func (r *Repo) advanceLocal(ctx context.Context, new, newTree plumbing.Hash) ([]string, error) {
+	branch := plumbing.NewBranchReferenceName(r.branch)
+	if r.checkout == "" {
+		if err := casRef(r.gitDir, branch, r.local, new); err != nil {
+			return nil, err
+		}
+	} else {
+		dirty, err := r.advanceCheckout(ctx, r.local, r.localTree, new, newTree)
+		if err != nil || len(dirty) > 0 {
+			return dirty, err
 		}
 	}
-	return res, errors.Join(errs...)
+	r.local, r.localTree = new, newTree
+	return nil, nil
+}
+
+// pushError adds what to do to a failed push of a local repository.
+func (r *Repo) pushError(err error) error {
+	err = fmt.Errorf("push to %s: %w", r.remote, err)
+	var stale *staleRefError
+	if r.gitDir != "" && errors.As(err, &stale) && stale.got.IsZero() {
+		return fmt.Errorf("%w; the remote has no branch %s: push the branch first, then retry", err, r.branch)
+	}
+	return err
 }
 
 // madeCommit is a commit written to the object store, not yet on a branch.

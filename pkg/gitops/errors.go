@@ -28,6 +28,16 @@ var (
 	// ErrNotFound: no commit in the branch's history touched the directory.
 	ErrNotFound = errors.New("no commit touched the directory")
 
+	// ErrLocked: a git lock file (a ref's, the index's) exists; see
+	// LockedError. Retrying may help when another process holds it for the
+	// moment of its write; a lock left by a killed process stays until
+	// removed.
+	ErrLocked = errors.New("locked")
+
+	// ErrDiverged: the local branch of a checkout has commits its remote
+	// does not (unpushed, or diverged): a transition would push them too.
+	ErrDiverged = errors.New("the local branch is not in step with its remote")
+
 	// ErrBranchNotFound: Options.Branch names a branch that the repository
 	// does not have (an empty repository has every branch: the first commit
 	// creates it).

@@ -102,7 +102,7 @@ func TestCasRef(t *testing.T) {
 		{name: "locked", setup: func(t *testing.T, g string) {
 			loose(name, h1)(t, g)
 			write(t, filepath.Join(g, "refs/heads/feature/x.lock"), "")
-		}, old: h1, new: h2, wantErr: ErrPushRejected, want: h1, exists: true},
+		}, old: h1, new: h2, wantErr: ErrLocked, want: h1, exists: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -252,9 +252,11 @@ func (r *readCounter) EncodedObject(t plumbing.ObjectType, h plumbing.Hash) (plu
 	return r.Storage.EncodedObject(t, h)
 }
 
-// TestStaleRefLock: a ref lock left by a killed process blocks the branch
-// only until it is stale; a fresh one is respected.
-func TestStaleRefLock(t *testing.T) {
+// TestRefLocks: a lock made by another process (git, say) is never removed,
+// however old: it is reported with the command that removes it. A lock
+// that a bgrender process made and was killed holding (its flock released,
+// its record left) is removed by the next bgrender process.
+func TestRefLocks(t *testing.T) {
 	gitDir := t.TempDir()
 	name := plumbing.NewBranchReferenceName("main")
 	old := plumbing.NewHash("1111111111111111111111111111111111111111")
@@ -266,17 +268,59 @@ func TestStaleRefLock(t *testing.T) {
 	if err := os.WriteFile(lock, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := casRef(gitDir, name, old, next); !errors.Is(err, ErrPushRejected) {
-		t.Fatalf("a fresh lock must be respected: %v", err)
-	}
-	stale := time.Now().Add(-2 * staleLockAge)
-	if err := os.Chtimes(lock, stale, stale); err != nil {
+	long := time.Now().Add(-24 * time.Hour)
+	if err := os.Chtimes(lock, long, long); err != nil {
 		t.Fatal(err)
 	}
+	err := casRef(gitDir, name, old, next)
+	var le *LockedError
+	if !errors.As(err, &le) || !errors.Is(err, ErrLocked) || !strings.Contains(err.Error(), "rm "+lock) {
+		t.Fatalf("another process's lock must be respected and reported: %v", err)
+	}
+	if !fileExists(lock) {
+		t.Fatal("the lock was removed")
+	}
+	os.Remove(lock)
+
+	// A bgrender process killed while holding the lock: the kernel drops its
+	// flock, its record stays.
+	refPath := filepath.Join(gitDir, "refs", "heads", "main")
+	h, err := takeLock(gitDir, refPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.f.Close()
+	h.owner.Close()
+	if !fileExists(lock) {
+		t.Fatal("no lock left behind")
+	}
 	if err := casRef(gitDir, name, old, next); err != nil {
-		t.Fatalf("a stale lock must not block the branch: %v", err)
+		t.Fatalf("a dead bgrender's lock must not block the branch: %v", err)
 	}
 	if h, _, _ := readRef(gitDir, name); h != next {
 		t.Fatalf("ref %s, want %s", h, next)
 	}
+	// A dead bgrender's file whose lock was since made again by someone
+	// else (not the same file) leaves that lock alone.
+	h, err = takeLock(gitDir, refPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.f.Close()
+	h.owner.Close()
+	os.Remove(lock)
+	if err := os.WriteFile(lock, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := casRef(gitDir, name, next, old); !errors.Is(err, ErrLocked) {
+		t.Fatalf("another process's lock where a dead bgrender's was: %v", err)
+	}
+	if ents, _ := os.ReadDir(filepath.Join(gitDir, lockDir)); len(ents) != 0 {
+		t.Errorf("the dead process's files are left: %v", ents)
+	}
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
 }

@@ -7,8 +7,12 @@ import (
 	"fmt"
 	"io"
 
+	git "github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/format/packfile"
+	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/plumbing/protocol/packp"
 	"github.com/go-git/go-git/v5/plumbing/protocol/packp/capability"
 	"github.com/go-git/go-git/v5/plumbing/storer"
@@ -23,6 +27,7 @@ import (
 // remote: it is reachable from a commit the remote has.
 type remote interface {
 	push(ctx context.Context, u refUpdate, objs []plumbing.Hash, src storer.EncodedObjectStorer) error
+	fetch(ctx context.Context, branch string, into *Repo) (plumbing.Hash, error)
 	String() string
 	close() error
 }
@@ -68,7 +73,7 @@ func newRemote(loc location, a Auth) (remote, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &wireRemote{ep: ep, tr: tr, auth: auth, display: loc.display}, nil
+		return &wireRemote{ep: ep, tr: tr, auth: auth, display: loc.display, raw: loc.raw}, nil
 	default:
 		gitDir, bare, err := findGitDir(loc.path)
 		if err != nil {
@@ -139,6 +144,7 @@ type wireRemote struct {
 	tr      transport.Transport
 	auth    transport.AuthMethod
 	display string
+	raw     string // the URL, credentials and all
 }
 
 func (w *wireRemote) String() string { return w.display }
@@ -198,4 +204,164 @@ func (w *wireRemote) push(ctx context.Context, u refUpdate, objs []plumbing.Hash
 		return fmt.Errorf("send pack: %w", err)
 	}
 	return nil
+}
+
+// fetch copies branch's commit on the remote, and everything it reaches
+// that into lacks, into the local repository into, and returns it (zero
+// when the remote has no such branch).
+func (f *fsRemote) fetch(ctx context.Context, branch string, into *Repo) (plumbing.Hash, error) {
+	h, ok, err := readRef(f.gitDir, plumbing.NewBranchReferenceName(branch))
+	if err != nil || !ok {
+		return plumbing.ZeroHash, err
+	}
+	return h, copyMissing(ctx, f.st, into.objects, h)
+}
+
+func (w *wireRemote) fetch(ctx context.Context, branch string, into *Repo) (plumbing.Hash, error) {
+	spec := config.RefSpec("+" + plumbing.NewBranchReferenceName(branch).String() + ":" + into.tracking().String())
+	err := into.repo.FetchContext(ctx, &git.FetchOptions{RemoteName: into.remoteName, RemoteURL: w.raw, RefSpecs: []config.RefSpec{spec}, Auth: w.auth, Tags: git.NoTags})
+	if err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
+		var nm git.NoMatchingRefSpecError
+		if errors.As(err, &nm) {
+			return plumbing.ZeroHash, nil
+		}
+		return plumbing.ZeroHash, err
+	}
+	h, _, err := readRef(into.gitDir, into.tracking())
+	return h, err
+}
+
+// copyMissing copies the commit tip and every object it reaches that dst
+// lacks from src to dst. A commit dst has is taken to come with its history
+// and trees, so commits are written oldest first and each after its tree:
+// a copy cut short leaves dst with that property still true.
+func copyMissing(ctx context.Context, src storer.EncodedObjectStorer, dst storer.EncodedObjectStorer, tip plumbing.Hash) error {
+	var missing []*object.Commit
+	seen := map[plumbing.Hash]bool{}
+	stack := []plumbing.Hash{tip}
+	for len(stack) > 0 {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		h := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if seen[h] || dst.HasEncodedObject(h) == nil {
+			continue
+		}
+		seen[h] = true
+		c, err := object.GetCommit(src, h)
+		if err != nil {
+			return fmt.Errorf("read commit %s: %w", shortHash(h), err)
+		}
+		missing = append(missing, c)
+		stack = append(stack, c.ParentHashes...)
+	}
+	// Parents before children: sort by the walk's discovery, reversed, then
+	// make sure every commit comes after its missing parents.
+	written := map[plumbing.Hash]bool{}
+	var write func(c *object.Commit) error
+	write = func(c *object.Commit) error {
+		if written[c.Hash] {
+			return nil
+		}
+		for _, p := range c.ParentHashes {
+			if seen[p] && !written[p] {
+				pc, err := object.GetCommit(src, p)
+				if err != nil {
+					return fmt.Errorf("read commit %s: %w", shortHash(p), err)
+				}
+				if err := write(pc); err != nil {
+					return err
+				}
+			}
+		}
+		if err := copyTree(ctx, src, dst, c.TreeHash); err != nil {
+			return err
+		}
+		written[c.Hash] = true
+		return copyObject(src, dst, c.Hash)
+	}
+	for i := len(missing) - 1; i >= 0; i-- {
+		if err := write(missing[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func copyTree(ctx context.Context, src, dst storer.EncodedObjectStorer, h plumbing.Hash) error {
+	if dst.HasEncodedObject(h) == nil {
+		return nil
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	t, err := object.GetTree(src, h)
+	if err != nil {
+		return fmt.Errorf("read tree %s: %w", shortHash(h), err)
+	}
+	for _, e := range t.Entries {
+		switch e.Mode {
+		case filemode.Dir:
+			if err := copyTree(ctx, src, dst, e.Hash); err != nil {
+				return err
+			}
+		case filemode.Submodule:
+		default:
+			if dst.HasEncodedObject(e.Hash) != nil {
+				if err := copyObject(src, dst, e.Hash); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return copyObject(src, dst, h)
+}
+
+func copyObject(src, dst storer.EncodedObjectStorer, h plumbing.Hash) error {
+	o, err := src.EncodedObject(plumbing.AnyObject, h)
+	if err != nil {
+		return fmt.Errorf("read object %s: %w", shortHash(h), err)
+	}
+	if _, err := dst.SetEncodedObject(o); err != nil {
+		return fmt.Errorf("write object %s: %w", shortHash(h), err)
+	}
+	return nil
+}
+
+// maxAncestorWalk bounds isAncestor.
+const maxAncestorWalk = 100_000
+
+// isAncestor reports whether commit a is b or reachable from it (a zero a
+// is an ancestor of everything).
+func isAncestor(ctx context.Context, s storer.EncodedObjectStorer, a, b plumbing.Hash) (bool, error) {
+	if a.IsZero() || a == b {
+		return true, nil
+	}
+	seen := map[plumbing.Hash]bool{b: true}
+	queue := []plumbing.Hash{b}
+	for len(queue) > 0 && len(seen) < maxAncestorWalk {
+		if err := ctx.Err(); err != nil {
+			return false, err
+		}
+		h := queue[0]
+		queue = queue[1:]
+		c, err := object.GetCommit(s, h)
+		if errors.Is(err, plumbing.ErrObjectNotFound) {
+			continue
+		}
+		if err != nil {
+			return false, fmt.Errorf("read commit %s: %w", shortHash(h), err)
+		}
+		for _, p := range c.ParentHashes {
+			if p == a {
+				return true, nil
+			}
+			if !seen[p] {
+				seen[p] = true
+				queue = append(queue, p)
+			}
+		}
+	}
+	return false, nil
 }

@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
-	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
 )
@@ -93,17 +92,28 @@ func readPackedRef(gitDir string, name plumbing.ReferenceName) (plumbing.Hash, b
 type staleRefError struct {
 	name      plumbing.ReferenceName
 	want, got plumbing.Hash // zero: absent
-	locked    bool
 }
 
 func (e *staleRefError) Error() string {
-	if e.locked {
-		return fmt.Sprintf("%s is being updated by another process", e.name.Short())
-	}
 	return fmt.Sprintf("%s is at %s, expected %s", e.name.Short(), shortHash(e.got), shortHash(e.want))
 }
 
 func (e *staleRefError) Is(target error) bool { return target == ErrPushRejected }
+
+// LockedError reports a git lock file that exists: another git or bgrender
+// process holds it, or one was killed while it did. Nothing removes it but
+// whoever knows no process holds it: git itself never removes another
+// process's lock.
+type LockedError struct {
+	// Path is the lock file.
+	Path string
+}
+
+func (e *LockedError) Error() string {
+	return fmt.Sprintf("%s exists: another git or bgrender process is writing there, or one was killed while it did; if none is running, remove it (rm %s) and try again", e.Path, e.Path)
+}
+
+func (e *LockedError) Is(target error) bool { return target == ErrLocked }
 
 func shortHash(h plumbing.Hash) string {
 	if h.IsZero() {
@@ -114,68 +124,39 @@ func shortHash(h plumbing.Hash) string {
 
 // casRef moves ref name of the repository at gitDir from old to new; a zero
 // old means the ref must not exist, a zero new deletes it. A ref found
-// elsewhere than old, or locked, gives a *staleRefError (an ErrPushRejected).
+// elsewhere than old gives a *staleRefError (an ErrPushRejected); a ref
+// whose lock exists gives a *LockedError (ErrLocked).
 func casRef(gitDir string, name plumbing.ReferenceName, old, new plumbing.Hash) (err error) {
 	refPath := filepath.Join(gitDir, filepath.FromSlash(name.String()))
-	lockPath := refPath + ".lock"
 	if err := os.MkdirAll(filepath.Dir(refPath), 0o755); err != nil {
 		return fmt.Errorf("update ref %s: %w", name, err)
 	}
-	f, err := os.OpenFile(lockPath, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-	if errors.Is(err, fs.ErrExist) && removeStaleLock(lockPath) {
-		f, err = os.OpenFile(lockPath, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-	}
-	if errors.Is(err, fs.ErrExist) {
-		return &staleRefError{name: name, locked: true}
-	}
-	if err != nil {
-		return fmt.Errorf("update ref %s: lock: %w", name, err)
-	}
-	renamed := false
-	defer func() {
-		if !renamed {
-			f.Close()
-			os.Remove(lockPath)
-		}
-	}()
-	cur, exists, err := readRef(gitDir, name)
+	l, err := takeLock(gitDir, refPath)
 	if err != nil {
 		return fmt.Errorf("update ref %s: %w", name, err)
 	}
+	cur, exists, err := readRef(gitDir, name)
+	if err != nil {
+		l.abort()
+		return fmt.Errorf("update ref %s: %w", name, err)
+	}
 	if exists != !old.IsZero() || cur != old {
+		l.abort()
 		return &staleRefError{name: name, want: old, got: cur}
 	}
 	if new.IsZero() {
+		defer l.abort()
 		if err := os.Remove(refPath); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("delete ref %s: %w", name, err)
 		}
 		return nil
 	}
-	if _, err := f.WriteString(new.String() + "\n"); err != nil {
+	if err := l.write([]byte(new.String() + "\n")); err != nil {
+		l.abort()
 		return fmt.Errorf("update ref %s: %w", name, err)
 	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("update ref %s: %w", name, err)
-	}
-	renamed = true
-	if err := os.Rename(lockPath, refPath); err != nil {
-		os.Remove(lockPath)
+	if err := l.commit(); err != nil {
 		return fmt.Errorf("update ref %s: %w", name, err)
 	}
 	return nil
-}
-
-// staleLockAge: a ref lock is held for the microseconds of a read, a write
-// and a rename; one this old was left by a process killed while holding it
-// (SIGKILL, power loss) and would block the branch for ever.
-const staleLockAge = 3 * time.Second
-
-// removeStaleLock removes the lock at path when it is stale, and reports
-// whether it did.
-func removeStaleLock(path string) bool {
-	fi, err := os.Stat(path)
-	if err != nil || time.Since(fi.ModTime()) < staleLockAge {
-		return false
-	}
-	return os.Remove(path) == nil
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 
 	"github.com/go-git/go-billy/v5/osfs"
 	git "github.com/go-git/go-git/v5"
@@ -36,10 +37,21 @@ type Options struct {
 	Branch string
 	// Auth is used for network remotes (a URL, or a local checkout's origin).
 	Auth Auth
-	// Push makes Apply push when the repo has a remote: origin for local
-	// checkouts and bare repos, the URL itself for URLs. Without it Apply
-	// on a URL commits only in memory.
+	// Push makes Apply push when the repo has a remote: for local checkouts
+	// and bare repos the remote named by Remote, else the branch's upstream
+	// (branch.<name>.remote), else origin; the URL itself for URLs. Without
+	// it Apply on a URL commits only in memory. A local repository with
+	// remotes none of which is chosen that way is an error
+	// (*NoRemoteError).
 	Push bool
+	// Remote names the remote of a local repository to push to.
+	Remote string
+	// Refresh (local repositories with a remote) first fetches the branch
+	// from the remote; when the local branch is behind it, the Repo reads
+	// and commits on the remote's head, and a successful Apply then brings
+	// the local branch (and its worktree) forward. This is how a transition
+	// that lost a race retries from a checkout.
+	Refresh bool
 	// History (network URLs only) clones the branch's full history, still in
 	// memory and without a checkout, so that LastChange can walk it. The
 	// default is a depth-1 clone. Repos on this machine (paths and file://
@@ -70,11 +82,16 @@ type Repo struct {
 	gitDir   string
 	repo     *git.Repository
 	checkout string // worktree root when the branch is checked out there
+	// local is the local branch's commit; it differs from head when
+	// Refresh found the branch behind its remote.
+	local     plumbing.Hash
+	localTree plumbing.Hash
 
-	remote  remote // nil: Apply does not push
-	signer  Signer // nil: commits are not signed
-	secrets []string
-	closers []func() error
+	remote     remote // nil: Apply does not push
+	remoteName string // of a local repository's remote
+	signer     Signer // nil: commits are not signed
+	secrets    []string
+	closers    []func() error
 
 	readOnly bool // opened on a remote-tracking branch: no commits
 }
@@ -97,22 +114,37 @@ func Open(ctx context.Context, o Options) (*Repo, error) {
 	case kindFileURL:
 		r, err = openFileURL(loc, o)
 	default:
-		r, err = openLocal(loc, o)
+		r, err = openLocal(ctx, loc, o)
 	}
 	if err != nil {
 		return nil, redact(fmt.Errorf("open %s: %w", loc.display, err), secrets)
 	}
 	r.secrets = append(secrets, r.secrets...) // plus those of a local repo's origin
 	r.signer = o.Signer
-	if !r.head.IsZero() {
-		c, err := object.GetCommit(r.objects, r.head)
-		if err != nil {
-			r.Close()
-			return nil, redact(fmt.Errorf("open %s: read head commit %s: %w", loc.display, r.head, err), secrets)
-		}
-		r.headTree = c.TreeHash
+	if r.gitDir == "" {
+		r.local = r.head
+	}
+	if err := r.loadTrees(); err != nil {
+		r.Close()
+		return nil, redact(fmt.Errorf("open %s: %w", loc.display, err), secrets)
 	}
 	return r, nil
+}
+
+// loadTrees reads the root trees of head and of the local branch, where
+// they are not read yet.
+func (r *Repo) loadTrees() error {
+	for _, t := range []struct{ commit, tree *plumbing.Hash }{{&r.head, &r.headTree}, {&r.local, &r.localTree}} {
+		if t.commit.IsZero() || !t.tree.IsZero() {
+			continue
+		}
+		c, err := object.GetCommit(r.objects, *t.commit)
+		if err != nil {
+			return fmt.Errorf("read head commit %s: %w", *t.commit, err)
+		}
+		*t.tree = c.TreeHash
+	}
+	return nil
 }
 
 func openNet(ctx context.Context, loc location, o Options) (*Repo, error) {
@@ -222,7 +254,7 @@ func isFile(p string) bool {
 	return err == nil && fi.Mode().IsRegular()
 }
 
-func openLocal(loc location, o Options) (*Repo, error) {
+func openLocal(ctx context.Context, loc location, o Options) (*Repo, error) {
 	repo, err := git.PlainOpenWithOptions(loc.path, &git.PlainOpenOptions{})
 	if err != nil {
 		return nil, err
@@ -278,31 +310,137 @@ func openLocal(loc location, o Options) (*Repo, error) {
 	case r.branch == checkedOut:
 		r.checkout = wt.Filesystem.Root()
 	}
+	r.local = r.head
+	if err := r.loadTrees(); err != nil {
+		r.Close()
+		return nil, err
+	}
 	if o.Push {
-		cfg, err := repo.Config()
-		if err != nil {
+		if err := r.openRemote(loc, o); err != nil {
 			r.Close()
-			return nil, fmt.Errorf("read config: %w", err)
+			return nil, err
 		}
-		if rc, ok := cfg.Remotes["origin"]; ok && len(rc.URLs) > 0 {
-			u := rc.URLs[0]
-			rl, err := parseLocation(u)
-			if err == nil && rl.kind == kindLocal && !filepath.IsAbs(u) {
-				rl, err = parseLocation(filepath.Join(loc.path, u))
-			}
-			if err != nil {
-				r.Close()
-				return nil, fmt.Errorf("remote origin: %w", err)
-			}
-			if r.remote, err = newRemote(rl, o.Auth); err != nil {
-				r.Close()
-				return nil, fmt.Errorf("remote origin: %w", err)
-			}
-			r.closers = append(r.closers, r.remote.close)
-			r.secrets = append(r.secrets, rl.secretsWith(o.Auth)...)
+	}
+	if r.checkout != "" {
+		if err := r.finishInterrupted(); err != nil {
+			r.Close()
+			return nil, err
+		}
+	}
+	if o.Refresh && r.remote != nil && !r.readOnly {
+		if err := r.refresh(ctx, o.Auth); err != nil {
+			r.Close()
+			return nil, err
 		}
 	}
 	return r, nil
+}
+
+// NoRemoteError: a local repository has remotes, but none is chosen to push
+// to (no --remote, no upstream of the branch, no origin), or the one chosen
+// does not exist.
+type NoRemoteError struct {
+	Branch  string
+	Asked   string   // the remote asked for, if any
+	Remotes []string // the repository's remotes, sorted
+}
+
+func (e *NoRemoteError) Error() string {
+	list := strings.Join(e.Remotes, ", ")
+	if e.Asked != "" {
+		return fmt.Sprintf("no remote %q: the remotes are %s", e.Asked, list)
+	}
+	return fmt.Sprintf("branch %s has no upstream remote and there is no origin: choose one of %s to push to (--remote NAME, or git branch --set-upstream-to)", e.Branch, list)
+}
+
+// openRemote chooses and opens the remote a local repository pushes to.
+func (r *Repo) openRemote(loc location, o Options) error {
+	cfg, err := r.repo.Config()
+	if err != nil {
+		return fmt.Errorf("read config: %w", err)
+	}
+	var names []string
+	for n := range cfg.Remotes {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	name := o.Remote
+	if name == "" {
+		if b, ok := cfg.Branches[r.branch]; ok && b.Remote != "" && b.Remote != "." {
+			name = b.Remote
+		}
+	}
+	if name == "" && cfg.Remotes["origin"] != nil {
+		name = "origin"
+	}
+	if name == "" {
+		if len(names) > 0 {
+			return &NoRemoteError{Branch: r.branch, Remotes: names}
+		}
+		return nil // no remote at all: commits stay local
+	}
+	rc, ok := cfg.Remotes[name]
+	if !ok || len(rc.URLs) == 0 {
+		return &NoRemoteError{Branch: r.branch, Asked: name, Remotes: names}
+	}
+	u := rc.URLs[0]
+	rl, err := parseLocation(u)
+	if err == nil && rl.kind == kindLocal && !filepath.IsAbs(u) {
+		rl, err = parseLocation(filepath.Join(loc.path, u))
+	}
+	if err != nil {
+		return fmt.Errorf("remote %s: %w", name, err)
+	}
+	if r.remote, err = newRemote(rl, o.Auth); err != nil {
+		return fmt.Errorf("remote %s: %w", name, err)
+	}
+	r.remoteName = name
+	r.closers = append(r.closers, r.remote.close)
+	r.secrets = append(r.secrets, rl.secretsWith(o.Auth)...)
+	return nil
+}
+
+// tracking is the remote-tracking ref of the branch.
+func (r *Repo) tracking() plumbing.ReferenceName {
+	return plumbing.NewRemoteReferenceName(r.remoteName, r.branch)
+}
+
+// refresh fetches the branch from the remote and, when the local branch is
+// behind it, reads at the remote's head.
+func (r *Repo) refresh(ctx context.Context, a Auth) error {
+	h, err := r.remote.fetch(ctx, r.branch, r)
+	if err != nil {
+		return r.wrap(err, "fetch %s from %s", r.branch, r.remote)
+	}
+	if h.IsZero() || h == r.head {
+		return nil
+	}
+	cur, _, err := readRef(r.gitDir, r.tracking())
+	if err == nil && cur != h {
+		if err := casRef(r.gitDir, r.tracking(), cur, h); err != nil && !errors.Is(err, ErrPushRejected) {
+			return err
+		}
+	}
+	behind, err := isAncestor(ctx, r.objects, r.local, h)
+	if err != nil {
+		return err
+	}
+	if !behind {
+		ahead, err := isAncestor(ctx, r.objects, h, r.local)
+		if err != nil {
+			return err
+		}
+		if ahead {
+			return fmt.Errorf("%w: the local branch %s has commits that %s/%s does not: push them (or reset the branch), then retry", ErrDiverged, r.branch, r.remoteName, r.branch)
+		}
+		return fmt.Errorf("%w: the local branch %s and %s/%s have diverged: merge or rebase it, then retry", ErrDiverged, r.branch, r.remoteName, r.branch)
+	}
+	c, err := object.GetCommit(r.objects, h)
+	if err != nil {
+		return r.wrap(err, "read %s/%s", r.remoteName, r.branch)
+	}
+	r.head, r.headTree = h, c.TreeHash
+	return nil
 }
 
 // resolveBranch sets r.branch (want, else the checked-out branch, else the
@@ -577,6 +715,10 @@ func (r *Repo) FindDirs(ctx context.Context, name string) ([]string, error) {
 	sort.Strings(dirs)
 	return dirs, nil
 }
+
+// CanRefresh reports whether Options.Refresh would fetch: a local
+// repository with a remote to push to.
+func (r *Repo) CanRefresh() bool { return r.gitDir != "" && r.remote != nil && !r.readOnly }
 
 // PushTarget is where Apply and Propose push, as a location safe to print
 // (credentials redacted); "" when they do not push.

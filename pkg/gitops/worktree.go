@@ -14,7 +14,6 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/format/gitignore"
-	"github.com/go-git/go-git/v5/plumbing/format/index"
 )
 
 // CheckClean, for a local checkout with the branch checked out, returns a
@@ -63,16 +62,18 @@ func under(d, p string) (string, bool) {
 }
 
 func (r *Repo) dirtyPaths(ctx context.Context, d string) ([]string, error) {
-	head, err := r.headFiles(ctx, r.headTree, d)
+	// Against what is checked out: the local branch (Head may be ahead
+	// of it after Refresh).
+	head, err := r.headFiles(ctx, r.localTree, d)
 	if err != nil {
 		return nil, err
 	}
 	dirty := map[string]bool{}
 
 	// Index against Head.
-	idx, err := r.repo.Storer.Index()
+	idx, err := r.readIndex()
 	if err != nil {
-		return nil, fmt.Errorf("read index: %w", err)
+		return nil, err
 	}
 	inIndex := map[string]bool{}
 	for _, e := range idx.Entries {
@@ -234,126 +235,6 @@ func sameAsBlob(p string, fi fs.FileInfo, fe fileEntry) (bool, error) {
 		return false, nil
 	}
 	return plumbing.ComputeHash(plumbing.BlobObject, data) == fe.hash, nil
-}
-
-// updateWorktree makes the worktree files under d, and their index entries,
-// go from the tree oldRoot to newRoot. Only paths that changed are touched.
-func (r *Repo) updateWorktree(ctx context.Context, oldRoot, newRoot plumbing.Hash, d string) error {
-	oldFiles, err := r.headFiles(ctx, oldRoot, d)
-	if err != nil {
-		return err
-	}
-	newFiles, err := r.headFiles(ctx, newRoot, d)
-	if err != nil {
-		return err
-	}
-	if err := r.checkNoSymlinkDirs(d); err != nil {
-		return err
-	}
-	idx, err := r.repo.Storer.Index()
-	if err != nil {
-		return fmt.Errorf("read index: %w", err)
-	}
-	base := filepath.Join(r.checkout, filepath.FromSlash(d))
-
-	var removed, written []string
-	for rel := range oldFiles {
-		if _, ok := newFiles[rel]; !ok {
-			removed = append(removed, rel)
-		}
-	}
-	for rel, nf := range newFiles {
-		if of, ok := oldFiles[rel]; !ok || of != nf {
-			written = append(written, rel)
-		}
-	}
-	sort.Strings(removed)
-	sort.Strings(written)
-
-	for _, rel := range removed {
-		p := filepath.Join(base, filepath.FromSlash(rel))
-		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return err
-		}
-		removeEmptyParents(r.checkout, filepath.Dir(p))
-		if _, err := idx.Remove(joinPath(d, rel)); err != nil && !errors.Is(err, index.ErrEntryNotFound) {
-			return err
-		}
-	}
-	for _, rel := range written {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		nf := newFiles[rel]
-		p := filepath.Join(base, filepath.FromSlash(rel))
-		if err := r.writeWorktreeFile(p, nf); err != nil {
-			return err
-		}
-		fi, err := os.Lstat(p)
-		if err != nil {
-			return err
-		}
-		name := joinPath(d, rel)
-		e, err := idx.Entry(name)
-		if err != nil {
-			e = idx.Add(name)
-		}
-		*e = index.Entry{Name: name, Hash: nf.hash, Mode: nf.mode, ModifiedAt: fi.ModTime(), Size: uint32(fi.Size())}
-	}
-	// The cached-tree extension would describe the old trees: drop it, git
-	// rebuilds it.
-	idx.Cache = nil
-	if err := r.repo.Storer.SetIndex(idx); err != nil {
-		return fmt.Errorf("write index: %w", err)
-	}
-	return nil
-}
-
-func (r *Repo) writeWorktreeFile(p string, fe fileEntry) error {
-	data, err := readBlob(r.objects, fe.hash)
-	if err != nil {
-		return err
-	}
-	// Whatever is in the way (a symlink, an emptied directory) goes first.
-	if fi, err := os.Lstat(p); err == nil && !fi.Mode().IsRegular() {
-		if err := os.Remove(p); err != nil {
-			return fmt.Errorf("replace %s: %w", p, err)
-		}
-	}
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		return err
-	}
-	if fe.mode == filemode.Symlink {
-		return os.Symlink(filepath.FromSlash(string(data)), p)
-	}
-	perm := fs.FileMode(0o644)
-	if fe.mode == filemode.Executable {
-		perm = 0o755
-	}
-	if err := os.WriteFile(p, data, perm); err != nil {
-		return err
-	}
-	return os.Chmod(p, perm)
-}
-
-// checkNoSymlinkDirs refuses a worktree where a directory on the way to d is
-// a symlink: writing through it could land outside the worktree.
-func (r *Repo) checkNoSymlinkDirs(d string) error {
-	p := r.checkout
-	for _, part := range splitPath(d) {
-		p = filepath.Join(p, part)
-		fi, err := os.Lstat(p)
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		if fi.Mode()&fs.ModeSymlink != 0 {
-			return fmt.Errorf("%s is a symlink in the worktree; not writing through it", p)
-		}
-	}
-	return nil
 }
 
 // removeEmptyParents removes dir and its parents while they are empty, up
