@@ -191,7 +191,9 @@ func symlinkError(dir string, links map[string]string) error {
 }
 
 // openApp opens the repo and loads the app for a transition.
-func (g *globals) openApp(ctx context.Context) (*appCtx, error) { return g.openAppWith(ctx, false, false) }
+func (g *globals) openApp(ctx context.Context) (*appCtx, error) {
+	return g.openAppWith(ctx, false, false)
+}
 
 // openAppWith opens the repo, with its history for network URLs when asked
 // (to find the app's last transition commit), and loads the app; refresh is
