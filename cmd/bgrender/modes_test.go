@@ -291,3 +291,64 @@ func TestAppDirBehindSymlinkRefused(t *testing.T) {
 		t.Fatal("something was written through the symlink")
 	}
 }
+
+// TestCheckoutRemotes: a checkout pushes to its branch's upstream remote,
+// else origin, else the one --remote names; with remotes and none chosen, a
+// transition fails listing them (it used to say "committed locally (not
+// pushed)" and exit 0, and a release would then wait for a sync that never
+// comes). Only --no-push, or no remote at all, commits locally.
+func TestCheckoutRemotes(t *testing.T) {
+	e := newEnv(t, "apps/myapp")
+	e.run(0, "init", "--name", "myapp", "--image", "ghcr.io/acme/myapp")
+	otherDir, otherURL := gitopstest.NewRemote(t, "main")
+	checkout := gitopstest.Clone(t, e.url)
+	git := func(args ...string) string { return gitopstest.Git(t, checkout, args...) }
+	git("remote", "rename", "origin", "upstream")
+	git("remote", "add", "mirror", otherURL)
+	git("push", "-q", "mirror", "main")
+	in := func(want int, args ...string) result {
+		return mustBG(t, want, append([]string{"--repo", checkout, "--app", "apps/myapp"}, args...)...)
+	}
+
+	// The branch tracks upstream (the clone's origin, renamed): pushed there.
+	r := in(0, "deploy", "--version", "v1")
+	if !strings.Contains(r.stdout, "pushed") || e.head() != gitopstest.Head(t, checkout, "main").String() {
+		t.Fatalf("deploy with an upstream remote:\n%s", r.stdout)
+	}
+	git("push", "-q", "mirror", "main")
+	mirrorHead := gitopstest.Head(t, otherDir, "main")
+
+	// No upstream, no origin: the transition names the remotes, changes nothing.
+	git("branch", "--unset-upstream")
+	head := e.head()
+	r = in(1, "promote", "--force", "--reason", "test")
+	if !strings.Contains(r.stderr, "has no upstream remote and there is no origin: choose one of mirror, upstream") || !strings.Contains(r.stderr, "--remote") {
+		t.Errorf("promote without a chosen remote:\n%s", r.stderr)
+	}
+	if e.head() != head || gitopstest.Head(t, checkout, "main").String() != head {
+		t.Fatal("a transition without a remote to push to moved a branch")
+	}
+	in(0, "status") // reading needs no remote
+
+	// --remote chooses; an unknown one is named with the remotes there are.
+	r = in(1, "--remote", "nope", "promote", "--force", "--reason", "test")
+	if !strings.Contains(r.stderr, `no remote "nope": the remotes are mirror, upstream`) {
+		t.Errorf("--remote nope:\n%s", r.stderr)
+	}
+	r = mustBG(t, 0, "--repo", checkout, "--remote", "mirror", "--app", "apps/myapp", "promote", "--force", "--reason", "test")
+	if !strings.Contains(r.stdout, "pushed") || gitopstest.Head(t, otherDir, "main") == mirrorHead || e.head() != head {
+		t.Fatalf("--remote mirror pushed elsewhere:\n%s", r.stdout)
+	}
+
+	// --no-push, and a repository without remotes, commit locally.
+	r = mustBG(t, 0, "--repo", checkout, "--no-push", "--app", "apps/myapp", "deploy", "--version", "v2")
+	if !strings.Contains(r.stdout, "committed locally (not pushed)") {
+		t.Errorf("--no-push:\n%s", r.stdout)
+	}
+	git("remote", "remove", "mirror")
+	git("remote", "remove", "upstream")
+	r = in(0, "abort")
+	if !strings.Contains(r.stdout, "committed locally (not pushed)") {
+		t.Errorf("no remote at all:\n%s", r.stdout)
+	}
+}

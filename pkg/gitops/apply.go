@@ -160,6 +160,9 @@ func (r *Repo) makeCommit(ctx context.Context, c Change) (madeCommit, error) {
 	if r.readOnly {
 		return madeCommit{}, errors.New("opened read-only on a remote-tracking branch")
 	}
+	if r.remoteErr != nil {
+		return madeCommit{}, r.remoteErr
+	}
 	if c.Author.Name == "" || c.Author.Email == "" || c.Author.When.IsZero() {
 		return madeCommit{}, errors.New("author name, email and time are required")
 	}

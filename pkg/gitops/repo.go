@@ -40,9 +40,9 @@ type Options struct {
 	// Push makes Apply push when the repo has a remote: for local checkouts
 	// and bare repos the remote named by Remote, else the branch's upstream
 	// (branch.<name>.remote), else origin; the URL itself for URLs. Without
-	// it Apply on a URL commits only in memory. A local repository with
-	// remotes none of which is chosen that way is an error
-	// (*NoRemoteError).
+	// it Apply on a URL commits only in memory. Apply and Propose in a
+	// local repository with remotes, none of which is chosen that way, fail
+	// with a *NoRemoteError (reading works).
 	Push bool
 	// Remote names the remote of a local repository to push to.
 	Remote string
@@ -89,6 +89,7 @@ type Repo struct {
 
 	remote     remote // nil: Apply does not push
 	remoteName string // of a local repository's remote
+	remoteErr  error  // why no remote was chosen though there are some
 	signer     Signer // nil: commits are not signed
 	secrets    []string
 	closers    []func() error
@@ -375,13 +376,14 @@ func (r *Repo) openRemote(loc location, o Options) error {
 	}
 	if name == "" {
 		if len(names) > 0 {
-			return &NoRemoteError{Branch: r.branch, Remotes: names}
+			r.remoteErr = &NoRemoteError{Branch: r.branch, Remotes: names}
 		}
 		return nil // no remote at all: commits stay local
 	}
 	rc, ok := cfg.Remotes[name]
 	if !ok || len(rc.URLs) == 0 {
-		return &NoRemoteError{Branch: r.branch, Asked: name, Remotes: names}
+		r.remoteErr = &NoRemoteError{Branch: r.branch, Asked: name, Remotes: names}
+		return nil
 	}
 	u := rc.URLs[0]
 	rl, err := parseLocation(u)
