@@ -7,6 +7,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
+	"regexp"
 	"strings"
 	"time"
 
@@ -150,14 +151,38 @@ Examples:
 			versionCommand(g),
 		},
 	}
+	globalNames := map[string]bool{}
+	for _, f := range app.Flags {
+		for _, n := range f.Names() {
+			globalNames[n] = true
+		}
+	}
 	for _, c := range app.Commands {
-		c.OnUsageError = onUsageError
+		c.OnUsageError = commandUsageError(c.Name, globalNames)
 	}
 	bindEnv(app)
 	return app
 }
 
 func onUsageError(_ *cli.Context, err error, _ bool) error { return usageError{err} }
+
+// undefinedFlag is urfave/cli's message for a flag a command does not have.
+var undefinedFlag = regexp.MustCompile(`flag provided but not defined: -+([^\s=]+)`)
+
+// commandUsageError says, for a global flag given after the command, to put
+// it before the command.
+func commandUsageError(cmd string, global map[string]bool) cli.OnUsageErrorFunc {
+	return func(_ *cli.Context, err error, _ bool) error {
+		if m := undefinedFlag.FindStringSubmatch(err.Error()); m != nil && global[m[1]] {
+			flag := "--" + m[1]
+			if len(m[1]) == 1 {
+				flag = "-" + m[1]
+			}
+			return usagef("%s is a global flag: put it before the command (bgrender %s ... %s ...)", flag, flag, cmd)
+		}
+		return usageError{err}
+	}
+}
 
 func globalFlags(g *globals) []cli.Flag {
 	return append([]cli.Flag{

@@ -92,7 +92,7 @@ func (g *globals) openRepo(ctx context.Context, history, refresh bool) (*gitops.
 		Signer:  g.signer,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("open repo: %w", err)
+		return nil, fmt.Errorf("open repo: %w%s", err, authHint(err))
 	}
 	return r, nil
 }
@@ -126,8 +126,8 @@ func (g *globals) loadApp(ctx context.Context, r *gitops.Repo, dir string) (*app
 	a := &appCtx{g: g, repo: r, dir: dir, files: files}
 	cfgData, ok := files[config.FileName]
 	if !ok {
-		return nil, fmt.Errorf("%s: no %s at %s on branch %s; create the app with `bgrender --app %s init --name NAME --image REPO`",
-			dir, config.FileName, r.Location(), r.Branch(), dir)
+		return nil, fmt.Errorf("%s: no %s at %s on branch %s%s; or create the app with `bgrender --app %s init --name NAME --image REPO`",
+			dir, config.FileName, r.Location(), r.Branch(), appDirsHint(ctx, r), dir)
 	}
 	if a.cfg, err = config.Parse(path.Join(dir, config.FileName), cfgData); err != nil {
 		return nil, err
@@ -177,6 +177,30 @@ func (g *globals) readApp(ctx context.Context, r *gitops.Repo, dir string) (rend
 		return nil, fmt.Errorf("%w%s", errors.Join(errs...), limitHint(errs[0]))
 	}
 	return tree.Files, nil
+}
+
+// authHint says where credentials go, for an error of the server's refusing
+// them.
+func authHint(err error) string {
+	if !errors.Is(err, gitops.ErrAuth) {
+		return ""
+	}
+	return "; for HTTPS remotes give a token with --git-token or $BGRENDER_GIT_TOKEN (and --git-username if the server needs one), for SSH remotes a key with --ssh-key"
+}
+
+// appDirsHint names the app dirs there are, for a --app that is none.
+func appDirsHint(ctx context.Context, r *gitops.Repo) string {
+	dirs, err := r.FindDirs(ctx, config.FileName)
+	if err != nil || len(dirs) == 0 {
+		return ""
+	}
+	const shown = 10
+	more := ""
+	if len(dirs) > shown {
+		more = fmt.Sprintf(" and %d more", len(dirs)-shown)
+		dirs = dirs[:shown]
+	}
+	return fmt.Sprintf(": the app dirs there are %s%s (give one with --app)", strings.Join(dirs, ", "), more)
 }
 
 // symlinkError names the symbolic links of an app dir.
@@ -348,7 +372,7 @@ func (a *appCtx) apply(ctx context.Context, next state.State, subject, body, hin
 		out, err = a.repo.Apply(ctx, change)
 	}
 	if err != nil {
-		return transitionResult{}, fmt.Errorf("%s: commit %s: %w", a.dir, next.Last.Name, err)
+		return transitionResult{}, fmt.Errorf("%s: commit %s: %w%s", a.dir, next.Last.Name, err, authHint(err))
 	}
 	res.Commit, res.Parent, res.Pushed = out.Commit.String(), out.Parent.String(), out.Pushed
 	res.LocalBehind = out.LocalBehind

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path"
 	"sort"
@@ -19,6 +20,8 @@ type checkApp struct {
 	App      string   `json:"app,omitempty"`
 	OK       bool     `json:"ok"`
 	Findings []string `json:"findings"`
+	// Notes are not findings: what check did not look at.
+	Notes []string `json:"notes,omitempty"`
 }
 
 type checkOut struct {
@@ -95,6 +98,10 @@ a detached HEAD (a pull request's merge commit) is checked as it is.
 					res.Findings = append(res.Findings, bc.findings(ctx, dir, objs.cfg)...)
 				}
 				owners.add(len(out.Apps), res, objs)
+				var dirty *gitops.DirtyError
+				if err := r.CheckClean(ctx, dir); errors.As(err, &dirty) {
+					res.Notes = append(res.Notes, fmt.Sprintf("%s; they are not part of what was checked: check reads what is committed on %s (commit them to check them)", dirty.Error(), r.Branch()))
+				}
 				out.Apps = append(out.Apps, res)
 			}
 			owners.findings(out.Apps)
@@ -111,6 +118,9 @@ a detached HEAD (a pull request's merge commit) is checked as it is.
 				}
 			} else {
 				for _, a := range out.Apps {
+					for _, n := range a.Notes {
+						fmt.Fprintf(g.stderr, "note: %s\n", n)
+					}
 					if a.OK {
 						fmt.Fprintf(g.stdout, "ok    %s\n", a.Dir)
 						continue

@@ -37,7 +37,7 @@ func (g *globals) openReadOnly(ctx context.Context, branch string, history bool)
 		Auth:     g.auth(),
 	})
 	if err != nil {
-		return nil, fmt.Errorf("open repo: %w", err)
+		return nil, fmt.Errorf("open repo: %w%s", err, authHint(err))
 	}
 	return r, nil
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/bgrender/bgrender/pkg/state"
@@ -22,10 +23,14 @@ func TestParseTag(t *testing.T) {
 			t.Errorf("parseTag(%q) = %q, %q, %v; want %q, %q", tag, v, c, err, want.version, want.color)
 		}
 	}
-	for _, bad := range []string{"", "v2.0", "v2.0-red", "-green", "v2.0-Green", "v2 0-green", "v2:0-green", "v2.0-green\n"} {
+	for _, bad := range []string{"", "v2.0", "v2.0-red", "-green", "v2.0-Green", "v2 0-green", "v2:0-green", "v2.0-green\n", "v1-green-blue", "v1-blue-blue"} {
 		if _, _, err := parseTag(bad); !errors.As(err, new(usageError)) {
 			t.Errorf("parseTag(%q) = %v, want a usage error", bad, err)
 		}
+	}
+	// Once accepted as version v1-green in blue.
+	if _, _, err := parseTag("v1-green-blue"); err == nil || !strings.Contains(err.Error(), `the version "v1-green" ends in a color too; a tag has one color suffix, e.g. v1-blue`) {
+		t.Errorf("parseTag(v1-green-blue) = %v", err)
 	}
 }
 
@@ -40,7 +45,7 @@ func FuzzParseTag(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if state.ValidateVersion(v) != nil {
+		if state.ValidateVersion(v) != nil || tagPattern.MatchString(v) {
 			t.Fatalf("parseTag(%q) accepted invalid version %q", tag, v)
 		}
 		if _, err := state.ParseColor(string(c)); err != nil || v+"-"+string(c) != tag {

@@ -145,6 +145,9 @@ func parseTag(tag string) (string, state.Color, error) {
 	if err := state.ValidateVersion(m[1]); err != nil {
 		return "", "", usagef("--from-tag %q: %v", tag, err)
 	}
+	if tagPattern.MatchString(m[1]) {
+		return "", "", usagef("--from-tag %q: the version %q ends in a color too; a tag has one color suffix, e.g. %s-%s", tag, m[1], strings.TrimSuffix(strings.TrimSuffix(m[1], "-blue"), "-green"), m[2])
+	}
 	return m[1], state.Color(m[2]), nil
 }
 

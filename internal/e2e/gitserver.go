@@ -1,78 +1,16 @@
 package e2e
 
 import (
-	"crypto/subtle"
-	"net/http"
-	"net/http/cgi"
-	"net/http/httptest"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
+
+	"github.com/bgrender/bgrender/pkg/gitops/gitopstest"
 )
 
 // GitServer serves bare repositories over smart HTTP with the real git
 // (git http-backend as CGI), behind basic auth, on loopback.
-type GitServer struct {
-	// URL is the base URL; a repo is at URL + "/" + name + ".git".
-	URL        string
-	Root       string
-	User, Pass string
-}
+type GitServer = gitopstest.GitServer
 
 // StartGitServer starts a git HTTP server for the test. Pushing is enabled.
 func StartGitServer(t testing.TB, user, pass string) *GitServer {
-	t.Helper()
-	gitBin, err := exec.LookPath("git")
-	if err != nil {
-		t.Fatalf("git is needed for the git HTTP server (apt-get install -y git): %v", err)
-	}
-	backend := filepath.Join(filepath.Dir(gitBin), "..", "lib", "git-core", "git-http-backend")
-	if _, err := os.Stat(backend); err != nil {
-		out, err := exec.Command(gitBin, "--exec-path").Output()
-		if err != nil {
-			t.Fatalf("find git-http-backend: %v", err)
-		}
-		backend = filepath.Join(string(out[:len(out)-1]), "git-http-backend")
-	}
-	root := t.TempDir()
-	h := &cgi.Handler{
-		Path: backend,
-		Env: []string{
-			"GIT_PROJECT_ROOT=" + root,
-			"GIT_HTTP_EXPORT_ALL=1",
-			"REMOTE_USER=" + user,
-			// As root, git refuses repositories owned by another user as
-			// "dubious ownership"; and pushing over HTTP must be enabled.
-			"GIT_CONFIG_COUNT=2",
-			"GIT_CONFIG_KEY_0=safe.directory", "GIT_CONFIG_VALUE_0=*",
-			"GIT_CONFIG_KEY_1=http.receivepack", "GIT_CONFIG_VALUE_1=true",
-		},
-	}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		u, p, ok := r.BasicAuth()
-		if !ok || subtle.ConstantTimeCompare([]byte(u), []byte(user)) != 1 || subtle.ConstantTimeCompare([]byte(p), []byte(pass)) != 1 {
-			w.Header().Set("WWW-Authenticate", `Basic realm="git"`)
-			http.Error(w, "authentication required", http.StatusUnauthorized)
-			return
-		}
-		h.ServeHTTP(w, r)
-	}))
-	t.Cleanup(srv.Close)
-	return &GitServer{URL: srv.URL, Root: root, User: user, Pass: pass}
+	return gitopstest.ServeGit(t, user, pass)
 }
-
-// NewRepo creates an empty bare repository name.git whose HEAD is main, and
-// returns its URL (without credentials).
-func (s *GitServer) NewRepo(t testing.TB, name string) string {
-	t.Helper()
-	dir := filepath.Join(s.Root, name+".git")
-	out, err := exec.Command("git", "init", "--bare", "--initial-branch=main", dir).CombinedOutput()
-	if err != nil {
-		t.Fatalf("git init --bare %s: %v\n%s", dir, err, out)
-	}
-	return s.URL + "/" + name + ".git"
-}
-
-// Dir returns the bare repository's directory on disk.
-func (s *GitServer) Dir(name string) string { return filepath.Join(s.Root, name+".git") }

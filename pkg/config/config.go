@@ -160,7 +160,7 @@ func Parse(name string, data []byte) (Config, error) {
 		if errors.Is(err, io.EOF) {
 			return Config{}, fmt.Errorf("%s: empty file", name)
 		}
-		return Config{}, fmt.Errorf("%s: %w", name, err)
+		return Config{}, fmt.Errorf("%s: %w", name, explainUnknownFields(err))
 	}
 	c.applyDefaults()
 	if err := c.Validate(); err != nil {

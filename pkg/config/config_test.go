@@ -160,3 +160,19 @@ func TestEnvRefusesCredentials(t *testing.T) {
 		})
 	}
 }
+
+// TestUnknownFieldSuggestion: a misspelt field is named with the nearest
+// known one of its section; a field far from any lists what the section has.
+func TestUnknownFieldSuggestion(t *testing.T) {
+	for _, tc := range []struct{ yaml, want string }{
+		{"apiVersion: bgrender.io/v1alpha1\nkind: App\napp: a\nimgae: ghcr.io/a\n", `bgrender.yaml: line 4: unknown field "imgae" (did you mean "image"?)`},
+		{"apiVersion: bgrender.io/v1alpha1\nkind: App\napp: a\nimage: ghcr.io/a\nwait:\n  controler: flux\n", `line 6: unknown field "controler" (did you mean "controller"?)`},
+		{"apiVersion: bgrender.io/v1alpha1\nkind: App\napp: a\nimage: ghcr.io/a\nverify:\n  checks:\n  - name: x\n    paht: /x\n", `line 8: unknown field "paht" (did you mean "path"?)`},
+		{"apiVersion: bgrender.io/v1alpha1\nkind: App\napp: a\nimage: ghcr.io/a\ngateway:\n  zzzzzzzz: 1\n", `unknown field "zzzzzzzz" (known here: hosts, name)`},
+	} {
+		_, err := Parse("bgrender.yaml", []byte(tc.yaml))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Parse = %v, want %q", err, tc.want)
+		}
+	}
+}

@@ -38,6 +38,15 @@ var (
 	// does not (unpushed, or diverged): a transition would push them too.
 	ErrDiverged = errors.New("the local branch is not in step with its remote")
 
+	// ErrServer: the remote refused or failed a push for its own reasons
+	// (a hook, its storage, the credentials' rights, an HTTP error): not a
+	// lost race, so retrying does not help. The error quotes the server.
+	ErrServer = errors.New("the git server refused the push")
+
+	// ErrAuth: the server did not accept the credentials (none, or ones
+	// that may not do what was asked).
+	ErrAuth = errors.New("the git server did not accept the credentials")
+
 	// ErrBranchNotFound: Options.Branch names a branch that the repository
 	// does not have (an empty repository has every branch: the first commit
 	// creates it).

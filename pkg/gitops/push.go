@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	git "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/config"
@@ -18,6 +19,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/storer"
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	"github.com/go-git/go-git/v5/plumbing/transport/client"
+	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
 	"github.com/go-git/go-git/v5/storage/filesystem"
 )
 
@@ -90,6 +92,96 @@ type rejectedError struct{ msg string }
 func (e *rejectedError) Error() string        { return e.msg }
 func (e *rejectedError) Is(target error) bool { return target == ErrPushRejected }
 
+// serverError is a refusal or failure of the server's own (ErrServer), and
+// with auth one about the credentials (ErrAuth too).
+type serverError struct {
+	msg  string
+	auth bool
+}
+
+func (e *serverError) Error() string { return e.msg }
+func (e *serverError) Is(target error) bool {
+	return target == ErrServer || (e.auth && target == ErrAuth)
+}
+
+// authError marks an error as the server's refusal of the credentials.
+func authError(err error) error {
+	if err == nil || errors.Is(err, ErrAuth) {
+		return err
+	}
+	if errors.Is(err, transport.ErrAuthenticationRequired) || errors.Is(err, transport.ErrAuthorizationFailed) ||
+		strings.Contains(err.Error(), "unable to authenticate") {
+		return &serverError{msg: err.Error(), auth: true}
+	}
+	return err
+}
+
+// raceStatuses are the words of a ref update's refusal that mean the ref
+// moved: git's "stale info", "non-fast-forward", "fetch first", "failed to
+// update ref" / "cannot lock ref" (its compare-and-swap under the lock).
+var raceStatuses = []string{"stale info", "non-fast-forward", "fetch first", "failed to update ref", "failed to lock", "cannot lock ref", "already exists"}
+
+func isRaceStatus(s string) bool {
+	s = strings.ToLower(s)
+	for _, r := range raceStatuses {
+		if strings.Contains(s, r) {
+			return true
+		}
+	}
+	return false
+}
+
+// serverMessages are the server's "remote:" lines (a hook's output),
+// bounded, for an error.
+type serverMessages struct{ b bytes.Buffer }
+
+func (m *serverMessages) Write(p []byte) (int, error) {
+	if room := 2048 - m.b.Len(); room > 0 {
+		m.b.Write(p[:min(len(p), room)])
+	}
+	return len(p), nil
+}
+
+func (m *serverMessages) String() string {
+	var lines []string
+	for _, l := range strings.FieldsFunc(m.b.String(), func(r rune) bool { return r == '\n' || r == '\r' }) {
+		if l = strings.TrimSpace(l); l != "" {
+			lines = append(lines, l)
+		}
+	}
+	if len(lines) == 0 {
+		return ""
+	}
+	return " (the server said: " + strings.Join(lines, "; ") + ")"
+}
+
+// httpError says what an HTTP-level failure of the server was, quoting it.
+func httpError(what string, err error) error {
+	var he *githttp.Err
+	var ue *plumbing.UnexpectedError
+	if errors.As(err, &ue) {
+		errors.As(ue.Err, &he) // go-git's wrapper has no Unwrap
+	}
+	switch {
+	case errors.Is(err, transport.ErrAuthorizationFailed):
+		return &serverError{msg: fmt.Sprintf("%s: the server refused to let these credentials push (HTTP 403: %s)", what, reason(err)), auth: true}
+	case errors.Is(err, transport.ErrAuthenticationRequired):
+		return &serverError{msg: fmt.Sprintf("%s: the server wants credentials (HTTP 401)", what), auth: true}
+	case he != nil || errors.As(err, &he):
+		return &serverError{msg: fmt.Sprintf("%s: the server failed (HTTP %d): %s", what, he.Response.StatusCode, strings.TrimSpace(he.Reason))}
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
+
+// reason is the server's text of a go-git HTTP error ("...: text").
+func reason(err error) string {
+	s := err.Error()
+	if i := strings.LastIndex(s, ": "); i >= 0 {
+		s = s[i+2:]
+	}
+	return strings.TrimSpace(s)
+}
+
 // fsRemote is a repository on this machine: objects are copied into it and
 // its branch ref is swapped under git's lock file protocol.
 type fsRemote struct {
@@ -153,7 +245,7 @@ func (w *wireRemote) close() error   { return nil }
 func (w *wireRemote) push(ctx context.Context, u refUpdate, objs []plumbing.Hash, src storer.EncodedObjectStorer) (err error) {
 	sess, err := w.tr.NewReceivePackSession(w.ep, w.auth)
 	if err != nil {
-		return fmt.Errorf("connect: %w", err)
+		return fmt.Errorf("connect: %w", authError(err))
 	}
 	defer func() {
 		if cerr := sess.Close(); cerr != nil && err == nil {
@@ -162,7 +254,7 @@ func (w *wireRemote) push(ctx context.Context, u refUpdate, objs []plumbing.Hash
 	}()
 	ar, err := sess.AdvertisedReferencesContext(ctx)
 	if err != nil && !errors.Is(err, transport.ErrEmptyRemoteRepository) {
-		return fmt.Errorf("list remote refs: %w", err)
+		return httpError("list remote refs", err)
 	}
 	name := plumbing.NewBranchReferenceName(u.branch)
 	var cur plumbing.Hash
@@ -186,22 +278,35 @@ func (w *wireRemote) push(ctx context.Context, u refUpdate, objs []plumbing.Hash
 		return fmt.Errorf("pack %d objects: %w", len(objs), err)
 	}
 	req.Packfile = io.NopCloser(&pack)
+	// The server's messages (a hook's refusal) come on the side band.
+	var said serverMessages
+	switch {
+	case caps.Supports(capability.Sideband64k):
+		req.Capabilities.Set(capability.Sideband64k)
+		req.Progress = &said
+	case caps.Supports(capability.Sideband):
+		req.Capabilities.Set(capability.Sideband)
+		req.Progress = &said
+	}
 	rs, err := sess.ReceivePack(ctx, req)
 	if rs != nil {
 		if rs.UnpackStatus != "" && rs.UnpackStatus != "ok" {
-			// Typically a missing object: the remote no longer has the head
-			// we built on (rewritten history). A fresh read is the cure, so
-			// it counts as a lost race.
-			return &rejectedError{msg: fmt.Sprintf("remote could not store the pushed objects: %s", rs.UnpackStatus)}
+			// The server's storage, not a race: a missing base would show
+			// as a refused ref update (the old value no longer matches).
+			return &serverError{msg: fmt.Sprintf("the server could not store the pushed objects: %s%s", rs.UnpackStatus, said.String())}
 		}
 		for _, cs := range rs.CommandStatuses {
-			if cs.Status != "ok" {
-				return &rejectedError{msg: fmt.Sprintf("remote refused to update %s: %s", cs.ReferenceName.Short(), cs.Status)}
+			switch {
+			case cs.Status == "ok":
+			case isRaceStatus(cs.Status):
+				return &rejectedError{msg: fmt.Sprintf("remote refused to update %s: %s%s", cs.ReferenceName.Short(), cs.Status, said.String())}
+			default:
+				return &serverError{msg: fmt.Sprintf("the server refused to update %s: %s%s", cs.ReferenceName.Short(), cs.Status, said.String())}
 			}
 		}
 	}
 	if err != nil {
-		return fmt.Errorf("send pack: %w", err)
+		return httpError("send pack", err)
 	}
 	return nil
 }

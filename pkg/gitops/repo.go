@@ -180,7 +180,7 @@ func openNet(ctx context.Context, loc location, o Options) (*Repo, error) {
 		if o.Branch != "" && (errors.As(err, &nm) || errors.Is(err, plumbing.ErrReferenceNotFound)) {
 			return nil, fmt.Errorf("%w: %s", ErrBranchNotFound, o.Branch)
 		}
-		return nil, fmt.Errorf("clone: %w", err)
+		return nil, fmt.Errorf("clone: %w", authError(err))
 	default:
 		ref, err := repo.Head()
 		if err != nil {
@@ -275,7 +275,7 @@ func openLocal(ctx context.Context, loc location, o Options) (*Repo, error) {
 		ref, err := st.Reference(plumbing.HEAD)
 		if !o.ReadOnly || err != nil || ref.Type() != plumbing.HashReference {
 			r.Close()
-			return nil, errors.New("HEAD is detached: name a branch")
+			return nil, errors.New("HEAD is detached: name the branch to read and commit to with --branch")
 		}
 		// A CI checkout (a pull request's merge commit, a runner's commit):
 		// read what is checked out.
