@@ -72,6 +72,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if err == nil {
 		return exitOK
 	}
+	var sig signalError
+	if cause := context.Cause(ctx); errors.As(cause, &sig) && ctx.Err() != nil {
+		fmt.Fprintf(stderr, "bgrender: %v: %v\n", sig, err)
+		return signalCode(sig.sig)
+	}
 	var f findingsError
 	if !errors.As(err, &f) {
 		fmt.Fprintf(stderr, "bgrender: %v\n", err)

@@ -93,6 +93,9 @@ a detached HEAD (a pull request's merge commit) is checked as it is.
 			var owners ownership
 			bc := &baseChecker{g: g, pr: r, base: baseRepo}
 			for _, dir := range dirs {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
 				res, objs := g.checkApp(ctx, r, dir)
 				if baseRepo != nil {
 					res.Findings = append(res.Findings, bc.findings(ctx, dir, objs.cfg)...)

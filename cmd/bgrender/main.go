@@ -8,11 +8,68 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := stopOnSignal(context.Background(), os.Stderr, os.Exit, time.Second)
 	code := run(ctx, os.Args, os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
+}
+
+// stopOnSignal returns a context that SIGINT or SIGTERM cancels, with the
+// signal as its cause (run turns it into exit code 128+signal). Whatever is
+// running gets grace to stop cleanly; past it, or at a second signal, the
+// process exits: every command honours a signal within grace. A transition
+// killed so leaves the repo as a SIGKILL would, which is safe: its push is
+// a compare-and-swap, and a checkout's half-done update is finished by the
+// next run.
+func stopOnSignal(parent context.Context, stderr interface{ WriteString(string) (int, error) }, exit func(int), grace time.Duration) (context.Context, func()) {
+	ctx, cancel := context.WithCancelCause(parent)
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() {
+		var s os.Signal
+		select {
+		case s = <-sigs:
+		case <-done:
+			return
+		}
+		cancel(signalError{s})
+		select {
+		case <-sigs:
+		case <-time.After(grace):
+		case <-done:
+			return
+		}
+		stderr.WriteString("bgrender: " + signalError{s}.Error() + ": stopped without finishing\n")
+		exit(signalCode(s))
+	}()
+	return ctx, func() {
+		signal.Stop(sigs)
+		close(done)
+		cancel(nil)
+	}
+}
+
+// signalError is the cause of a context a signal cancelled.
+type signalError struct{ sig os.Signal }
+
+func (e signalError) Error() string { return "interrupted by " + sigName(e.sig) }
+
+func sigName(s os.Signal) string {
+	if s == syscall.SIGTERM {
+		return "SIGTERM"
+	}
+	return "SIGINT"
+}
+
+// signalCode is the shell's exit code for a process ended by s.
+func signalCode(s os.Signal) int {
+	if n, ok := s.(syscall.Signal); ok {
+		return 128 + int(n)
+	}
+	return 130
 }
