@@ -267,9 +267,10 @@ func desired(cfg config.Config, current render.Files, next state.State) (render.
 }
 
 // verifyBuild builds the app dir and checks the routing invariants; a
-// transition whose result does not build is never committed.
+// transition whose result does not build is never committed. The files are
+// the app's as readApp measured them, with bgrender's own rendered.
 func (g *globals) verifyBuild(app, dir string, files render.Files) error {
-	built, err := g.builder.BuildFiles(files)
+	built, err := g.builder.BuildVetted(files)
 	if err != nil {
 		return fmt.Errorf("%s: kustomize build failed, nothing was committed: %w", dir, err)
 	}

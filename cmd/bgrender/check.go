@@ -163,16 +163,19 @@ func (g *globals) checkApp(ctx context.Context, r *gitops.Repo, dir string) (che
 	if d := render.Diff(dir, ownedOnly(a.files), ownedOnly(want)); d != "" {
 		fail("overlays drift from the state (run `bgrender --app %s render` and commit the result):\n%s", dir, d)
 	}
-	built, err := g.builder.BuildFiles(a.files)
+	// readApp measured the files.
+	built, err := g.builder.BuildVetted(a.files)
 	if err != nil {
 		fail("kustomize build %s: %v", dir, err)
 	} else {
-		for _, e := range render.CheckRouting(a.cfg.App, built) {
-			fail("routing: %v", e)
-		}
-		if objs.ids, err = render.Objects(built, a.cfg.Namespace); err != nil {
+		routing, ids, err := render.Inspect(a.cfg.App, a.cfg.Namespace, built)
+		if err != nil {
 			fail("kustomize build %s: %v", dir, err)
 		}
+		for _, e := range routing {
+			fail("routing: %v", e)
+		}
+		objs.ids = ids
 	}
 	if _, ok := a.files[path.Base(render.KustomizationFile)]; !ok {
 		fail("%s: no %s; Argo CD and Flux need one at the app dir", dir, render.KustomizationFile)

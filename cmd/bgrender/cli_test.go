@@ -22,7 +22,7 @@ type result struct {
 }
 
 // bg runs the CLI in-process with a fixed clock.
-func bg(t *testing.T, args ...string) result {
+func bg(t testing.TB, args ...string) result {
 	t.Helper()
 	var out, errb bytes.Buffer
 	code := run(context.Background(), append([]string{"bgrender"}, args...), strings.NewReader(""), &out, &errb)
@@ -30,7 +30,7 @@ func bg(t *testing.T, args ...string) result {
 }
 
 // mustBG runs the CLI and fails the test unless it exits with want.
-func mustBG(t *testing.T, want int, args ...string) result {
+func mustBG(t testing.TB, want int, args ...string) result {
 	t.Helper()
 	r := bg(t, args...)
 	if r.code != want {

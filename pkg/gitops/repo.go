@@ -646,23 +646,25 @@ func (r *Repo) ReadTree(ctx context.Context, dir string, b Bounds) (Tree, error)
 		paths = append(paths, p)
 	}
 	sort.Strings(paths)
+	objs := make([]plumbing.EncodedObject, len(paths))
 	var total int64
-	for _, p := range paths {
-		fe := files[p]
-		size, err := blobSize(r.objects, fe.hash)
+	for i, p := range paths {
+		o, err := r.objects.EncodedObject(plumbing.BlobObject, files[p].hash)
 		if err != nil {
 			return Tree{}, r.wrap(err, "read %s", joinPath(d, p))
 		}
+		size := o.Size()
 		if b.FileBytes > 0 && size > b.FileBytes {
 			return Tree{}, &TooLargeError{Path: joinPath(d, p), Size: size, Limit: b.FileBytes}
 		}
 		if total += size; b.DirBytes > 0 && total > b.DirBytes {
 			return Tree{}, &TooLargeError{Path: joinPath(d, "."), Dir: true, Size: total, Limit: b.DirBytes}
 		}
+		objs[i] = o
 	}
-	for _, p := range paths {
+	for i, p := range paths {
 		fe := files[p]
-		data, err := readBlob(r.objects, fe.hash)
+		data, err := objectContent(objs[i])
 		if err != nil {
 			return Tree{}, r.wrap(err, "read %s", joinPath(d, p))
 		}

@@ -384,13 +384,18 @@ func listFiles(ctx context.Context, s storer.EncodedObjectStorer, h plumbing.Has
 }
 
 // readBlob returns a blob's content.
-// blobSize is a blob's size, from its object header.
-func blobSize(s storer.EncodedObjectStorer, h plumbing.Hash) (int64, error) {
-	o, err := s.EncodedObject(plumbing.BlobObject, h)
+// objectContent reads an object's content.
+func objectContent(o plumbing.EncodedObject) ([]byte, error) {
+	r, err := o.Reader()
 	if err != nil {
-		return 0, fmt.Errorf("read blob %s: %w", h, err)
+		return nil, fmt.Errorf("read blob %s: %w", o.Hash(), err)
 	}
-	return o.Size(), nil
+	defer r.Close()
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("read blob %s: %w", o.Hash(), err)
+	}
+	return data, nil
 }
 
 func readBlob(s storer.EncodedObjectStorer, h plumbing.Hash) ([]byte, error) {

@@ -76,6 +76,13 @@ func (b *Builder) BuildFiles(files Files) ([]byte, error) {
 	if errs := vet.Files(files, l); len(errs) > 0 {
 		return nil, fmt.Errorf("kustomize build /: %w", errors.Join(errs...))
 	}
+	return b.BuildVetted(files)
+}
+
+// BuildVetted is BuildFiles for files already measured with vet.Files
+// within b.Limits (and files bgrender rendered itself): it does not measure
+// them again.
+func (b *Builder) BuildVetted(files Files) ([]byte, error) {
 	fsys := filesys.MakeFsInMemory()
 	paths := make([]string, 0, len(files))
 	for p := range files {

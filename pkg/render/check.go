@@ -46,10 +46,31 @@ func (e *RoutingError) Error() string {
 //
 // Errors are *RoutingError values, except a parse error for unreadable input.
 func CheckRouting(app string, built []byte) []error {
+	objs, err := parseBuilt(built)
+	if err != nil {
+		return []error{fmt.Errorf("check routing of %s: %w", app, err)}
+	}
+	return checkRouting(app, objs)
+}
+
+// Inspect is CheckRouting and Objects of one build, parsed once.
+func Inspect(app, defaultNamespace string, built []byte) (routing []error, ids []ObjectID, err error) {
+	objs, err := parseBuilt(built)
+	if err != nil {
+		return nil, nil, err
+	}
+	return checkRouting(app, objs), objectIDs(objs, defaultNamespace), nil
+}
+
+func parseBuilt(built []byte) ([]*yaml.RNode, error) {
 	objs, err := (&kio.ByteReader{Reader: bytes.NewReader(built), OmitReaderAnnotations: true}).Read()
 	if err != nil {
-		return []error{fmt.Errorf("check routing of %s: parse build output: %w", app, err)}
+		return nil, fmt.Errorf("parse build output: %w", err)
 	}
+	return objs, nil
+}
+
+func checkRouting(app string, objs []*yaml.RNode) []error {
 	c := checker{app: app, deployments: map[string]*yaml.RNode{}}
 	for _, o := range objs {
 		switch o.GetKind() {
@@ -312,10 +333,14 @@ func (o ObjectID) String() string {
 // in order. An object without a namespace is given defaultNamespace unless
 // its kind is one of Kubernetes' cluster-scoped kinds.
 func Objects(built []byte, defaultNamespace string) ([]ObjectID, error) {
-	objs, err := (&kio.ByteReader{Reader: bytes.NewReader(built), OmitReaderAnnotations: true}).Read()
+	objs, err := parseBuilt(built)
 	if err != nil {
-		return nil, fmt.Errorf("parse build output: %w", err)
+		return nil, err
 	}
+	return objectIDs(objs, defaultNamespace), nil
+}
+
+func objectIDs(objs []*yaml.RNode, defaultNamespace string) []ObjectID {
 	out := make([]ObjectID, 0, len(objs))
 	for _, o := range objs {
 		group, _, _ := strings.Cut(o.GetApiVersion(), "/")
@@ -328,7 +353,7 @@ func Objects(built []byte, defaultNamespace string) ([]ObjectID, error) {
 		}
 		out = append(out, id)
 	}
-	return out, nil
+	return out
 }
 
 // clusterScoped are Kubernetes' built-in cluster-scoped kinds, by group/kind.

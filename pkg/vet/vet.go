@@ -146,7 +146,7 @@ func yamlDocs(name string, data []byte, l Limits) (int64, error) {
 		return 0, &LimitError{File: name, Limit: LimitFileBytes, Value: int64(len(data)), Max: l.FileBytes}
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
-	c := counter{name: name, l: l, size: map[*yaml.Node]int64{}, height: map[*yaml.Node]int64{}, entries: map[*yaml.Node]int64{}, active: map[*yaml.Node]bool{}}
+	c := counter{name: name, l: l}
 	var docs int64
 	for {
 		var doc yaml.Node
@@ -174,88 +174,80 @@ func isEmptyDoc(n *yaml.Node) bool {
 }
 
 // counter measures YAML node trees as if their aliases were expanded,
-// without expanding them: each anchored node is measured once.
+// without expanding them: an anchored node (the only kind an alias can
+// refer to) is measured once and remembered.
 type counter struct {
 	name  string
 	l     Limits
 	nodes int64 // of the file so far
 
-	size    map[*yaml.Node]int64 // expanded node count of a subtree
-	height  map[*yaml.Node]int64 // expanded nesting depth of a subtree
-	entries map[*yaml.Node]int64 // a mapping's entries, merges included
-	active  map[*yaml.Node]bool  // being measured: an alias to it is a cycle
+	memo    map[*yaml.Node]measured // anchored nodes measured
+	active  map[*yaml.Node]bool     // anchored nodes being measured: an alias to one is a cycle
+	entries map[*yaml.Node]int64    // anchored mappings' entries, merges included
 }
 
+// measured is a subtree's size once expanded: nodes, and nesting below it.
+type measured struct{ size, height int64 }
+
 func (c *counter) doc(n *yaml.Node) error {
-	s, err := c.measure(n, 0)
+	m, err := c.measure(n, 0)
 	if err != nil {
 		return err
 	}
-	c.nodes = sat(c.nodes, s)
+	c.nodes = sat(c.nodes, m.size)
 	if c.l.Nodes > 0 && c.nodes > c.l.Nodes {
 		return &LimitError{File: c.name, Limit: LimitNodes, Value: c.nodes, Over: true, Max: c.l.Nodes}
 	}
 	return nil
 }
 
-// measure returns the expanded size of n, checking depth and entries on
-// the way; level is n's depth in the tree as written.
-func (c *counter) measure(n *yaml.Node, level int64) (int64, error) {
+// measure measures n, checking depth and entries on the way; level is n's
+// depth in the tree as written.
+func (c *counter) measure(n *yaml.Node, level int64) (measured, error) {
 	if n.Kind == yaml.AliasNode {
 		if n.Alias == nil {
-			return 1, nil
+			return measured{size: 1}, nil
 		}
-		return c.measureTarget(n.Alias, level)
+		n = n.Alias
+		if c.active[n] {
+			return measured{}, fmt.Errorf("%s: line %d: %w", c.name, n.Line, ErrAliasCycle)
+		}
 	}
-	if s, ok := c.size[n]; ok {
-		return s, c.checkHeight(n, level)
+	if m, ok := c.memo[n]; ok {
+		if d := level + m.height; c.l.Depth > 0 && d > c.l.Depth {
+			return measured{}, &LimitError{File: c.name, Limit: LimitDepth, Value: d, Max: c.l.Depth}
+		}
+		return m, nil
 	}
 	if c.l.Depth > 0 && level > c.l.Depth {
-		return 0, &LimitError{File: c.name, Limit: LimitDepth, Value: level, Over: true, Max: c.l.Depth}
+		return measured{}, &LimitError{File: c.name, Limit: LimitDepth, Value: level, Over: true, Max: c.l.Depth}
 	}
-	c.active[n] = true
-	defer delete(c.active, n)
-	var size, height int64 = 1, 0
+	if n.Anchor != "" {
+		if c.active == nil {
+			c.active, c.memo = map[*yaml.Node]bool{}, map[*yaml.Node]measured{}
+		}
+		c.active[n] = true
+		defer delete(c.active, n)
+	}
+	m := measured{size: 1}
 	for _, ch := range n.Content {
-		s, err := c.measure(ch, level+1)
+		cm, err := c.measure(ch, level+1)
 		if err != nil {
-			return 0, err
+			return measured{}, err
 		}
-		size = sat(size, s)
-		if c.l.Nodes > 0 && sat(c.nodes, size) > c.l.Nodes {
-			return 0, &LimitError{File: c.name, Limit: LimitNodes, Value: sat(c.nodes, size), Over: true, Max: c.l.Nodes}
+		m.size = sat(m.size, cm.size)
+		if c.l.Nodes > 0 && sat(c.nodes, m.size) > c.l.Nodes {
+			return measured{}, &LimitError{File: c.name, Limit: LimitNodes, Value: sat(c.nodes, m.size), Over: true, Max: c.l.Nodes}
 		}
-		height = max(height, c.heightOf(ch)+1)
+		m.height = max(m.height, cm.height+1)
 	}
 	if err := c.checkEntries(n); err != nil {
-		return 0, err
+		return measured{}, err
 	}
-	c.size[n], c.height[n] = size, height
-	return size, nil
-}
-
-func (c *counter) measureTarget(t *yaml.Node, level int64) (int64, error) {
-	if c.active[t] {
-		return 0, fmt.Errorf("%s: line %d: %w", c.name, t.Line, ErrAliasCycle)
+	if n.Anchor != "" {
+		c.memo[n] = m
 	}
-	return c.measure(t, level)
-}
-
-// heightOf is the expanded nesting depth below n (0 for a scalar), once n
-// is measured.
-func (c *counter) heightOf(n *yaml.Node) int64 {
-	for n.Kind == yaml.AliasNode && n.Alias != nil {
-		n = n.Alias
-	}
-	return c.height[n]
-}
-
-// checkHeight checks that an already measured subtree fits at level.
-func (c *counter) checkHeight(n *yaml.Node, level int64) error {
-	if d := level + c.height[n]; c.l.Depth > 0 && d > c.l.Depth {
-		return &LimitError{File: c.name, Limit: LimitDepth, Value: d, Max: c.l.Depth}
-	}
-	return nil
+	return m, nil
 }
 
 // checkEntries checks a measured collection's entries: a sequence's items,
@@ -276,6 +268,9 @@ func (c *counter) checkEntries(n *yaml.Node) error {
 	return nil
 }
 
+// mappingEntries counts a mapping's entries with those its merge keys
+// bring in. Merged mappings are anchored and were measured first, so they
+// hold no cycle; each is counted once.
 func (c *counter) mappingEntries(n *yaml.Node) int64 {
 	if e, ok := c.entries[n]; ok {
 		return e
@@ -291,7 +286,12 @@ func (c *counter) mappingEntries(n *yaml.Node) int64 {
 			e = sat(e, c.mappingEntries(m))
 		}
 	}
-	c.entries[n] = e
+	if n.Anchor != "" {
+		if c.entries == nil {
+			c.entries = map[*yaml.Node]int64{}
+		}
+		c.entries[n] = e
+	}
 	return e
 }
 

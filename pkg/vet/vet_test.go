@@ -190,3 +190,22 @@ spec:
 		}
 	}
 }
+
+// TestMergeChainBounded: merge keys that double a mapping at every level
+// are counted without doubling the work, even with the node limit lifted.
+func TestMergeChainBounded(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("m0: &m0 {a: 1, b: 2}\n")
+	for i := 1; i <= 40; i++ {
+		fmt.Fprintf(&b, "m%d: &m%d\n  <<: [*m%d, *m%d]\n  k%d: v\n", i, i, i-1, i-1, i)
+	}
+	l := vet.DefaultLimits()
+	l.Nodes, l.Entries, l.Depth = 1<<62, 1<<62, 1000
+	if err := vet.YAML("merge.yaml", []byte(b.String()), l); err != nil {
+		t.Fatalf("a merge chain within lifted limits: %v", err)
+	}
+	le := limitOf(t, vet.YAML("merge.yaml", []byte(b.String()), vet.DefaultLimits()))
+	if le.Limit != vet.LimitNodes && le.Limit != vet.LimitEntries {
+		t.Fatalf("got %v", le)
+	}
+}
