@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/bgrender/bgrender/pkg/gitops/gitopstest"
 )
@@ -96,4 +97,43 @@ func TestCheckNotesUncommitted(t *testing.T) {
 	if !strings.Contains(r.stdout, `"notes": [`) || !strings.Contains(r.stdout, `"uncommitted changes under apps/a: apps/a/base/service.yaml;`) {
 		t.Errorf("check -o json:\n%s", r.stdout)
 	}
+}
+
+// TestLocksAndIndexNameTheFix: a lock file another process left in the
+// remote is never removed; the transition says which file and how to remove
+// it (it used to be deleted once 3 s old, and a fresh one was reported as
+// "pull"). An index a killed git left empty is named, with how to rebuild it
+// (it used to say "commit or discard local changes").
+func TestLocksAndIndexNameTheFix(t *testing.T) {
+	dir, url := gitopstest.NewRemote(t, "main")
+	e := newEnvOn(t, url, "apps/a")
+	e.run(0, "init", "--name", "a", "--image", "ghcr.io/acme/a")
+	lock := filepath.Join(dir, "refs", "heads", "main.lock")
+	if err := os.WriteFile(lock, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-time.Hour)
+	os.Chtimes(lock, old, old)
+	r := e.run(1, "deploy", "--version", "v1")
+	if !strings.Contains(r.stderr, lock+" exists") || !strings.Contains(r.stderr, "(rm "+lock+")") || strings.Contains(r.stderr, "keeps moving") {
+		t.Errorf("deploy with a lock in the way:\n%s", r.stderr)
+	}
+	if !fileExists(lock) {
+		t.Fatal("the lock was removed")
+	}
+	os.Remove(lock)
+	e.run(0, "deploy", "--version", "v1")
+
+	checkout := gitopstest.Clone(t, url)
+	if err := os.WriteFile(filepath.Join(checkout, ".git", "index"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r = mustBG(t, 1, "--repo", checkout, "--app", "apps/a", "promote", "--force", "--reason", "x")
+	if !strings.Contains(r.stderr, "the index (.git/index) cannot be read") || !strings.Contains(r.stderr, "`rm .git/index && git reset` rebuilds it") || strings.Contains(r.stderr, "commit or discard") {
+		t.Errorf("promote with an empty index:\n%s", r.stderr)
+	}
+	// As the message says.
+	os.Remove(filepath.Join(checkout, ".git", "index"))
+	gitopstest.Git(t, checkout, "reset", "-q")
+	mustBG(t, 0, "--repo", checkout, "--app", "apps/a", "promote", "--force", "--reason", "x")
 }

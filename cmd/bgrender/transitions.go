@@ -33,7 +33,9 @@ type stepFunc func(a *appCtx) (next state.State, subject, hint string, err error
 // waited for the same bounded way; one that stays is reported with the
 // command that removes it.
 func (g *globals) commitStep(ctx context.Context, step stepFunc, body ...string) (transitionResult, *appCtx, error) {
-	const maxAttempts = 10
+	// A lock is held for the moment of a write: a few tries are enough to
+	// tell one held from one left behind.
+	const maxAttempts, maxLockedAttempts = 10, 4
 	raced, refreshed := false, false
 	var firstHead string
 	for attempt := 1; ; attempt++ {
@@ -58,7 +60,7 @@ func (g *globals) commitStep(ctx context.Context, step stepFunc, body ...string)
 			return res, a, fmt.Errorf("%w (branch %s is at %s)", err, a.repo.Branch(), short(a.repo.Head().String()))
 		case !errors.Is(err, gitops.ErrPushRejected) && !errors.Is(err, gitops.ErrLocked):
 			return res, a, err
-		case attempt == maxAttempts && errors.Is(err, gitops.ErrLocked):
+		case attempt >= maxLockedAttempts && errors.Is(err, gitops.ErrLocked):
 			return res, a, err
 		case attempt == maxAttempts:
 			return res, a, fmt.Errorf("%w; gave up after %d attempts: the branch keeps moving", err, attempt)

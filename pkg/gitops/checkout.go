@@ -29,7 +29,7 @@ import (
 const journalFile = "bgrender-checkout"
 
 // ErrIndexUnreadable: the index file of a checkout cannot be read.
-var ErrIndexUnreadable = errors.New("the index (.git/index) cannot be read: it is empty or corrupt, e.g. left so by a killed git process; `git reset` rebuilds it from HEAD (keeping your files)")
+var ErrIndexUnreadable = errors.New("the index (.git/index) cannot be read: it is empty or corrupt, e.g. left so by a killed git process; `rm .git/index && git reset` rebuilds it from HEAD, keeping your files")
 
 // pathChange is a file that differs between two trees.
 type pathChange struct {

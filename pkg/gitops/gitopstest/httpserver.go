@@ -126,6 +126,16 @@ func (h *httpRemote) uploadPack(w http.ResponseWriter, body io.Reader, st storer
 	if err := req.UploadRequest.Decode(body); err != nil {
 		return fmt.Errorf("decode upload request: %w", err)
 	}
+	// Read the haves up to the client's "done", as git does, before
+	// answering: over SSH the client writes them after the wants, and a
+	// server that answered and hung up first would make its write fail
+	// ("sending done message: EOF").
+	sc := pktline.NewScanner(body)
+	for sc.Scan() {
+		if strings.TrimSpace(string(sc.Bytes())) == "done" {
+			break
+		}
+	}
 	var objs, shallows []plumbing.Hash
 	var err error
 	if d, ok := req.Depth.(packp.DepthCommits); ok && d > 0 {
