@@ -20,6 +20,18 @@
 // and no external program is run: go-git's file transport (which runs the
 // git binary) is never used.
 //
+// A local checkout pushes first and then moves: the remote-tracking branch,
+// the local branch, and the worktree files that differ with their index
+// entries (unless one has local changes), journaled so that a run killed at
+// any point leaves the checkout as it was or, once the next Open has run, at
+// the pushed commit. Options.Refresh fetches the branch first, for a retry
+// after a lost race. Lock files are git's (<file>.lock, renamed into place);
+// none is ever removed unless it is provably a killed bgrender's own (see
+// lock.go), and every other one is a *LockedError naming the rm command.
+// Repo.ReadTree reads a directory within Bounds and reports symbolic links
+// apart from files. go-git's HTTP transport is installed once per process
+// with redirects off.
+//
 // The package gitopstest has helpers for tests of other packages: bare
 // remotes in temporary directories, seeding, cloning and reading them back.
 package gitops

@@ -44,8 +44,11 @@
 // paths those are, so a caller can delete stale ones before writing. Scaffold
 // renders base/ for `bgrender init`. Diff shows what a transition changes.
 // Builder.Build and Builder.BuildFiles run kustomize (krusty, no plugins, no
-// helm, root-only loading, no remote resources) behind one mutex; share one
-// Builder per process. CheckRouting checks the built YAML for broken routing
+// helm, root-only loading) behind one mutex; share one Builder per process.
+// Env-repo content is untrusted: BuildFiles measures the files with vet, and
+// every build first refuses (*RemoteError) any value kustomize would fetch or
+// clone, in every field it loads from, and runs with kustomize's HTTP client
+// refusing every request (see netguard.go). CheckRouting checks the built YAML for broken routing
 // (a route to a color without a Deployment, a subset that selects nothing, a
 // default rule that shadows later rules, an image without a tag).
 package render
