@@ -322,7 +322,8 @@ func openLocal(ctx context.Context, loc location, o Options) (*Repo, error) {
 			return nil, err
 		}
 	}
-	if r.checkout != "" {
+	if r.checkout != "" && !o.ReadOnly {
+		// Reading leaves the checkout alone: the next transition finishes it.
 		if err := r.finishInterrupted(); err != nil {
 			r.Close()
 			return nil, err
