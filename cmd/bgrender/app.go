@@ -151,6 +151,7 @@ Examples:
 			statusCommand(g),
 			checkCommand(g),
 			renderCommand(g),
+			migrateCommand(g),
 			demoCommand(g),
 			completionCommand(g),
 			versionCommand(g),

@@ -242,16 +242,18 @@ func (g *globals) openAppWith(ctx context.Context, history, refresh bool) (*appC
 	return a, nil
 }
 
-// desired returns every file of the app dir after moving to state next:
-// the user's files unchanged, bgrender's owned files re-rendered.
-func desired(cfg config.Config, current render.Files, next state.State) (render.Files, error) {
-	owned, err := render.Overlays(cfg, next)
+// desired returns every file of the app dir after moving from state prev
+// (what current was rendered for) to next: the user's files unchanged,
+// bgrender's owned files rendered (a release new in its color snapshotted,
+// the others kept as they are), and next as it records that.
+func desired(cfg config.Config, current render.Files, prev, next state.State) (render.Files, state.State, error) {
+	owned, next, err := render.Render(cfg, current, prev, next)
 	if err != nil {
-		return nil, fmt.Errorf("render overlays: %w", err)
+		return nil, next, fmt.Errorf("render overlays: %w", err)
 	}
 	st, err := state.Marshal(next)
 	if err != nil {
-		return nil, err
+		return nil, next, err
 	}
 	out := render.Files{}
 	for p, b := range current {
@@ -263,7 +265,7 @@ func desired(cfg config.Config, current render.Files, next state.State) (render.
 		out[p] = b
 	}
 	out[state.FileName] = st
-	return out, nil
+	return out, next, nil
 }
 
 // verifyBuild builds the app dir and checks the routing invariants; a
@@ -298,7 +300,10 @@ type transitionResult struct {
 	Route      string      `json:"route"`
 	Subject    string      `json:"subject"`
 	Next       string      `json:"next"`
-	PR         *prOut      `json:"pullRequest,omitempty"`
+	// Note says what the transition did besides its own job (the warm
+	// standby's color taken, or given back).
+	Note string `json:"note,omitempty"`
+	PR   *prOut `json:"pullRequest,omitempty"`
 	// LocalBehind lists the files whose local changes kept a checkout from
 	// being brought forward to the pushed commit.
 	LocalBehind []string `json:"localBehind,omitempty"`
@@ -322,15 +327,59 @@ func releaseJSON(r *state.Release) *releaseOut {
 // apply renders next, checks it builds, and commits and pushes it as one
 // transition (or prints the diff with --dry-run).
 func (a *appCtx) apply(ctx context.Context, next state.State, subject, body, hint string) (transitionResult, error) {
-	files, err := desired(a.cfg, a.files, next)
-	if err != nil {
+	files, next, err := desired(a.cfg, a.files, a.st, next)
+	var drift *render.DriftError
+	switch {
+	case errors.As(err, &drift):
+		// A transition never changes a color's files but by a deploy into
+		// it; it does not build on ones edited by hand either.
+		return transitionResult{}, refusedError{fmt.Sprintf("%s: refused: %v", a.dir, err)}
+	case errors.Is(err, render.ErrOldLayout):
+		return transitionResult{}, fmt.Errorf("%s: %w (`%s migrate`)", a.dir, render.ErrOldLayout, a.g.cmdPrefix(a))
+	case err != nil:
 		return transitionResult{}, err
 	}
+	note := standbyNote(a.st, next)
+	if note != "" {
+		body = strings.TrimPrefix(body+"\n"+note, "\n")
+	}
+	return a.commitFiles(ctx, files, next, commitOpts{subject: subject, body: body, hint: hint, note: note,
+		transition: string(next.Last.Name), trailers: trailers(next), replace: []string{render.OverlaysDir}})
+}
+
+// standbyNote says what a transition did to the warm standby, when a deploy
+// takes its color or an abort gives it back.
+func standbyNote(prev, next state.State) string {
+	switch t := next.Test; {
+	case t != nil && t.Replaces != nil && prev.Standby != nil && prev.Standby.ID == t.Replaces.ID:
+		return fmt.Sprintf("Replaces standby %s %s: rollback is not possible until this release is promoted or aborted (an abort puts %s back).", t.Replaces.Color, t.Replaces.Version, t.Replaces.Version)
+	case next.Last.Name == state.TAbort && next.Standby != nil && prev.Test != nil && prev.Test.Replaces != nil:
+		return fmt.Sprintf("Puts standby %s %s back as it was: rollback is possible again.", next.Standby.Color, next.Standby.Version)
+	}
+	return ""
+}
+
+// commitOpts say how commitFiles commits: the message, and which paths of
+// the app dir are replaced whole.
+type commitOpts struct {
+	subject, body, hint, note string
+	transition                string
+	trailers                  []gitops.Trailer
+	replace                   []string
+}
+
+// commitFiles checks that files (the app dir in state next) build, and
+// commits and pushes them (or prints the diff with --dry-run, or proposes
+// them with --pr).
+func (a *appCtx) commitFiles(ctx context.Context, files render.Files, next state.State, o commitOpts) (transitionResult, error) {
 	if err := a.g.verifyBuild(a.cfg.App, a.dir, files); err != nil {
 		return transitionResult{}, err
 	}
+	subject, body, hint := o.subject, o.body, o.hint
+	var err error
 	res := transitionResult{
-		App: next.App, Dir: a.dir, Transition: string(next.Last.Name), Subject: subject,
+		Note: o.note,
+		App:  next.App, Dir: a.dir, Transition: o.transition, Subject: subject,
 		Phase: string(next.Phase()), Active: releaseJSON(next.Active), Test: releaseJSON(next.Test),
 		Standby: releaseJSON(next.Standby), Route: describeRoute(a.cfg, next), Next: hint,
 		Parent: a.repo.Head().String(),
@@ -346,8 +395,8 @@ func (a *appCtx) apply(ctx context.Context, next state.State, subject, body, hin
 	change := gitops.Change{
 		Dir:     a.dir,
 		Files:   files,
-		Replace: []string{render.OverlaysDir},
-		Message: gitops.FormatMessage(subject, body, trailers(next)),
+		Replace: o.replace,
+		Message: gitops.FormatMessage(subject, body, o.trailers),
 		Author:  gitops.Signature{Name: a.g.authorName, Email: a.g.authorEmail, When: a.g.now()},
 	}
 	var out gitops.Result
@@ -373,7 +422,7 @@ func (a *appCtx) apply(ctx context.Context, next state.State, subject, body, hin
 		out, err = a.repo.Apply(ctx, change)
 	}
 	if err != nil {
-		return transitionResult{}, fmt.Errorf("%s: commit %s: %w%s", a.dir, next.Last.Name, err, authHint(err))
+		return transitionResult{}, fmt.Errorf("%s: commit %s: %w%s", a.dir, o.transition, err, authHint(err))
 	}
 	res.Commit, res.Parent, res.Pushed = out.Commit.String(), out.Parent.String(), out.Pushed
 	res.LocalBehind = out.LocalBehind
@@ -404,7 +453,10 @@ func trailers(s state.State) []gitops.Trailer {
 // describeRoute says in one line where traffic goes in state s.
 func describeRoute(cfg config.Config, s state.State) string {
 	var parts []string
-	if s.Test != nil {
+	switch {
+	case s.Test != nil && s.Test.Unrouted:
+		parts = append(parts, fmt.Sprintf("%s -> none (%s %s has no test route yet)", selectorText(cfg), s.Test.Color, s.Test.Version))
+	case s.Test != nil:
 		parts = append(parts, fmt.Sprintf("%s -> %s %s", selectorText(cfg), s.Test.Color, s.Test.Version))
 	}
 	if s.Active != nil {

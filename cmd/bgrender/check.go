@@ -155,7 +155,11 @@ func (g *globals) checkApp(ctx context.Context, r *gitops.Repo, dir string) (che
 	}
 	res.App = a.st.App
 	objs.namespace, objs.cfg = a.cfg.Namespace, &a.cfg
-	want, err := desired(a.cfg, a.files, a.st)
+	want, _, err := desired(a.cfg, a.files, a.st, a.st)
+	if errors.Is(err, render.ErrOldLayout) {
+		fail("%v (`bgrender --app %s migrate`)", err, dir)
+		return res, objs
+	}
 	if err != nil {
 		fail("%v", err)
 		return res, objs

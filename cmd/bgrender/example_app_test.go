@@ -22,7 +22,7 @@ func TestExampleAppMatchesRender(t *testing.T) {
 	files := render.Files{}
 	for p, b := range all {
 		if p == config.FileName || p == state.FileName || p == render.KustomizationFile ||
-			strings.HasPrefix(p, "base/") || strings.HasPrefix(p, render.OverlaysDir+"/") {
+			strings.HasPrefix(p, "base/") || strings.HasPrefix(p, render.TemplateDir+"/") || strings.HasPrefix(p, render.OverlaysDir+"/") {
 			files[p] = b
 		}
 	}
@@ -37,7 +37,7 @@ func TestExampleAppMatchesRender(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, err := desired(cfg, files, st)
+	want, _, err := desired(cfg, files, st, st)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -107,7 +107,7 @@ func (g *globals) initApp(c *cli.Context, cfg config.Config) error {
 	}
 	// The diff of a dry run is against the repo as it is, not the in-memory scaffold.
 	if res.DryRun {
-		want, _ := desired(cfg, files, st)
+		want, _, _ := desired(cfg, files, st, st)
 		res.Diff = render.Diff(dir, current, want)
 	}
 	return g.printTransition(res)

@@ -26,7 +26,7 @@ func TestDryRunWritesNothing(t *testing.T) {
 	}
 	var out transitionResult
 	decodeJSON(t, e.run(0, "--dry-run", "-o", "json", "deploy", "--version", "v1").stdout, &out)
-	if !out.DryRun || out.Commit != "" || !strings.Contains(out.Diff, "overlays/blue/deployment-patch.yaml") {
+	if !out.DryRun || out.Commit != "" || !strings.Contains(out.Diff, "overlays/blue/snapshot/workload-patch.yaml") {
 		t.Fatalf("json dry run: %+v", out)
 	}
 }

@@ -66,6 +66,9 @@ func (g *globals) printTransition(res transitionResult) error {
 		fmt.Fprintf(w, "  your checkout stays behind it: local changes in %s; commit or stash them, then `git pull --ff-only`\n", strings.Join(res.LocalBehind, ", "))
 	}
 	fmt.Fprintf(w, "  route: %s\n", res.Route)
+	if res.Note != "" {
+		fmt.Fprintf(w, "  note: %s\n", res.Note)
+	}
 	if res.Next != "" {
 		fmt.Fprintf(w, "next: %s\n", res.Next)
 	}

@@ -126,9 +126,14 @@ func TestReleaseCycle(t *testing.T) {
 		t.Fatalf("failing v3: %s %s %q\n%s", sum.Outcome, transitions(sum), sum.Error, res.stderr)
 	}
 	decodeJSON(t, r.run(0, "-o", "json", "status").stdout, &st)
-	// v3 went into blue, the idle color, replacing v1 kept warm there.
-	if st.Active.Version != "v2" || st.Test != nil || st.Standby != nil {
+	// v3 went into blue, the idle color, taking the place of v1 kept warm
+	// there; the abort put v1 back, so a rollback is still possible (it
+	// used to be lost).
+	if st.Active.Version != "v2" || st.Test != nil || st.Standby == nil || st.Standby.Version != "v1" {
 		t.Fatalf("after the aborted v3: %+v", st)
+	}
+	if !strings.Contains(res.stdout+res.stderr, "Replaces standby blue v1: rollback is not possible until this release is promoted or aborted") {
+		t.Errorf("the deploy of v3 did not say it takes the standby's place:\n%s%s", res.stdout, res.stderr)
 	}
 
 	// v4 answers the test route but fails without the cookie: rolled back after the switch.

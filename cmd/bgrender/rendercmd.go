@@ -62,7 +62,7 @@ Nothing is committed; with --dry-run nothing is written either.
 			if err != nil {
 				return err
 			}
-			want, err := desired(cfg, current, st)
+			want, _, err := desired(cfg, current, st, st)
 			if err != nil {
 				return err
 			}

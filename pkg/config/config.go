@@ -33,7 +33,11 @@ type Config struct {
 	Namespace string `yaml:"namespace"`
 	// Image is the repository; a release runs <image>:<version>.
 	Image string `yaml:"image"`
-	Port  int    `yaml:"port"`
+	// Container names the container of the template's Deployment that
+	// gets the image; empty means the only one, or the one named after
+	// the app.
+	Container string `yaml:"container,omitempty"`
+	Port      int    `yaml:"port"`
 	// Env are literal, non-secret environment variables of the container.
 	Env []EnvVar `yaml:"env,omitempty"`
 	// SecretEnv adds envFrom the Secret <app>-env-<color> to each color's
@@ -44,10 +48,22 @@ type Config struct {
 	Gateway       Gateway `yaml:"gateway"`
 	TestRoute     Test    `yaml:"testRoute"`
 	Istio         Istio   `yaml:"istio"`
+	// Standby shapes the warm standby color after a promote.
+	Standby Standby `yaml:"standby,omitempty"`
 	// Wait names the GitOps controller that applies the app dir.
 	Wait Wait `yaml:"wait,omitempty"`
 	// Verify declares the smoke checks run through the test route.
 	Verify smoke.Spec `yaml:"verify,omitempty"`
+}
+
+// Standby shapes the warm standby: the previous active color, kept for a
+// rollback.
+type Standby struct {
+	// Replicas, when set, is the standby Deployment's size (0 or more); its
+	// autoscalers are removed while it is the standby. A rollback brings it
+	// back to full size in the same commit, so the rollback waits for the
+	// pods to start. Unset: it keeps the size it had when live.
+	Replicas *int `yaml:"replicas,omitempty"`
 }
 
 // EnvVar is a literal environment variable.
@@ -238,6 +254,12 @@ func (c Config) Validate() error {
 	}
 	if err := validateEnv(c.Env, c.SecretEnv); err != nil {
 		return err
+	}
+	if c.Container != "" && (len(c.Container) > 63 || !dns1123Subdomain.MatchString(c.Container) || strings.Contains(c.Container, ".")) {
+		return fmt.Errorf("container %q: must be a container name (a DNS-1123 label)", c.Container)
+	}
+	if r := c.Standby.Replicas; r != nil && (*r < 0 || *r > 10000) {
+		return fmt.Errorf("standby.replicas %d: must be between 0 and 10000", *r)
 	}
 	if c.Port < 1 || c.Port > 65535 {
 		return fmt.Errorf("port %d: must be between 1 and 65535", c.Port)

@@ -169,6 +169,10 @@ func (e *treeEditor) putObject(o plumbing.EncodedObject) error {
 	if e.known[h] {
 		return nil
 	}
+	// Written once, listed once: the same content at two paths (a template
+	// and its copy in a snapshot) is one object, and a pack that counted it
+	// twice would not match its index.
+	e.known[h] = true
 	if err := e.s.HasEncodedObject(h); err == nil {
 		e.written = append(e.written, h)
 		return nil

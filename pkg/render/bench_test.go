@@ -5,9 +5,10 @@ import "testing"
 // Run with: go test ./pkg/render/ -run '^$' -bench . -benchmem
 func BenchmarkOverlays(b *testing.B) {
 	tc := caseNamed(b, "second-deploy")
+	files, s := appFilesState(b, tc.cfg, tc.s)
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := Overlays(tc.cfg, tc.s); err != nil {
+		if _, _, err := Render(tc.cfg, files, s, s); err != nil {
 			b.Fatal(err)
 		}
 	}

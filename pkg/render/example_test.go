@@ -8,35 +8,43 @@ import (
 	"github.com/bgrender/bgrender/pkg/state"
 )
 
-// ExampleOverlays renders the routing of an app whose v1 is live in blue while
-// v2 is under test in green, then checks the kustomize build of the whole app
-// dir.
-func ExampleOverlays() {
+// ExampleRender renders an app through three transitions, each from the
+// app dir as the previous one left it: v1 deployed in blue and promoted, then
+// v2 deployed in green behind the test route. It prints the routing and
+// checks the kustomize build of the whole app dir.
+func ExampleRender() {
 	cfg := config.Default("myapp", "ghcr.io/acme/myapp")
-	s := state.New("myapp")
-	s, _ = state.Deploy(s, state.DeployRequest{Version: "v1", ReleaseID: "r-aaaaaaaa"})
-	s, _ = state.Promote(s, state.PromoteRequest{Force: true, Reason: "first release"})
-	s, err := state.Deploy(s, state.DeployRequest{Version: "v2", ReleaseID: "r-bbbbbbbb"})
+	files, err := render.Scaffold(cfg)
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-
-	files, err := render.Overlays(cfg, s)
-	if err != nil {
-		fmt.Println(err)
-		return
+	prev := state.New("myapp")
+	step := func(next state.State, err error) {
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		owned, rendered, err := render.Render(cfg, files, prev, next)
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		for p := range files {
+			if render.Owned(p) {
+				delete(files, p)
+			}
+		}
+		for p, data := range owned {
+			files[p] = data
+		}
+		prev = rendered
 	}
+	step(state.Deploy(prev, state.DeployRequest{Version: "v1", ReleaseID: "r-aaaaaaaa"}))
+	step(state.Promote(prev, state.PromoteRequest{Force: true, Reason: "first release"}))
+	step(state.Deploy(prev, state.DeployRequest{Version: "v2", ReleaseID: "r-bbbbbbbb"}))
 	fmt.Print(string(files["overlays/virtualservice.yaml"]))
 
-	base, err := render.Scaffold(cfg)
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	for p, data := range base {
-		files[p] = data
-	}
 	var b render.Builder
 	built, err := b.BuildFiles(files)
 	if err != nil {
@@ -76,10 +84,17 @@ func ExampleOverlays() {
 // ExampleDiff shows what a promotion changes in the bgrender-owned files.
 func ExampleDiff() {
 	cfg := config.Default("myapp", "ghcr.io/acme/myapp")
+	base, _ := render.Scaffold(cfg)
 	s, _ := state.Deploy(state.New("myapp"), state.DeployRequest{Version: "v1", ReleaseID: "r-aaaaaaaa"})
-	before, _ := render.Overlays(cfg, s)
-	s, _ = state.Promote(s, state.PromoteRequest{Force: true, Reason: "first release"})
-	after, _ := render.Overlays(cfg, s)
+	before, s, _ := render.Render(cfg, base, state.New("myapp"), s)
+	for p, data := range base {
+		before[p] = data
+	}
+	next, _ := state.Promote(s, state.PromoteRequest{Force: true, Reason: "first release"})
+	after, _, _ := render.Render(cfg, before, s, next)
+	for p, data := range base {
+		after[p] = data
+	}
 	fmt.Print(render.Diff("apps/myapp", before, after))
 	// Output:
 	// --- a/apps/myapp/overlays/virtualservice.yaml

@@ -202,24 +202,53 @@ func cases(t testing.TB) []tcase {
 	}
 }
 
-// appFiles renders the whole app dir: scaffold plus overlays.
+// appFiles renders the whole app dir in state s: scaffold plus overlays,
+// each release snapshotted from the scaffold's template as if deployed now
+// (a standby that the release under test replaced, first in its own color).
 func appFiles(t testing.TB, cfg config.Config, s state.State) Files {
+	t.Helper()
+	files, _ := appFilesState(t, cfg, s)
+	return files
+}
+
+// appFilesState is appFiles, with s as the app dir records it (snapshot
+// digests and all).
+func appFilesState(t testing.TB, cfg config.Config, s state.State) (Files, state.State) {
 	t.Helper()
 	files, err := Scaffold(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	overlays, err := Overlays(cfg, s)
+	prev := state.New(s.App)
+	if s.Test != nil && s.Test.Replaces != nil {
+		mid := s.Clone()
+		mid.Standby, mid.Test = mid.Test.Replaces, nil
+		files, prev = renderInto(t, cfg, files, prev, mid)
+	}
+	return renderInto(t, cfg, files, prev, s)
+}
+
+// renderInto renders next over files (the app dir in prev) and returns the
+// app dir in next, and next with its snapshot digests.
+func renderInto(t testing.TB, cfg config.Config, files Files, prev, next state.State) (Files, state.State) {
+	t.Helper()
+	owned, next, err := Render(cfg, files, prev, next)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for p, data := range overlays {
-		if _, dup := files[p]; dup {
+	out := Files{}
+	for p, data := range files {
+		if !Owned(p) {
+			out[p] = data
+		}
+	}
+	for p, data := range owned {
+		if _, dup := out[p]; dup {
 			t.Fatalf("%s is rendered by both Scaffold and Overlays", p)
 		}
-		files[p] = data
+		out[p] = data
 	}
-	return files
+	return out, next
 }
 
 func TestGolden(t *testing.T) {
@@ -312,15 +341,9 @@ func sortedPaths(files Files) []string {
 func TestOverlaysDeterministic(t *testing.T) {
 	for _, tc := range cases(t) {
 		t.Run(tc.name, func(t *testing.T) {
-			first, err := Overlays(tc.cfg, tc.s)
-			if err != nil {
-				t.Fatal(err)
-			}
+			first := appFiles(t, tc.cfg, tc.s)
 			for range 5 {
-				again, err := Overlays(tc.cfg, tc.s)
-				if err != nil {
-					t.Fatal(err)
-				}
+				again := appFiles(t, tc.cfg, tc.s)
 				if d := Diff("", first, again); d != "" {
 					t.Fatalf("second render differs:\n%s", d)
 				}
@@ -332,7 +355,11 @@ func TestOverlaysDeterministic(t *testing.T) {
 func TestOverlaysAreOwnedAndScaffoldIsNot(t *testing.T) {
 	for _, tc := range cases(t) {
 		t.Run(tc.name, func(t *testing.T) {
-			overlays, err := Overlays(tc.cfg, tc.s)
+			base, err := Scaffold(tc.cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			overlays, _, err := Render(tc.cfg, base, state.New(tc.s.App), tc.s)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -343,17 +370,15 @@ func TestOverlaysAreOwnedAndScaffoldIsNot(t *testing.T) {
 				if !Owned(p) {
 					t.Errorf("Overlays rendered %s, which Owned says is not bgrender's", p)
 				}
-				if !bytes.HasPrefix(data, []byte(generatedComment+"\n")) {
-					t.Errorf("%s does not start with the generated comment:\n%s", p, data)
+				// A snapshot's template is the user's template, copied.
+				inTemplate := strings.Contains(p, "/"+SnapshotDir+"/"+snapshotTemplateDir+"/")
+				if !inTemplate && !bytes.HasPrefix(data, []byte(generatedComment+"\n")) && !bytes.HasPrefix(data, []byte(snapshotComment+"\n")) {
+					t.Errorf("%s does not start with a generated comment:\n%s", p, data)
 				}
 			}
-			base, err := Scaffold(tc.cfg)
-			if err != nil {
-				t.Fatal(err)
-			}
 			for p := range base {
-				if Owned(p) || !strings.HasPrefix(p, BaseDir+"/") {
-					t.Errorf("Scaffold rendered %s, outside base/ or owned by bgrender", p)
+				if Owned(p) || !(strings.HasPrefix(p, BaseDir+"/") || strings.HasPrefix(p, TemplateDir+"/")) {
+					t.Errorf("Scaffold rendered %s, outside base/ and per-color/, or owned by bgrender", p)
 				}
 			}
 		})
@@ -366,10 +391,10 @@ func TestOwned(t *testing.T) {
 		"./kustomization.yaml":                   true,
 		"overlays":                               true,
 		"overlays/kustomization.yaml":            true,
-		"overlays/blue/deployment-patch.yaml":    true,
+		"overlays/blue/snapshot/template/x.yaml": true,
 		"overlays/green/kustomization.yaml":      true,
 		"base/kustomization.yaml":                false,
-		"base/deployment/deployment.yaml":        false,
+		"per-color/deployment.yaml":              false,
 		"bgrender.yaml":                          false,
 		"bgrender-state.yaml":                    false,
 		"overlaysx/kustomization.yaml":           false,

@@ -10,16 +10,22 @@ import (
 )
 
 const (
-	scaffoldComment           = `# Scaffolded by "bgrender init"; this file is yours to edit.`
-	scaffoldDeploymentComment = scaffoldComment + `
-# bgrender renders one copy per color (<app>-blue, <app>-green) and patches the
-# container's image tag, ports and readinessProbe; edit anything else here.`
+	scaffoldComment         = `# Scaffolded by "bgrender init"; this file is yours to edit.`
+	scaffoldTemplateComment = scaffoldComment + `
+# Everything in per-color/ exists once per color: add the HPA, the PDB and the
+# ConfigMaps the pods use here too. When a release is deployed into a color,
+# bgrender copies this folder into overlays/<color>/snapshot/, every name
+# suffixed with -<color> and every reference to them rewritten, and sets the
+# image tag of the app's container. A change here reaches a color only with
+# the next deploy into it: through the test route and verify, like an image.`
+	scaffoldBaseComment = scaffoldComment + `
+# base/ holds what both colors share (the Service, the Gateway); a change here
+# reaches both colors at once. What the pods run belongs in per-color/.`
 )
 
-// Scaffold renders the user-owned base/ files for a new app (paths start with
-// "base/"). The base is color-agnostic: base/kustomization.yaml lists the
-// Service and the Gateway, and the Deployment template lives in
-// base/deployment/, which only the color overlays include.
+// Scaffold renders the user-owned files of a new app: base/ (paths start
+// with "base/": the objects both colors share, a Service and a Gateway) and
+// per-color/ (the template of what each color runs: a Deployment).
 func Scaffold(cfg config.Config) (Files, error) {
 	if err := check(cfg); err != nil {
 		return nil, fmt.Errorf("scaffold base: %w", err)
@@ -35,7 +41,7 @@ func Scaffold(cfg config.Config) (Files, error) {
 			b.err = fmt.Errorf("%s: %w", name, err)
 			return
 		}
-		files[path.Join(BaseDir, name)] = data
+		files[name] = data
 	}
 	kustomization := func(resources ...string) *yaml.RNode {
 		return b.mapping(
@@ -46,8 +52,8 @@ func Scaffold(cfg config.Config) (Files, error) {
 	}
 	appLabels := func() *yaml.RNode { return b.mapping(kv(LabelApp, str(cfg.App))) }
 
-	add(KustomizationFile, scaffoldComment, kustomization("service.yaml", "gateway.yaml"))
-	add("service.yaml", scaffoldComment, b.object("v1", "Service",
+	add(path.Join(BaseDir, KustomizationFile), scaffoldBaseComment, kustomization("service.yaml", "gateway.yaml"))
+	add(path.Join(BaseDir, "service.yaml"), scaffoldComment, b.object("v1", "Service",
 		b.mapping(kv("name", str(cfg.App)), kv("labels", appLabels())),
 		kv("spec", b.mapping(
 			kv("selector", appLabels()),
@@ -58,7 +64,7 @@ func Scaffold(cfg config.Config) (Files, error) {
 			))),
 		)),
 	))
-	add("gateway.yaml", scaffoldComment, b.object(cfg.Istio.APIVersion, "Gateway",
+	add(path.Join(BaseDir, "gateway.yaml"), scaffoldComment, b.object(cfg.Istio.APIVersion, "Gateway",
 		b.mapping(kv("name", str(cfg.Gateway.Name))),
 		kv("spec", b.mapping(
 			kv("selector", b.mapping(kv("istio", str("ingressgateway")))),
@@ -72,8 +78,8 @@ func Scaffold(cfg config.Config) (Files, error) {
 			))),
 		)),
 	))
-	add(path.Join("deployment", KustomizationFile), scaffoldComment, kustomization("deployment.yaml"))
-	add(path.Join("deployment", "deployment.yaml"), scaffoldDeploymentComment, b.object("apps/v1", "Deployment",
+	add(path.Join(TemplateDir, KustomizationFile), scaffoldTemplateComment, kustomization("deployment.yaml"))
+	add(path.Join(TemplateDir, "deployment.yaml"), scaffoldComment, b.object("apps/v1", "Deployment",
 		b.mapping(kv("name", str(cfg.App)), kv("labels", appLabels())),
 		kv("spec", b.mapping(
 			kv("replicas", integer(1)),

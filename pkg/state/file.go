@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
@@ -103,6 +104,32 @@ func (s State) Validate() error {
 		name string
 		r    *Release
 	}{{"active", s.Active}, {"standby", s.Standby}} {
+		if role.r != nil && role.r.Replaces != nil {
+			return fmt.Errorf("%s: only a release under test replaces a standby", role.name)
+		}
+	}
+	if t := s.Test; t != nil && t.Replaces != nil {
+		r := t.Replaces
+		if err := r.validate(); err != nil {
+			return fmt.Errorf("test.replaces: %w", err)
+		}
+		switch {
+		case r.Replaces != nil:
+			return errors.New("test.replaces: a replaced standby replaces nothing")
+		case r.Color != t.Color:
+			return fmt.Errorf("test.replaces: the replaced standby was in %s, the release under test is in %s", r.Color, t.Color)
+		case s.Standby != nil:
+			return errors.New("test.replaces: there is a standby already")
+		case s.Active == nil:
+			return errors.New("test.replaces: a standby needs an active release")
+		case r.Promotion == nil:
+			return errors.New("test.replaces: a standby was promoted once; this one has no promotion record")
+		}
+	}
+	for _, role := range []struct {
+		name string
+		r    *Release
+	}{{"active", s.Active}, {"standby", s.Standby}} {
 		if role.r != nil && role.r.Unrouted {
 			return fmt.Errorf("%s: only a release under test can be unrouted", role.name)
 		}
@@ -125,5 +152,19 @@ func (r Release) validate() error {
 	if err := ValidateVersion(r.Version); err != nil {
 		return err
 	}
+	if r.Snapshot != "" {
+		if err := validateSnapshot(r.Snapshot); err != nil {
+			return err
+		}
+	}
 	return ValidateReleaseID(r.ID)
+}
+
+// validateSnapshot checks a snapshot digest: "sha256:" and 64 hex digits.
+func validateSnapshot(d string) error {
+	hex, ok := strings.CutPrefix(d, "sha256:")
+	if !ok || len(hex) != 64 || strings.Trim(hex, "0123456789abcdef") != "" {
+		return fmt.Errorf("snapshot %q: must be sha256: and 64 lowercase hex digits", d)
+	}
+	return nil
 }

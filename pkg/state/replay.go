@@ -22,7 +22,7 @@ func StepOf(s State) Step {
 // recorded (the state the transition's commit wrote) it takes only what a
 // commit's trailers cannot say: a verification's evidence, a forced
 // promotion's reason, whether a deploy left its test route for a later
-// commit. So a commit whose recorded state is not Replay's result was edited
+// commit, the digest of what a deploy rendered. So a commit whose recorded state is not Replay's result was edited
 // by hand; Equal compares them.
 //
 // Replay refuses as the transition itself would (a *RefusedError), and also
@@ -39,7 +39,7 @@ func Replay(s State, step Step, recorded State) (State, error) {
 	case TDeploy:
 		req := DeployRequest{Version: step.Version, Color: step.Color, ReleaseID: step.Release, Replace: s.Test != nil}
 		if recorded.Test != nil {
-			req.Unrouted = recorded.Test.Unrouted
+			req.Unrouted, req.Snapshot = recorded.Test.Unrouted, recorded.Test.Snapshot
 		}
 		return Deploy(s, req)
 	case TVerify:

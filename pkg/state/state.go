@@ -61,6 +61,14 @@ type Release struct {
 	Evidence *Evidence `json:"evidence,omitempty" yaml:"evidence,omitempty"`
 	// Promotion records how the release went live; empty until promoted.
 	Promotion *Promotion `json:"promotion,omitempty" yaml:"promotion,omitempty"`
+	// Snapshot is the digest ("sha256:...") of what this release's color
+	// runs, rendered once when it was deployed and kept in git (see
+	// pkg/render): a template or config change reaches it only through a
+	// new deploy. Empty for releases deployed before snapshots existed.
+	Snapshot string `json:"snapshot,omitempty" yaml:"snapshot,omitempty"`
+	// Replaces, on a release under test, is the warm standby it took the
+	// color of: an abort puts it back as it was.
+	Replaces *Release `json:"replaces,omitempty" yaml:"replaces,omitempty"`
 }
 
 // Evidence is what a passing verification proved about a release.

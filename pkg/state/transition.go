@@ -50,6 +50,8 @@ type DeployRequest struct {
 	// Unrouted deploys without the test route: make-before-break, where the
 	// route follows in its own commit (Route) once the subset is applied.
 	Unrouted bool
+	// Snapshot is the digest of what the new release's color runs.
+	Snapshot string
 }
 
 // Deploy puts a new release into the idle color behind the test route. It
@@ -85,11 +87,22 @@ func Deploy(s State, req DeployRequest) (State, error) {
 	if s.Active != nil && s.Active.Color == color {
 		return s, refuse(s, ErrLiveColor, "%s is live in %s; deploy into %s instead", s.Active.Describe(), color, color.Other())
 	}
-	next := s.clone()
-	next.Test = &Release{ID: req.ReleaseID, Version: req.Version, Color: color, Unrouted: req.Unrouted}
-	if next.Standby != nil && next.Standby.Color == color {
-		next.Standby = nil
+	if req.Snapshot != "" {
+		if err := validateSnapshot(req.Snapshot); err != nil {
+			return s, refuse(s, ErrInvalidArgs, "%v", err)
+		}
 	}
+	next := s.clone()
+	var replaces *Release
+	switch {
+	case next.Standby != nil && next.Standby.Color == color:
+		// The warm standby gives up its color while the release is tested;
+		// an abort gives it back.
+		replaces, next.Standby = next.Standby, nil
+	case next.Test != nil:
+		replaces = next.Test.Replaces // a replaced test had taken it before
+	}
+	next.Test = &Release{ID: req.ReleaseID, Version: req.Version, Color: color, Unrouted: req.Unrouted, Snapshot: req.Snapshot, Replaces: replaces}
 	next.Last = lastFor(TDeploy, *next.Test)
 	return next, nil
 }
@@ -119,6 +132,7 @@ func Promote(s State, req PromoteRequest) (State, error) {
 	next := s.clone()
 	promoted := *next.Test
 	promoted.Unrouted = false
+	promoted.Replaces = nil // the standby it replaced is gone for good
 	if req.Force {
 		promoted.Promotion = &Promotion{Forced: true, Reason: req.Reason}
 	} else {
@@ -155,6 +169,8 @@ func Abort(s State) (State, error) {
 	}
 	next := s.clone()
 	next.Last = lastFor(TAbort, *next.Test)
+	// A standby the release replaced comes back as it was.
+	next.Standby = next.Test.Replaces
 	next.Test = nil
 	return next, nil
 }
@@ -174,9 +190,13 @@ func lastFor(t Transition, r Release) LastTransition {
 	return LastTransition{Name: t, Release: r.ID, Version: r.Version, Color: r.Color}
 }
 
+// Clone returns a deep copy of s.
+func (s State) Clone() State { return s.clone() }
+
 // clone deep-copies the releases so transitions never alias their input.
 func (s State) clone() State {
-	cp := func(r *Release) *Release {
+	var cp func(r *Release) *Release
+	cp = func(r *Release) *Release {
 		if r == nil {
 			return nil
 		}
@@ -187,6 +207,7 @@ func (s State) clone() State {
 			p.Evidence = cloneEvidence(p.Evidence)
 			c.Promotion = &p
 		}
+		c.Replaces = cp(r.Replaces)
 		return &c
 	}
 	s.Active, s.Test, s.Standby = cp(s.Active), cp(s.Test), cp(s.Standby)

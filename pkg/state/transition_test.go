@@ -2,6 +2,8 @@ package state
 
 import (
 	"errors"
+	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -142,5 +144,39 @@ func TestTransitionsDoNotAlias(t *testing.T) {
 	after, _ := Marshal(s)
 	if string(before) != string(after) {
 		t.Fatalf("Promote mutated its input:\n%s\n---\n%s", before, after)
+	}
+}
+
+// TestDeployOverAWarmStandby: a deploy into the standby's color keeps the
+// standby as what it replaces; an abort gives it back exactly, a promote
+// drops it for good, and a --replace keeps it replaced.
+func TestDeployOverAWarmStandby(t *testing.T) {
+	snap := func(c byte) string { return "sha256:" + strings.Repeat(string(c), 64) }
+	s := must(t)(Deploy(New("myapp"), DeployRequest{Version: "v1", ReleaseID: "r1", Snapshot: snap('1')}))
+	s = must(t)(Promote(s, forced))
+	s = must(t)(Deploy(s, DeployRequest{Version: "v2", ReleaseID: "r2", Snapshot: snap('2')}))
+	s = must(t)(Promote(s, forced)) // v2 green active, v1 blue standby
+	warm := *s.Standby
+	s = must(t)(Deploy(s, DeployRequest{Version: "v3", ReleaseID: "r3", Snapshot: snap('3')}))
+	if s.Standby != nil || s.Test.Replaces == nil || s.Test.Replaces.ID != "r1" || s.Test.Color != Blue || s.Test.Snapshot != snap('3') {
+		t.Fatalf("deploy over the warm standby: %+v / replaces %+v", s, s.Test.Replaces)
+	}
+	replaced := must(t)(Deploy(s, DeployRequest{Version: "v4", ReleaseID: "r4", Replace: true}))
+	if replaced.Test.Replaces == nil || replaced.Test.Replaces.ID != "r1" {
+		t.Fatalf("--replace lost the replaced standby: %+v", replaced.Test)
+	}
+	aborted := must(t)(Abort(replaced))
+	if aborted.Standby == nil || !reflect.DeepEqual(*aborted.Standby, warm) || aborted.Test != nil {
+		t.Fatalf("abort: standby %+v, want %+v", aborted.Standby, warm)
+	}
+	if _, err := Rollback(aborted); err != nil {
+		t.Fatalf("rollback after the abort: %v", err)
+	}
+	promoted := must(t)(Promote(s, forced))
+	if promoted.Active.Replaces != nil || promoted.Standby.ID != "r2" {
+		t.Fatalf("promote: %+v", promoted)
+	}
+	if _, err := Deploy(s, DeployRequest{Version: "v5", ReleaseID: "r5", Replace: true, Snapshot: "md5:x"}); !errors.Is(err, ErrInvalidArgs) {
+		t.Fatalf("a bad snapshot digest: %v", err)
 	}
 }

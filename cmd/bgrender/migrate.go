@@ -1,0 +1,116 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+
+	"github.com/urfave/cli/v2"
+	"sigs.k8s.io/kustomize/kyaml/kio"
+
+	"github.com/bgrender/bgrender/pkg/gitops"
+	"github.com/bgrender/bgrender/pkg/render"
+	"github.com/bgrender/bgrender/pkg/state"
+)
+
+// transitionMigrate names the commit of migrate: not a state transition,
+// but a move of the layout.
+const transitionMigrate = "migrate"
+
+func migrateCommand(g *globals) *cli.Command {
+	var p prOpts
+	return &cli.Command{
+		Name:      "migrate",
+		Usage:     "move an app dir to the per-color layout, changing no object",
+		UsageText: "bgrender [global options] migrate [--pr]",
+		Description: `Before per-color snapshots, an app's Deployment template was in
+base/deployment/, and each color was rendered from it again at every
+transition: a template or config change went live on both colors at once.
+Now per-color/ holds the template of everything that exists once per color,
+and each color runs a snapshot of it, overlays/<color>/snapshot/, taken when a
+release was deployed into that color; a change reaches a color only with the
+next deploy into it, through the test route and verify.
+
+migrate moves base/deployment/ to per-color/ and snapshots each deployed color
+as it runs now (the template with the patch it was rendered with), in one
+commit. It checks that the kustomize build gives the same objects before and
+after: nothing restarts.
+
+` + examples("bgrender --app apps/myapp migrate", "bgrender --app apps/myapp --dry-run migrate", "bgrender --app apps/myapp migrate --pr"),
+		Flags: prFlags(&p),
+		Action: func(c *cli.Context) error {
+			if c.Args().Present() {
+				return usagef("migrate takes no arguments")
+			}
+			if err := p.use(g, c); err != nil {
+				return err
+			}
+			ctx := c.Context
+			a, err := g.openApp(ctx)
+			if err != nil {
+				return err
+			}
+			defer a.repo.Close()
+			files, next, err := render.Migrate(a.cfg, a.st, a.files)
+			if err != nil {
+				return err
+			}
+			st, err := state.Marshal(next)
+			if err != nil {
+				return err
+			}
+			files[state.FileName] = st
+			if err := g.sameObjects(a, files); err != nil {
+				return err
+			}
+			res, err := a.commitFiles(ctx, files, next, commitOpts{
+				subject:    fmt.Sprintf("%s: migrate to per-color snapshots (no object changes)", a.cfg.App),
+				body:       "base/deployment/ is now per-color/; each deployed color runs a snapshot of it, taken as it runs now.",
+				hint:       fmt.Sprintf("edit the template in %s; the next `%s deploy` takes it into the idle color", render.TemplateDir, g.cmdPrefix(a)),
+				transition: transitionMigrate,
+				trailers:   []gitops.Trailer{{Key: trailerApp, Value: a.cfg.App}, {Key: trailerTransition, Value: transitionMigrate}},
+				replace:    []string{"."},
+			})
+			if err != nil {
+				return err
+			}
+			return g.finish(ctx, res)
+		},
+	}
+}
+
+// sameObjects checks that the app builds to the same objects (compared as
+// parsed YAML, in order) in its files now and in files.
+func (g *globals) sameObjects(a *appCtx, files render.Files) error {
+	before, err := g.builder.BuildVetted(a.files)
+	if err != nil {
+		return fmt.Errorf("%s: kustomize build before the migration: %w", a.dir, err)
+	}
+	after, err := g.builder.BuildVetted(files)
+	if err != nil {
+		return fmt.Errorf("%s: kustomize build after the migration: %w", a.dir, err)
+	}
+	canon := func(b []byte) (string, error) {
+		nodes, err := kio.FromBytes(b)
+		if err != nil {
+			return "", err
+		}
+		var buf bytes.Buffer
+		if err := (&kio.ByteWriter{Writer: &buf}).Write(nodes); err != nil {
+			return "", err
+		}
+		return buf.String(), nil
+	}
+	x, err := canon(before)
+	if err != nil {
+		return err
+	}
+	y, err := canon(after)
+	if err != nil {
+		return err
+	}
+	if x != y {
+		return fmt.Errorf("%s: migrating would change objects, so nothing was done:\n%s", a.dir,
+			render.Diff(a.dir, render.Files{"build.yaml": before}, render.Files{"build.yaml": after}))
+	}
+	return nil
+}
