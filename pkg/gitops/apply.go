@@ -17,7 +17,7 @@ type Change struct {
 	// root; "" or "." is the root.
 	Dir string
 	// Files maps slash paths relative to Dir to their content, written as
-	// regular (0644) files.
+	// regular (0644) files; one that was executable stays executable.
 	Files map[string][]byte
 	// Replace lists paths relative to Dir (files or directories; "." for all
 	// of Dir) that are replaced whole: every file under them that is not in

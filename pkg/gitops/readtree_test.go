@@ -77,3 +77,32 @@ func asStrings(files map[string][]byte) map[string]string {
 	}
 	return out
 }
+
+// TestApplyKeepsExecutableFiles: a file that was executable stays so when
+// Apply writes it again, even with its directory replaced whole; and two
+// new files of the same content are pushed as one object (a pack that
+// listed it twice did not match its index: git fsck on the remote).
+func TestApplyKeepsExecutableFiles(t *testing.T) {
+	ctx := context.Background()
+	dir, url := gitopstest.NewRemote(t, "main")
+	checkout := gitopstest.Clone(t, url)
+	if err := os.MkdirAll(filepath.Join(checkout, "ci"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(checkout, "ci", "run"), []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	gitopstest.Git(t, checkout, "add", "-A")
+	gitopstest.Git(t, checkout, "commit", "-qm", "a script")
+	gitopstest.Git(t, checkout, "push", "-q", "origin", "main")
+	http := gitopstest.ServeHTTP(t, dir, "", "")
+	r := open(t, gitops.Options{Repo: http, Push: true})
+	files := map[string][]byte{"ci/run": []byte("#!/bin/sh\n"), "a/x": []byte("same\n"), "b/x": []byte("same\n")}
+	if _, err := r.Apply(ctx, gitops.Change{Dir: ".", Files: files, Replace: []string{"."}, Message: "again\n", Author: author(1)}); err != nil {
+		t.Fatal(err)
+	}
+	if out := gitopstest.Git(t, dir, "ls-tree", "HEAD", "ci/run"); !strings.HasPrefix(out, "100755 ") {
+		t.Errorf("ci/run lost its mode: %s", out)
+	}
+	gitopstest.Git(t, dir, "fsck", "--no-progress")
+}

@@ -280,6 +280,25 @@ func (e *treeEditor) applyEdit(ctx context.Context, root plumbing.Hash, ed edit)
 	if err != nil {
 		return plumbing.ZeroHash, err
 	}
+	names := make([]string, 0, len(ed.files))
+	for p := range ed.files {
+		names = append(names, p)
+	}
+	sort.Strings(names)
+	// A file that was executable stays so: Files carry content, not modes,
+	// and Replace would otherwise forget them.
+	executable := map[string]bool{}
+	for _, p := range names {
+		parent, err := e.walk(dirNode, ed.dir, path.Dir(p), false)
+		if err != nil {
+			return plumbing.ZeroHash, err
+		}
+		if parent != nil {
+			if old, ok := parent.entries[path.Base(p)]; ok && old.mode == filemode.Executable {
+				executable[p] = true
+			}
+		}
+	}
 	for _, r := range ed.replace {
 		if r == "." {
 			dirNode.entries = map[string]*treeEntry{}
@@ -293,11 +312,6 @@ func (e *treeEditor) applyEdit(ctx context.Context, root plumbing.Hash, ed edit)
 			delete(parent.entries, path.Base(r))
 		}
 	}
-	names := make([]string, 0, len(ed.files))
-	for p := range ed.files {
-		names = append(names, p)
-	}
-	sort.Strings(names)
 	for _, p := range names {
 		if err := ctx.Err(); err != nil {
 			return plumbing.ZeroHash, err
@@ -314,7 +328,11 @@ func (e *treeEditor) applyEdit(ctx context.Context, root plumbing.Hash, ed edit)
 		if err != nil {
 			return plumbing.ZeroHash, err
 		}
-		parent.entries[base] = &treeEntry{mode: filemode.Regular, hash: h}
+		mode := filemode.Regular
+		if executable[p] {
+			mode = filemode.Executable
+		}
+		parent.entries[base] = &treeEntry{mode: mode, hash: h}
 	}
 	return e.write(top)
 }
