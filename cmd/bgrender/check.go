@@ -155,6 +155,9 @@ func (g *globals) checkApp(ctx context.Context, r *gitops.Repo, dir string) (che
 	}
 	res.App = a.st.App
 	objs.namespace, objs.cfg = a.cfg.Namespace, &a.cfg
+	if u := g.unreleased(a); u != "" {
+		res.Notes = append(res.Notes, u)
+	}
 	want, _, err := desired(a.cfg, a.files, a.st, a.st)
 	if errors.Is(err, render.ErrOldLayout) {
 		fail("%v (`bgrender --app %s migrate`)", err, dir)

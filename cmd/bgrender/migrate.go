@@ -7,6 +7,7 @@ import (
 	"github.com/urfave/cli/v2"
 	"sigs.k8s.io/kustomize/kyaml/kio"
 
+	"github.com/bgrender/bgrender/pkg/gate"
 	"github.com/bgrender/bgrender/pkg/gitops"
 	"github.com/bgrender/bgrender/pkg/render"
 	"github.com/bgrender/bgrender/pkg/state"
@@ -14,7 +15,7 @@ import (
 
 // transitionMigrate names the commit of migrate: not a state transition,
 // but a move of the layout.
-const transitionMigrate = "migrate"
+const transitionMigrate = gate.TransitionMigrate
 
 func migrateCommand(g *globals) *cli.Command {
 	var p prOpts

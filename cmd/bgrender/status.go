@@ -6,7 +6,9 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/bgrender/bgrender/pkg/config"
 	"github.com/bgrender/bgrender/pkg/gitops"
+	"github.com/bgrender/bgrender/pkg/render"
 )
 
 type statusOut struct {
@@ -16,7 +18,10 @@ type statusOut struct {
 	Test    *releaseOut `json:"test"`
 	Standby *releaseOut `json:"standby"`
 	Commit  string      `json:"commit"`
-	Route   string      `json:"-"`
+	// Unreleased names a change of the template or config that the active
+	// color does not run yet, and the command that releases it.
+	Unreleased string `json:"unreleased,omitempty"`
+	Route      string `json:"-"`
 	Subject string      `json:"-"`
 }
 
@@ -40,6 +45,7 @@ color, version and release, or null) and commit.
 			out := statusOut{
 				App: a.st.App, Phase: string(a.st.Phase()), Active: releaseJSON(a.st.Active),
 				Test: releaseJSON(a.st.Test), Standby: releaseJSON(a.st.Standby), Route: describeRoute(a.cfg, a.st),
+				Unreleased: g.unreleased(a),
 			}
 			last, err := r.LastChange(ctx, dir)
 			if err != nil && !errors.Is(err, gitops.ErrHistoryTruncated) {
@@ -68,6 +74,9 @@ color, version and release, or null) and commit.
 			if out.Commit != "" {
 				fmt.Fprintf(w, "commit:  %s %s\n", short(out.Commit), out.Subject)
 			}
+			if out.Unreleased != "" {
+				fmt.Fprintf(w, "unreleased: %s\n", out.Unreleased)
+			}
 			return nil
 		},
 	}
@@ -80,4 +89,28 @@ func firstLine(s string) string {
 		}
 	}
 	return s
+}
+
+// unreleased says whether the template (per-color/) or bgrender.yaml has
+// changed since the active release was deployed: what a deploy would
+// snapshot for it now differs from what it runs. "" when not, or when that
+// cannot be said (no active release, no snapshot, a template that does not
+// render).
+func (g *globals) unreleased(a *appCtx) string {
+	act := a.st.Active
+	if act == nil || act.Snapshot == "" {
+		return ""
+	}
+	now, err := render.Snapshot(a.cfg, render.Subtree(a.files, render.TemplateDir), *act)
+	if err != nil || render.Digest(now) == act.Snapshot {
+		return ""
+	}
+	changed := fmt.Sprintf("%s/ or %s changed since %s was deployed", render.TemplateDir, config.FileName, act.Describe())
+	if t := a.st.Test; t != nil && t.Snapshot != "" {
+		if tn, err := render.Snapshot(a.cfg, render.Subtree(a.files, render.TemplateDir), *t); err == nil && render.Digest(tn) == t.Snapshot {
+			return fmt.Sprintf("%s; %s under test runs the change: `%s verify`, then `%s promote` releases it", changed, t.Describe(), g.cmdPrefix(a), g.cmdPrefix(a))
+		}
+	}
+	return fmt.Sprintf("%s, and no color runs the change yet; `%s deploy --version %s` releases it into %s through the test route (then verify and promote)",
+		changed, g.cmdPrefix(a), act.Version, act.Color.Other())
 }

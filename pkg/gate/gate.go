@@ -25,6 +25,33 @@ const (
 	TrailerColor      = "Bgrender-Color"
 )
 
+// TransitionMigrate is the trailer of bgrender migrate's commit: a move of
+// the layout, not a state transition.
+const TransitionMigrate = "migrate"
+
+// withoutSnapshots is s with its releases' snapshot digests cleared.
+func withoutSnapshots(s state.State) state.State {
+	s = s.Clone()
+	for _, r := range []*state.Release{s.Active, s.Test, s.Standby} {
+		if r != nil {
+			r.Snapshot = ""
+			if r.Replaces != nil {
+				r.Replaces.Snapshot = ""
+			}
+		}
+	}
+	return s
+}
+
+func hasSnapshots(s state.State) bool {
+	for _, r := range []*state.Release{s.Active, s.Test, s.Standby} {
+		if r != nil && r.Snapshot != "" {
+			return true
+		}
+	}
+	return false
+}
+
 // MaxChain bounds the commits Chain walks back from a branch's head.
 const MaxChain = 1000
 
@@ -185,6 +212,14 @@ func (c *Checker) judge(ctx context.Context, dir string, cm gitops.Commit) strin
 	if transition == "" || cm.Trailer(TrailerApp) != after.App {
 		return fmt.Sprintf("%s changes the release state by hand: %s; only a bgrender transition commit may change it: run the command named, which commits it",
 			at, strings.Join(changes(before, after), "; "))
+	}
+	if transition == TransitionMigrate {
+		// bgrender migrate moves the layout: it records snapshot digests
+		// where there were none, and changes no release.
+		if !state.Equal(withoutSnapshots(before), withoutSnapshots(after)) || hasSnapshots(before) {
+			return fmt.Sprintf("%s says it is a migrate, but it changes the releases: %s", at, strings.Join(changes(before, after), "; "))
+		}
+		return ""
 	}
 	color := state.Color(cm.Trailer(TrailerColor))
 	step := state.Step{Transition: state.Transition(transition), Release: cm.Trailer(TrailerRelease), Version: cm.Trailer(TrailerVersion), Color: color}
