@@ -22,7 +22,7 @@ type statusOut struct {
 	// color does not run yet, and the command that releases it.
 	Unreleased string `json:"unreleased,omitempty"`
 	Route      string `json:"-"`
-	Subject string      `json:"-"`
+	Subject    string `json:"-"`
 }
 
 func statusCommand(g *globals) *cli.Command {
