@@ -1,10 +1,16 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"path"
+	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/urfave/cli/v2"
+	"sigs.k8s.io/kustomize/kyaml/kio"
+	"sigs.k8s.io/kustomize/kyaml/yaml"
 
 	"github.com/bgrender/bgrender/pkg/config"
 	"github.com/bgrender/bgrender/pkg/render"
@@ -13,27 +19,38 @@ import (
 
 func initCommand(g *globals) *cli.Command {
 	var (
-		name, image, readiness, namespace string
-		port                              int
-		hosts                             cli.StringSlice
+		name, image, readiness, namespace, container string
+		port                                         int
+		hosts                                        cli.StringSlice
+		adopt                                        bool
 	)
 	return &cli.Command{
 		Name:      "init",
-		Usage:     "scaffold an app directory (config, state, base, overlays) and commit it",
-		UsageText: "bgrender [global options] init --name N --image REPO [--port 3000] [--readiness-path /ready] [--namespace default] [--host \"*\"]...",
+		Usage:     "scaffold an app directory (config, state, base, per-color, overlays), or adopt an existing kustomize app, and commit it",
+		UsageText: "bgrender [global options] init --name N --image REPO [--adopt] [--container C] [--port 3000] [--readiness-path /ready] [--namespace default] [--host \"*\"]...",
 		Description: `Writes bgrender.yaml, the state file, a kustomization.yaml, the user-owned
-base/ (Deployment template, Service, Gateway; kept as is if base/ already has
-files) and the empty overlays/, as one commit. Refused (exit 3) when the app
-directory already holds an app.
+base/ (what both colors share: a Service and a Gateway) and per-color/ (the
+template of what each color runs: a Deployment), as one commit. Refused
+(exit 3) when the app directory already holds a bgrender app, or any file.
+
+With --adopt, the directory holds a kustomize app already (a kustomization.yaml
+with a Deployment, a Service, maybe an HPA, a PDB, ConfigMaps...). Its
+Deployment, the HPAs and PDBs of it and the ConfigMaps and Secrets its pods
+use go to per-color/; the rest, with the app's own kustomization.yaml, to
+base/; each move is listed. --port and --namespace default to the
+Deployment's first container port and the kustomization's namespace.
 
 ` + examples("bgrender --app apps/myapp init --name myapp --image ghcr.io/acme/myapp",
-			`bgrender --app apps/shop init --name shop --image registry.local:5000/shop --port 8080 --host shop.example.com`),
+			`bgrender --app apps/shop init --name shop --image registry.local:5000/shop --port 8080 --host shop.example.com`,
+			`bgrender --app apps/podinfo init --adopt --name podinfo --image ghcr.io/stefanprodan/podinfo --container podinfod`),
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "name", Destination: &name, Usage: "app name (DNS-1123): names the Service, the Deployments <name>-<color> and the routes"},
 			&cli.StringFlag{Name: "image", Destination: &image, Usage: "image repository without tag; a release runs <image>:<version>"},
-			&cli.IntFlag{Name: "port", Value: 3000, Destination: &port, Usage: "container port"},
-			&cli.StringFlag{Name: "readiness-path", Value: "/ready", Destination: &readiness, Usage: "HTTP path of the readiness probe"},
-			&cli.StringFlag{Name: "namespace", Value: "default", Destination: &namespace, Usage: "Kubernetes namespace"},
+			&cli.BoolFlag{Name: "adopt", Destination: &adopt, Usage: "make the kustomize app already in the directory a bgrender app"},
+			&cli.StringFlag{Name: "container", Destination: &container, Usage: "the container that gets the image (default: the only one, or the one named after the app)"},
+			&cli.IntFlag{Name: "port", Value: 3000, Destination: &port, Usage: "container port (with --adopt: the Deployment's)"},
+			&cli.StringFlag{Name: "readiness-path", Value: "/ready", Destination: &readiness, Usage: "HTTP path of the readiness probe bgrender adds where the container has none"},
+			&cli.StringFlag{Name: "namespace", Value: "default", Destination: &namespace, Usage: "Kubernetes namespace (with --adopt: the kustomization's)"},
 			&cli.StringSliceFlag{Name: "host", Destination: &hosts, Usage: "host the gateway and routes accept (repeatable)", DefaultText: `"*"`},
 		},
 		Action: func(c *cli.Context) error {
@@ -44,19 +61,25 @@ directory already holds an app.
 				return usagef("init needs --name and --image")
 			}
 			cfg := config.Default(name, image)
-			cfg.Port, cfg.ReadinessPath, cfg.Namespace = port, readiness, namespace
+			cfg.Port, cfg.ReadinessPath, cfg.Namespace, cfg.Container = port, readiness, namespace, container
 			if h := hosts.Value(); len(h) > 0 {
 				cfg.Gateway.Hosts = h
 			}
 			if err := cfg.Validate(); err != nil {
 				return usagef("init: %v", err)
 			}
-			return g.initApp(c, cfg)
+			return g.initApp(c, cfg, initOpts{adopt: adopt, portSet: c.IsSet("port"), namespaceSet: c.IsSet("namespace")})
 		},
 	}
 }
 
-func (g *globals) initApp(c *cli.Context, cfg config.Config) error {
+// initOpts are init's choices besides the config.
+type initOpts struct {
+	adopt                 bool
+	portSet, namespaceSet bool
+}
+
+func (g *globals) initApp(c *cli.Context, cfg config.Config, o initOpts) error {
 	ctx := c.Context
 	dir, err := appDir(g.app)
 	if err != nil {
@@ -70,54 +93,137 @@ func (g *globals) initApp(c *cli.Context, cfg config.Config) error {
 		return err
 	}
 	defer r.Close()
-	current, err := r.ReadDir(ctx, dir)
+	current, err := g.readApp(ctx, r, dir)
 	if err != nil {
-		return fmt.Errorf("read app %s: %w", dir, err)
+		return err
 	}
 	for _, f := range []string{config.FileName, state.FileName} {
 		if _, ok := current[f]; ok {
 			return refusedError{fmt.Sprintf("%s: refused: an app already exists here (%s); use `bgrender --app %s status`, or choose another --app", dir, joinApp(dir, f), dir)}
 		}
 	}
+	var files render.Files
+	var moves []string
+	switch {
+	case o.adopt:
+		if !o.namespaceSet {
+			cfg.Namespace = kustomizationNamespace(current, cfg.Namespace)
+		}
+		if !o.portSet {
+			cfg.Port = deploymentPort(current, cfg.App, cfg.Container, cfg.Port)
+		}
+		if err := cfg.Validate(); err != nil {
+			return usagef("init --adopt: %v", err)
+		}
+		ad, err := render.Adopt(cfg, current)
+		if err != nil {
+			return fmt.Errorf("%s: %w", dir, err)
+		}
+		files, moves = ad.Files, ad.Moves
+	case len(current) > 0:
+		var names []string
+		for p := range current {
+			names = append(names, path.Join(dir, p))
+		}
+		sort.Strings(names)
+		if len(names) > 5 {
+			names = append(names[:5], fmt.Sprintf("and %d more", len(names)-5))
+		}
+		return refusedError{fmt.Sprintf("%s: refused: the directory is not empty (%s), and init would overwrite or mix with its files; to make the kustomize app there a bgrender app, add --adopt", dir, strings.Join(names, ", "))}
+	default:
+		if files, err = render.Scaffold(cfg); err != nil {
+			return fmt.Errorf("scaffold base: %w", err)
+		}
+	}
+	// What a deploy will patch must be there: one Deployment named after the
+	// app, and the container that gets the image.
+	if _, err := render.Snapshot(cfg, render.Subtree(files, render.TemplateDir), state.Release{ID: "r-init", Version: "v0", Color: state.Blue}); err != nil {
+		var we *render.WorkloadError
+		if errors.As(err, &we) {
+			return usagef("%s: %v (init --container NAME writes it)", dir, err)
+		}
+		return err
+	}
 	cfgData, err := config.Marshal(cfg)
 	if err != nil {
 		return err
 	}
-	files := render.Files{}
-	for p, b := range current {
-		files[p] = b
-	}
 	files[config.FileName] = cfgData
-	if !hasPrefixKey(current, "base/") {
-		scaffold, err := render.Scaffold(cfg)
-		if err != nil {
-			return fmt.Errorf("scaffold base: %w", err)
-		}
-		for p, b := range scaffold {
-			files[p] = b
-		}
-	}
-	a := &appCtx{g: g, repo: r, dir: dir, files: files, cfg: cfg}
+	a := &appCtx{g: g, repo: r, dir: dir, files: current, cfg: cfg}
 	st := state.New(cfg.App)
-	subject := fmt.Sprintf("%s: init (image %s, namespace %s)", cfg.App, cfg.Image, cfg.Namespace)
-	hint := fmt.Sprintf("point an Argo CD Application or Flux Kustomization at %s, then `%s deploy --version V`", dir, g.cmdPrefix(a))
-	res, err := a.apply(ctx, st, subject, "Route: "+describeRoute(cfg, st), hint)
+	want, st, err := desired(cfg, files, st, st)
 	if err != nil {
 		return err
 	}
-	// The diff of a dry run is against the repo as it is, not the in-memory scaffold.
-	if res.DryRun {
-		want, _, _ := desired(cfg, files, st, st)
-		res.Diff = render.Diff(dir, current, want)
+	subject := fmt.Sprintf("%s: init (image %s, namespace %s)", cfg.App, cfg.Image, cfg.Namespace)
+	body := "Route: " + describeRoute(cfg, st)
+	note := ""
+	if o.adopt {
+		subject = fmt.Sprintf("%s: adopt (image %s, namespace %s)", cfg.App, cfg.Image, cfg.Namespace)
+		body += "\n" + strings.Join(moves, "\n")
+		note = "moved: " + strings.Join(moves, "; ")
+	}
+	hint := fmt.Sprintf("point an Argo CD Application or Flux Kustomization at %s, then `%s deploy --version V`", dir, g.cmdPrefix(a))
+	res, err := a.commitFiles(ctx, want, st, commitOpts{subject: subject, body: body, hint: hint, note: note,
+		transition: string(state.TInit), trailers: trailers(st), replace: []string{"."}})
+	if err != nil {
+		return err
 	}
 	return g.printTransition(res)
 }
 
-func hasPrefixKey(files render.Files, prefix string) bool {
-	for p := range files {
-		if strings.HasPrefix(p, prefix) {
-			return true
+// kustomizationNamespace is the namespace an app's kustomization.yaml sets,
+// or def.
+func kustomizationNamespace(files render.Files, def string) string {
+	k, err := yaml.Parse(string(files[render.KustomizationFile]))
+	if err != nil {
+		return def
+	}
+	if ns, err := k.GetString("namespace"); err == nil && ns != "" {
+		return ns
+	}
+	return def
+}
+
+// deploymentPort is the first port of the Deployment's container that gets
+// the image (container, else the one named app, else the first), or def.
+func deploymentPort(files render.Files, app, container string, def int) int {
+	for _, b := range files {
+		nodes, err := kio.FromBytes(b)
+		if err != nil {
+			continue
+		}
+		for _, n := range nodes {
+			if n.GetKind() != "Deployment" {
+				continue
+			}
+			cs, _ := n.Pipe(yaml.Lookup("spec", "template", "spec", "containers"))
+			if cs == nil {
+				continue
+			}
+			items, _ := cs.Elements()
+			var pick *yaml.RNode
+			for _, c := range items {
+				name, _ := c.GetString("name")
+				if (container != "" && name == container) || (container == "" && name == app) {
+					pick = c
+				}
+			}
+			if pick == nil && len(items) > 0 && container == "" {
+				pick = items[0]
+			}
+			if pick == nil || pick.Field("ports") == nil {
+				continue
+			}
+			ps, _ := pick.Field("ports").Value.Elements()
+			for _, pn := range ps {
+				if v, err := pn.GetString("containerPort"); err == nil {
+					if port, err := strconv.Atoi(v); err == nil {
+						return port
+					}
+				}
+			}
 		}
 	}
-	return false
+	return def
 }

@@ -3,10 +3,13 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 	"sigs.k8s.io/kustomize/kyaml/kio"
+	"sigs.k8s.io/kustomize/kyaml/yaml"
 
+	"github.com/bgrender/bgrender/pkg/config"
 	"github.com/bgrender/bgrender/pkg/gate"
 	"github.com/bgrender/bgrender/pkg/gitops"
 	"github.com/bgrender/bgrender/pkg/render"
@@ -51,10 +54,16 @@ after: nothing restarts.
 				return err
 			}
 			defer a.repo.Close()
-			files, next, err := render.Migrate(a.cfg, a.st, a.files)
+			cfg, cfgData, bindNote, err := keepGatewayBinding(a.cfg, a.files[config.FileName])
 			if err != nil {
 				return err
 			}
+			files, next, err := render.Migrate(cfg, a.st, a.files)
+			if err != nil {
+				return err
+			}
+			files[config.FileName] = cfgData
+			a.cfg = cfg
 			st, err := state.Marshal(next)
 			if err != nil {
 				return err
@@ -65,7 +74,8 @@ after: nothing restarts.
 			}
 			res, err := a.commitFiles(ctx, files, next, commitOpts{
 				subject:    fmt.Sprintf("%s: migrate to per-color snapshots (no object changes)", a.cfg.App),
-				body:       "base/deployment/ is now per-color/; each deployed color runs a snapshot of it, taken as it runs now.",
+				body:       "base/deployment/ is now per-color/; each deployed color runs a snapshot of it, taken as it runs now." + bindNote,
+				note:       strings.TrimSpace(bindNote),
 				hint:       fmt.Sprintf("edit the template in %s; the next `%s deploy` takes it into the idle color", render.TemplateDir, g.cmdPrefix(a)),
 				transition: transitionMigrate,
 				trailers:   []gitops.Trailer{{Key: trailerApp, Value: a.cfg.App}, {Key: trailerTransition, Value: transitionMigrate}},
@@ -114,4 +124,31 @@ func (g *globals) sameObjects(a *appCtx, files render.Files) error {
 			render.Diff(a.dir, render.Files{"build.yaml": before}, render.Files{"build.yaml": after}))
 	}
 	return nil
+}
+
+// keepGatewayBinding: routes now bind to the mesh too unless told
+// otherwise, which would add a VirtualService; migrating changes no object,
+// so an app without istio.bind gets istio.bind: gateway, written into its
+// bgrender.yaml (comments kept), with a note on what binding to both does.
+func keepGatewayBinding(cfg config.Config, data []byte) (config.Config, []byte, string, error) {
+	doc, err := yaml.Parse(string(data))
+	if err != nil {
+		return cfg, nil, "", fmt.Errorf("%s: %w", config.FileName, err)
+	}
+	if v, _ := doc.Pipe(yaml.Lookup("istio", "bind")); v != nil {
+		return cfg, data, "", nil
+	}
+	istio, err := doc.Pipe(yaml.LookupCreate(yaml.MappingNode, "istio"))
+	if err != nil {
+		return cfg, nil, "", fmt.Errorf("%s: %w", config.FileName, err)
+	}
+	if err := istio.PipeE(yaml.SetField("bind", yaml.NewStringRNode(config.BindGateway))); err != nil {
+		return cfg, nil, "", fmt.Errorf("%s: %w", config.FileName, err)
+	}
+	out, err := doc.String()
+	if err != nil {
+		return cfg, nil, "", err
+	}
+	cfg.Istio.Bind = config.BindGateway
+	return cfg, []byte(out), "\nistio.bind: gateway is set, as the routes were: pods inside the mesh reach both colors through the Service. Set it to both (the default for new apps) to give them the test and default routes too.", nil
 }

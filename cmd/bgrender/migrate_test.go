@@ -85,6 +85,11 @@ func TestMigrate(t *testing.T) {
 	if _, ok := files["base/deployment/deployment.yaml"]; ok {
 		t.Error("base/deployment/ is still there")
 	}
+	// The routes stay bound to the gateway alone, as they were; the note
+	// says how to bind them to the mesh too.
+	if !strings.Contains(files["bgrender.yaml"], "bind: gateway") || !strings.Contains(r.stdout, "Set it to both") {
+		t.Errorf("bgrender.yaml after migrate:\n%s\noutput:\n%s", files["bgrender.yaml"], r.stdout)
+	}
 	mustBG(t, 0, "--repo", url, "check", "--all")
 	e.run(1, "migrate") // once is enough
 	e.run(0, "promote", "--force", "--reason", "after the move")

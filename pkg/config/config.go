@@ -127,7 +127,25 @@ type Header struct {
 // Istio holds the Istio API details.
 type Istio struct {
 	APIVersion string `yaml:"apiVersion"`
+	// Bind says which traffic the routes govern: "gateway" (requests
+	// through the app's Gateway), "mesh" (calls from pods of the mesh to
+	// the app's Service; no Gateway) or "both", the default: with the
+	// gateway alone, in-mesh callers reach both colors through the Service,
+	// so the release under test would get production traffic.
+	Bind string `yaml:"bind,omitempty"`
 }
+
+// Bindings of the routes.
+const (
+	BindBoth    = "both"
+	BindGateway = "gateway"
+	BindMesh    = "mesh"
+)
+
+// Gateway reports whether the routes bind to the app's Gateway; Mesh,
+// whether they bind to the mesh.
+func (i Istio) Gateway() bool { return i.Bind != BindMesh }
+func (i Istio) Mesh() bool    { return i.Bind != BindGateway }
 
 // Default returns the configuration `bgrender init` writes.
 func Default(app, image string) Config {
@@ -163,6 +181,9 @@ func (c *Config) applyDefaults() {
 	}
 	if c.Istio.APIVersion == "" {
 		c.Istio.APIVersion = DefaultIstioAPIVersion
+	}
+	if c.Istio.Bind == "" {
+		c.Istio.Bind = BindBoth
 	}
 }
 
@@ -280,6 +301,11 @@ func (c Config) Validate() error {
 	}
 	if !apiVersion.MatchString(c.Istio.APIVersion) || !strings.HasPrefix(c.Istio.APIVersion, "networking.istio.io/") {
 		return fmt.Errorf("istio.apiVersion %q: must be networking.istio.io/<version>, e.g. %s", c.Istio.APIVersion, DefaultIstioAPIVersion)
+	}
+	switch c.Istio.Bind {
+	case BindBoth, BindGateway, BindMesh:
+	default:
+		return fmt.Errorf("istio.bind %q: must be both, gateway or mesh", c.Istio.Bind)
 	}
 	if err := c.Wait.Validate(); err != nil {
 		return err

@@ -78,8 +78,11 @@ func checkRouting(app string, objs []*yaml.RNode) []error {
 			c.deployments[o.GetName()] = o
 			c.deploymentOrder = append(c.deploymentOrder, o.GetName())
 		case "VirtualService":
-			if o.GetName() == RoutingName(app) {
+			switch o.GetName() {
+			case RoutingName(app):
 				c.vs = o
+			case MeshRoutingName(app):
+				c.meshVS = o
 			}
 		case "DestinationRule":
 			if o.GetName() == RoutingName(app) {
@@ -89,7 +92,8 @@ func checkRouting(app string, objs []*yaml.RNode) []error {
 	}
 	c.checkPresence()
 	subsets := c.checkDestinationRule()
-	c.checkVirtualService(subsets)
+	c.checkVirtualService(c.vs, c.vsName(), subsets)
+	c.checkVirtualService(c.meshVS, "VirtualService/"+MeshRoutingName(app), subsets)
 	c.checkImages()
 	return c.errs
 }
@@ -98,7 +102,7 @@ type checker struct {
 	app             string
 	deployments     map[string]*yaml.RNode
 	deploymentOrder []string
-	vs, dr          *yaml.RNode
+	vs, meshVS, dr  *yaml.RNode
 	errs            []error
 }
 
@@ -197,13 +201,13 @@ func (c *checker) podsWith(want map[string]string) string {
 	return ""
 }
 
-func (c *checker) checkVirtualService(subsets map[string]subset) {
-	if c.vs == nil {
+func (c *checker) checkVirtualService(vs *yaml.RNode, vsName string, subsets map[string]subset) {
+	if vs == nil {
 		return
 	}
-	rules, _ := lookup(c.vs, "spec", "http").Elements()
+	rules, _ := lookup(vs, "spec", "http").Elements()
 	if len(rules) == 0 {
-		c.fail(c.vsName(), "", "has no http rules")
+		c.fail(vsName, "", "has no http rules")
 	}
 	host := ""
 	if c.dr != nil {
@@ -216,42 +220,42 @@ func (c *checker) checkVirtualService(subsets map[string]subset) {
 		}
 		matches, _ := lookup(rule, "match").Elements()
 		if len(matches) == 0 && i != len(rules)-1 {
-			c.fail(c.vsName(), where, "has no match but is not the last rule: the %d rule(s) after it never match", len(rules)-1-i)
+			c.fail(vsName, where, "has no match but is not the last rule: the %d rule(s) after it never match", len(rules)-1-i)
 		}
 		routes, _ := lookup(rule, "route").Elements()
 		if len(routes) == 0 {
-			c.fail(c.vsName(), where, "has no route")
+			c.fail(vsName, where, "has no route")
 		}
 		for _, route := range routes {
-			c.checkDestination(where, lookup(route, "destination"), host, subsets)
+			c.checkDestination(vsName, where, lookup(route, "destination"), host, subsets)
 		}
 	}
 }
 
-func (c *checker) checkDestination(where string, dest *yaml.RNode, host string, subsets map[string]subset) {
+func (c *checker) checkDestination(vsName, where string, dest *yaml.RNode, host string, subsets map[string]subset) {
 	destHost := yaml.GetValue(lookup(dest, "host"))
 	name := yaml.GetValue(lookup(dest, "subset"))
 	if host != "" && destHost != host {
-		c.fail(c.vsName(), where, "routes to host %q, but %s is for host %q", destHost, c.drName(), host)
+		c.fail(vsName, where, "routes to host %q, but %s is for host %q", destHost, c.drName(), host)
 	}
 	if name == "" {
-		c.fail(c.vsName(), where, "routes to host %q without a subset: traffic would reach every color", destHost)
+		c.fail(vsName, where, "routes to host %q without a subset: traffic would reach every color", destHost)
 		return
 	}
 	s, ok := subsets[name]
 	if !ok {
-		c.fail(c.vsName(), where, "routes to subset %q, which %s does not define", name, c.drName())
+		c.fail(vsName, where, "routes to subset %q, which %s does not define", name, c.drName())
 	}
 	color := name
 	if l, ok := s.labels[LabelColor]; ok {
 		color = l
 	}
 	if _, err := state.ParseColor(color); err != nil {
-		c.fail(c.vsName(), where, "routes to subset %q, which is not a color", name)
+		c.fail(vsName, where, "routes to subset %q, which is not a color", name)
 		return
 	}
 	if d := DeploymentName(c.app, state.Color(color)); c.deployments[d] == nil {
-		c.fail(c.vsName(), where, "routes to color %s, which has no Deployment %s", color, d)
+		c.fail(vsName, where, "routes to color %s, which has no Deployment %s", color, d)
 	}
 }
 

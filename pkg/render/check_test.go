@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 
 	"sigs.k8s.io/kustomize/kyaml/kio"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
+
+	"github.com/bgrender/bgrender/pkg/config"
 )
 
 func TestCheckRoutingGolden(t *testing.T) {
@@ -40,7 +43,13 @@ func caseNamed(t testing.TB, name string) tcase {
 // breakBuild builds a golden case and applies edit to its objects.
 func breakBuild(t *testing.T, b *Builder, name string, edit func(t *testing.T, objs []*yaml.RNode) []*yaml.RNode) []byte {
 	t.Helper()
-	objs := builtObjects(t, b, caseNamed(t, name))
+	tc := caseNamed(t, name)
+	if !strings.HasPrefix(t.Name(), "TestCheckRoutingFindsBrokenBuilds/mesh") {
+		// One VirtualService, so that each broken thing is one finding; the
+		// mesh's own is checked by the mesh cases.
+		tc.cfg.Istio.Bind = config.BindGateway
+	}
+	objs := builtObjects(t, b, tc)
 	objs = edit(t, objs)
 	var out bytes.Buffer
 	if err := (kio.ByteWriter{Writer: &out}).Write(objs); err != nil {
@@ -158,6 +167,14 @@ func TestCheckRoutingFindsBrokenBuilds(t *testing.T) {
 			name: "route to another host", state: "live",
 			edit: edit("VirtualService", "myapp-blue-green", yaml.Lookup("spec", "http", "[name=myapp-default]", "route", "[=]", "destination"), yaml.SetField("host", yaml.NewStringRNode("other"))),
 			want: []string{vs + `: rule "myapp-default": routes to host "other", but ` + dr + ` is for host "myapp"`},
+		},
+		{
+			name: "mesh routes to a subset not in the DR", state: "second-deploy",
+			edit: edit("VirtualService", "myapp-blue-green-mesh", yaml.Lookup("spec", "http", "[name=myapp-test]", "route", "[=]", "destination"), yaml.SetField("subset", yaml.NewStringRNode("purple"))),
+			want: []string{
+				`VirtualService/myapp-blue-green-mesh: rule "myapp-test": routes to subset "purple", which ` + dr + ` does not define`,
+				`VirtualService/myapp-blue-green-mesh: rule "myapp-test": routes to subset "purple", which is not a color`,
+			},
 		},
 		{
 			name: "image without tag", state: "second-deploy",

@@ -97,6 +97,21 @@ func ExampleDiff() {
 	}
 	fmt.Print(render.Diff("apps/myapp", before, after))
 	// Output:
+	// --- a/apps/myapp/overlays/virtualservice-mesh.yaml
+	// +++ b/apps/myapp/overlays/virtualservice-mesh.yaml
+	// @@ -10,11 +10,7 @@
+	//    gateways:
+	//    - mesh
+	//    http:
+	// -  - name: myapp-test
+	// -    match:
+	// -    - headers:
+	// -        cookie:
+	// -          regex: ^(.*;)?[ \t]*test=true[ \t]*(;.*)?$
+	// +  - name: myapp-default
+	//      route:
+	//      - destination:
+	//          host: myapp
 	// --- a/apps/myapp/overlays/virtualservice.yaml
 	// +++ b/apps/myapp/overlays/virtualservice.yaml
 	// @@ -9,11 +9,7 @@

@@ -28,6 +28,9 @@ const (
 	// DestinationRuleFile and VirtualServiceFile live in overlays/.
 	DestinationRuleFile = "destinationrule.yaml"
 	VirtualServiceFile  = "virtualservice.yaml"
+	// MeshVirtualServiceFile holds the routes of in-mesh callers when the
+	// routes bind to both the Gateway and the mesh.
+	MeshVirtualServiceFile = "virtualservice-mesh.yaml"
 )
 
 // Labels bgrender puts on Deployments and pods.
@@ -122,6 +125,10 @@ func Overlays(cfg config.Config, s state.State, colors map[state.Color]ColorFile
 	if vs := r.virtualService(); vs != nil {
 		add(path.Join(OverlaysDir, VirtualServiceFile), vs)
 		resources = append(resources, VirtualServiceFile)
+	}
+	if vs := r.meshVirtualService(); vs != nil {
+		add(path.Join(OverlaysDir, MeshVirtualServiceFile), vs)
+		resources = append(resources, MeshVirtualServiceFile)
 	}
 	add(path.Join(OverlaysDir, KustomizationFile), r.kustomization(resources))
 	if r.b.err != nil {
@@ -239,8 +246,38 @@ func (r *renderer) destinationRule(deployed []state.Release) *yaml.RNode {
 	)
 }
 
-// virtualService returns nil when no rule routes anywhere.
+// MeshRoutingName is the name of the VirtualService of in-mesh callers
+// when the routes bind to both the Gateway and the mesh.
+func MeshRoutingName(app string) string { return RoutingName(app) + "-mesh" }
+
+// ServiceHosts are the names in-mesh callers reach the app's Service by.
+func ServiceHosts(cfg config.Config) []string {
+	return []string{cfg.App, cfg.App + "." + cfg.Namespace + ".svc.cluster.local"}
+}
+
+// virtualService returns the VirtualService of the Gateway (or, bound to
+// the mesh alone, of the mesh); nil when no rule routes anywhere.
 func (r *renderer) virtualService() *yaml.RNode {
+	if !r.cfg.Istio.Gateway() {
+		return r.routes(RoutingName(r.cfg.App), ServiceHosts(r.cfg), []string{"mesh"})
+	}
+	return r.routes(RoutingName(r.cfg.App), r.cfg.Gateway.Hosts, []string{r.cfg.Gateway.Name})
+}
+
+// meshVirtualService returns, when the routes bind to both, the mesh's own
+// VirtualService: the same rules for the Service's names. (One
+// VirtualService for both would apply the Gateway's hosts, often "*", to
+// every call inside the mesh.)
+func (r *renderer) meshVirtualService() *yaml.RNode {
+	if !r.cfg.Istio.Gateway() || !r.cfg.Istio.Mesh() {
+		return nil
+	}
+	return r.routes(MeshRoutingName(r.cfg.App), ServiceHosts(r.cfg), []string{"mesh"})
+}
+
+// routes returns a VirtualService named name with the app's http rules for
+// hosts on gateways; nil when no rule routes anywhere.
+func (r *renderer) routes(name string, hosts, gateways []string) *yaml.RNode {
 	b := &r.b
 	var rules []*yaml.RNode
 	if t := r.s.Test; t != nil && !t.Unrouted {
@@ -260,10 +297,10 @@ func (r *renderer) virtualService() *yaml.RNode {
 		return nil
 	}
 	return b.object(r.cfg.Istio.APIVersion, "VirtualService",
-		b.mapping(kv("name", str(RoutingName(r.cfg.App)))),
+		b.mapping(kv("name", str(name))),
 		kv("spec", b.mapping(
-			kv("hosts", strs(r.cfg.Gateway.Hosts...)),
-			kv("gateways", strs(r.cfg.Gateway.Name)),
+			kv("hosts", strs(hosts...)),
+			kv("gateways", strs(gateways...)),
 			kv("http", seq(rules...)),
 		)),
 	)

@@ -100,8 +100,46 @@ func cases(t testing.TB) []tcase {
 	nsHosts.Gateway = config.Gateway{Name: "public", Hosts: []string{"shop.example.com", "*.shop.example.com"}}
 	nsHosts.TestRoute.Cookie = &config.Cookie{Name: "canary", Value: "a:b"}
 
+	mesh := config.Default("reviews", "docker.io/istio/examples-bookinfo-reviews-v1")
+	mesh.Istio.Bind = config.BindMesh
+	mesh.Port = 9080
+	zero := 0
+	shrunk := config.Default("myapp", "ghcr.io/acme/myapp")
+	shrunk.Standby.Replicas = &zero
+	green3 := wantDeployment{"myapp-blue", img + "3.0", "r-cccccccc", "3.0", "blue"}
+
 	return []tcase{
 		{name: "empty", cfg: cfg, s: state.New("myapp")},
+		{
+			// Bound to the mesh alone (an in-mesh backend): one
+			// VirtualService, for the Service's names, and no Gateway.
+			name: "mesh-only", cfg: mesh,
+			s: steps(t, "reviews", deploy("1.20.1", "r-cccccccc"), promote, deploy("1.20.2", "r-dddddddd")),
+			deployments: []wantDeployment{
+				{"reviews-blue", "docker.io/istio/examples-bookinfo-reviews-v1:1.20.1", "r-cccccccc", "1.20.1", "blue"},
+				{"reviews-green", "docker.io/istio/examples-bookinfo-reviews-v1:1.20.2", "r-dddddddd", "1.20.2", "green"},
+			},
+			subsets: []string{"blue", "green"},
+			rules:   []wantRule{{"reviews-test", "green", true}, {"reviews-default", "blue", false}},
+		},
+		{
+			// v3 goes into blue, where v1 was kept warm: v1 is parked in
+			// overlays/blue/replaced/ for an abort to put back.
+			name: "replaces-standby", cfg: cfg,
+			s:           steps(t, "myapp", deploy("v1", "r-aaaaaaaa"), promote, deploy("2.0", "r-bbbbbbbb"), promote, deploy("3.0", "r-cccccccc")),
+			deployments: []wantDeployment{green3, green2},
+			subsets:     []string{"blue", "green"},
+			rules:       []wantRule{testRule("blue"), defaultRule("green")},
+		},
+		{
+			// standby.replicas: 0 shrinks the warm standby and drops its
+			// autoscalers.
+			name: "standby-replicas", cfg: shrunk,
+			s:           steps(t, "myapp", deploy("v1", "r-aaaaaaaa"), promote, deploy("2.0", "r-bbbbbbbb"), promote),
+			deployments: []wantDeployment{blue1, green2},
+			subsets:     []string{"blue", "green"},
+			rules:       []wantRule{defaultRule("green")},
+		},
 		{
 			name: "first-deploy", cfg: cfg,
 			s:           steps(t, "myapp", deploy("v1", "r-aaaaaaaa")),
@@ -224,6 +262,9 @@ func appFilesState(t testing.TB, cfg config.Config, s state.State) (Files, state
 		mid := s.Clone()
 		mid.Standby, mid.Test = mid.Test.Replaces, nil
 		files, prev = renderInto(t, cfg, files, prev, mid)
+		// The releases kept from mid carry the digests it recorded.
+		s = s.Clone()
+		s.Active.Snapshot, s.Test.Replaces.Snapshot = prev.Active.Snapshot, prev.Standby.Snapshot
 	}
 	return renderInto(t, cfg, files, prev, s)
 }
@@ -359,9 +400,11 @@ func TestOverlaysAreOwnedAndScaffoldIsNot(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			overlays, _, err := Render(tc.cfg, base, state.New(tc.s.App), tc.s)
-			if err != nil {
-				t.Fatal(err)
+			overlays := Files{}
+			for p, data := range appFiles(t, tc.cfg, tc.s) {
+				if _, ok := base[p]; !ok {
+					overlays[p] = data
+				}
 			}
 			if _, ok := overlays[KustomizationFile]; !ok {
 				t.Errorf("no root %s", KustomizationFile)
@@ -371,7 +414,7 @@ func TestOverlaysAreOwnedAndScaffoldIsNot(t *testing.T) {
 					t.Errorf("Overlays rendered %s, which Owned says is not bgrender's", p)
 				}
 				// A snapshot's template is the user's template, copied.
-				inTemplate := strings.Contains(p, "/"+SnapshotDir+"/"+snapshotTemplateDir+"/")
+				inTemplate := strings.Contains(p, "/"+SnapshotDir+"/"+snapshotTemplateDir+"/") || strings.Contains(p, "/"+ReplacedDir+"/"+snapshotTemplateDir+"/")
 				if !inTemplate && !bytes.HasPrefix(data, []byte(generatedComment+"\n")) && !bytes.HasPrefix(data, []byte(snapshotComment+"\n")) {
 					t.Errorf("%s does not start with a generated comment:\n%s", p, data)
 				}
@@ -444,7 +487,7 @@ func TestBuildContents(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			objs := builtObjects(t, &b, tc)
 			var deployments []wantDeployment
-			var vs, dr *yaml.RNode
+			var vs, meshVS, dr *yaml.RNode
 			kinds := map[string]int{}
 			for _, o := range objs {
 				kinds[o.GetKind()]++
@@ -455,13 +498,21 @@ func TestBuildContents(t *testing.T) {
 				case "Deployment":
 					deployments = append(deployments, checkDeployment(t, tc.cfg, o))
 				case "VirtualService":
-					vs = o
+					if o.GetName() == MeshRoutingName(tc.cfg.App) {
+						meshVS = o
+					} else {
+						vs = o
+					}
 				case "DestinationRule":
 					dr = o
 				}
 			}
-			if kinds["Service"] != 1 || kinds["Gateway"] != 1 {
-				t.Errorf("want one Service and one Gateway, got %v", kinds)
+			wantGateways := 1
+			if !tc.cfg.Istio.Gateway() {
+				wantGateways = 0
+			}
+			if kinds["Service"] != 1 || kinds["Gateway"] != wantGateways {
+				t.Errorf("want one Service and %d Gateway, got %v", wantGateways, kinds)
 			}
 			if !slices.Equal(deployments, tc.deployments) {
 				t.Errorf("deployments:\n got %+v\nwant %+v", deployments, tc.deployments)
@@ -481,6 +532,12 @@ func TestBuildContents(t *testing.T) {
 			}
 			if vs != nil {
 				checkVirtualService(t, tc, vs)
+			}
+			if both := tc.cfg.Istio.Gateway() && tc.cfg.Istio.Mesh(); (meshVS != nil) != (vs != nil && both) {
+				t.Fatalf("mesh VirtualService present: %v, want it with the Gateway's when bound to both", meshVS != nil)
+			}
+			if meshVS != nil {
+				checkMeshVirtualService(t, tc, meshVS)
 			}
 		})
 	}
@@ -546,20 +603,37 @@ func checkDestinationRule(t *testing.T, tc tcase, dr *yaml.RNode) {
 
 func checkVirtualService(t *testing.T, tc tcase, vs *yaml.RNode) {
 	t.Helper()
-	if vs.GetName() != tc.cfg.App+"-blue-green" {
-		t.Errorf("VirtualService name %s", vs.GetName())
+	if !tc.cfg.Istio.Gateway() {
+		checkRoutes(t, tc, vs, tc.cfg.App+"-blue-green", []string{tc.cfg.App, tc.cfg.App + "." + tc.cfg.Namespace + ".svc.cluster.local"}, "mesh")
+		return
+	}
+	checkRoutes(t, tc, vs, tc.cfg.App+"-blue-green", tc.cfg.Gateway.Hosts, tc.cfg.Gateway.Name)
+}
+
+// checkMeshVirtualService: in-mesh callers get the same rules, for the
+// Service's names, on the mesh gateway only (never the Gateway's hosts,
+// which may be "*").
+func checkMeshVirtualService(t *testing.T, tc tcase, vs *yaml.RNode) {
+	t.Helper()
+	checkRoutes(t, tc, vs, tc.cfg.App+"-blue-green-mesh", []string{tc.cfg.App, tc.cfg.App + "." + tc.cfg.Namespace + ".svc.cluster.local"}, "mesh")
+}
+
+func checkRoutes(t *testing.T, tc tcase, vs *yaml.RNode, name string, hosts []string, gateway string) {
+	t.Helper()
+	if vs.GetName() != name {
+		t.Errorf("VirtualService name %s, want %s", vs.GetName(), name)
 	}
 	hostNodes, _ := lookup(vs, "spec", "hosts").Elements()
 	var gotHosts []string
 	for _, h := range hostNodes {
 		gotHosts = append(gotHosts, yaml.GetValue(h))
 	}
-	if !slices.Equal(gotHosts, tc.cfg.Gateway.Hosts) {
-		t.Errorf("hosts %v, want %v", gotHosts, tc.cfg.Gateway.Hosts)
+	if !slices.Equal(gotHosts, hosts) {
+		t.Errorf("%s: hosts %v, want %v", name, gotHosts, hosts)
 	}
 	gws, _ := lookup(vs, "spec", "gateways").Elements()
-	if len(gws) != 1 || yaml.GetValue(gws[0]) != tc.cfg.Gateway.Name {
-		t.Errorf("gateways %v, want [%s]", gws, tc.cfg.Gateway.Name)
+	if len(gws) != 1 || yaml.GetValue(gws[0]) != gateway {
+		t.Errorf("%s: gateways %v, want [%s]", name, gws, gateway)
 	}
 	rules, _ := lookup(vs, "spec", "http").Elements()
 	var got []wantRule

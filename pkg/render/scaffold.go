@@ -52,7 +52,11 @@ func Scaffold(cfg config.Config) (Files, error) {
 	}
 	appLabels := func() *yaml.RNode { return b.mapping(kv(LabelApp, str(cfg.App))) }
 
-	add(path.Join(BaseDir, KustomizationFile), scaffoldBaseComment, kustomization("service.yaml", "gateway.yaml"))
+	baseRes := []string{"service.yaml", "gateway.yaml"}
+	if !cfg.Istio.Gateway() {
+		baseRes = baseRes[:1] // bound to the mesh alone: no Gateway
+	}
+	add(path.Join(BaseDir, KustomizationFile), scaffoldBaseComment, kustomization(baseRes...))
 	add(path.Join(BaseDir, "service.yaml"), scaffoldComment, b.object("v1", "Service",
 		b.mapping(kv("name", str(cfg.App)), kv("labels", appLabels())),
 		kv("spec", b.mapping(
@@ -64,20 +68,22 @@ func Scaffold(cfg config.Config) (Files, error) {
 			))),
 		)),
 	))
-	add(path.Join(BaseDir, "gateway.yaml"), scaffoldComment, b.object(cfg.Istio.APIVersion, "Gateway",
-		b.mapping(kv("name", str(cfg.Gateway.Name))),
-		kv("spec", b.mapping(
-			kv("selector", b.mapping(kv("istio", str("ingressgateway")))),
-			kv("servers", seq(b.mapping(
-				kv("port", b.mapping(
-					kv("number", integer(80)),
-					kv("name", str("http")),
-					kv("protocol", str("HTTP")),
-				)),
-				kv("hosts", strs(cfg.Gateway.Hosts...)),
-			))),
-		)),
-	))
+	if cfg.Istio.Gateway() {
+		add(path.Join(BaseDir, "gateway.yaml"), scaffoldComment, b.object(cfg.Istio.APIVersion, "Gateway",
+			b.mapping(kv("name", str(cfg.Gateway.Name))),
+			kv("spec", b.mapping(
+				kv("selector", b.mapping(kv("istio", str("ingressgateway")))),
+				kv("servers", seq(b.mapping(
+					kv("port", b.mapping(
+						kv("number", integer(80)),
+						kv("name", str("http")),
+						kv("protocol", str("HTTP")),
+					)),
+					kv("hosts", strs(cfg.Gateway.Hosts...)),
+				))),
+			)),
+		))
+	}
 	add(path.Join(TemplateDir, KustomizationFile), scaffoldTemplateComment, kustomization("deployment.yaml"))
 	add(path.Join(TemplateDir, "deployment.yaml"), scaffoldComment, b.object("apps/v1", "Deployment",
 		b.mapping(kv("name", str(cfg.App)), kv("labels", appLabels())),
