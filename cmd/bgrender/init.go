@@ -19,7 +19,7 @@ import (
 
 func initCommand(g *globals) *cli.Command {
 	var (
-		name, image, readiness, namespace, container string
+		name, image, readiness, namespace, container, bind string
 		port                                         int
 		hosts                                        cli.StringSlice
 		adopt                                        bool
@@ -52,6 +52,7 @@ Deployment's first container port and the kustomization's namespace.
 			&cli.StringFlag{Name: "readiness-path", Value: "/ready", Destination: &readiness, Usage: "HTTP path of the readiness probe bgrender adds where the container has none"},
 			&cli.StringFlag{Name: "namespace", Value: "default", Destination: &namespace, Usage: "Kubernetes namespace (with --adopt: the kustomization's)"},
 			&cli.StringSliceFlag{Name: "host", Destination: &hosts, Usage: "host the gateway and routes accept (repeatable)", DefaultText: `"*"`},
+			&cli.StringFlag{Name: "bind", Value: config.BindBoth, Destination: &bind, Usage: "which callers the routes govern: both, gateway (requests through the Gateway) or mesh (calls inside the mesh; no Gateway)"},
 		},
 		Action: func(c *cli.Context) error {
 			if c.Args().Present() {
@@ -62,6 +63,7 @@ Deployment's first container port and the kustomization's namespace.
 			}
 			cfg := config.Default(name, image)
 			cfg.Port, cfg.ReadinessPath, cfg.Namespace, cfg.Container = port, readiness, namespace, container
+			cfg.Istio.Bind = bind
 			if h := hosts.Value(); len(h) > 0 {
 				cfg.Gateway.Hosts = h
 			}
@@ -217,8 +219,8 @@ func deploymentPort(files render.Files, app, container string, def int) int {
 			}
 			ps, _ := pick.Field("ports").Value.Elements()
 			for _, pn := range ps {
-				if v, err := pn.GetString("containerPort"); err == nil {
-					if port, err := strconv.Atoi(v); err == nil {
+				if f := pn.Field("containerPort"); f != nil {
+					if port, err := strconv.Atoi(yaml.GetValue(f.Value)); err == nil {
 						return port
 					}
 				}

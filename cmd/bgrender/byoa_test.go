@@ -1,0 +1,215 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"sigs.k8s.io/kustomize/kyaml/yaml"
+
+	"github.com/bgrender/bgrender/pkg/gitops/gitopstest"
+)
+
+// seedPlainApp puts testdata/apps/NAME/plain on the remote as apps/NAME: a
+// kustomize app as a team has it before bgrender.
+func seedPlainApp(t *testing.T, url, name string) {
+	t.Helper()
+	files := map[string]string{}
+	root := filepath.Join("..", "..", "testdata", "apps", name, "plain")
+	ents, err := os.ReadDir(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ents {
+		b, err := os.ReadFile(filepath.Join(root, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		files["apps/"+name+"/"+e.Name()] = string(b)
+	}
+	gitopstest.Seed(t, url, "main", files, name+" as it was")
+}
+
+// colorObjects are the built objects of one color (those named *-<color>,
+// the routes aside), as YAML text by kind/name.
+func colorObjects(t *testing.T, e *env, color string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for k, n := range e.built() {
+		if kind := n.GetKind(); kind != "VirtualService" && kind != "DestinationRule" && strings.HasSuffix(n.GetName(), "-"+color) {
+			s, err := n.String()
+			if err != nil {
+				t.Fatal(err)
+			}
+			out[k] = s
+		}
+	}
+	return out
+}
+
+func sameObjects(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+func fieldOf(t *testing.T, n *yaml.RNode, path string) string {
+	t.Helper()
+	v, _ := n.GetString(path)
+	return v
+}
+
+// TestBringYourOwnApp runs the whole cycle on podinfo, an app as teams have
+// them (a sidecar, exec probes, envFrom a ConfigMap, an HPA, a PDB, a
+// ServiceAccount): adopt, deploy, promote, a template and ConfigMap change
+// deployed and promoted, rollback, decommission. At each step the objects
+// are what the API server would take, and the live color's objects change
+// only by a deploy into that color.
+func TestBringYourOwnApp(t *testing.T) {
+	_, url := gitopstest.NewRemote(t, "main")
+	seedPlainApp(t, url, "podinfo")
+	e := newEnvOn(t, url, "apps/podinfo")
+	r := e.run(0, "init", "--adopt", "--name", "podinfo", "--image", "ghcr.io/stefanprodan/podinfo", "--container", "podinfod")
+	for _, w := range []string{"deployment.yaml -> per-color/deployment.yaml", "configmap.yaml -> per-color/configmap.yaml", "hpa.yaml -> per-color/hpa.yaml", "pdb.yaml -> per-color/pdb.yaml", "service.yaml -> base/service.yaml", "serviceaccount.yaml -> base/serviceaccount.yaml"} {
+		if !strings.Contains(r.stdout, w) {
+			t.Errorf("adopt's output lacks %q:\n%s", w, r.stdout)
+		}
+	}
+	cfg := gitopstest.Files(t, url, "main", "apps/podinfo")["bgrender.yaml"]
+	if !strings.Contains(cfg, "port: 9898") || !strings.Contains(cfg, "container: podinfod") {
+		t.Errorf("adopted bgrender.yaml:\n%s", cfg)
+	}
+	checkAll := func() { t.Helper(); mustBG(t, 0, "--repo", url, "check", "--all") }
+	checkAll()
+
+	e.run(0, "deploy", "--version", "6.7.0", "--no-wait")
+	e.run(0, "promote", "--force", "--reason", "first release")
+	checkAll()
+	objs := e.built()
+	d := objs["Deployment/podinfo-blue"]
+	if d == nil {
+		t.Fatalf("no Deployment podinfo-blue: %v", gitopstest.Paths(map[string]string{}))
+	}
+	if got := fieldOf(t, d, "spec.template.spec.containers.[name=podinfod].image"); got != "ghcr.io/stefanprodan/podinfo:6.7.0" {
+		t.Errorf("podinfod runs %q", got)
+	}
+	if got := fieldOf(t, d, "spec.template.spec.containers.[name=log-shipper].image"); got != "fluent/fluent-bit:3.1.9" {
+		t.Errorf("the sidecar runs %q", got)
+	}
+	containers, _ := d.Pipe(yaml.Lookup("spec", "template", "spec", "containers"))
+	if items, _ := containers.Elements(); len(items) != 2 {
+		t.Errorf("%d containers, want podinfod and log-shipper", len(items))
+	}
+	probe, _ := d.Pipe(yaml.Lookup("spec", "template", "spec", "containers", "[name=podinfod]", "readinessProbe"))
+	if probe == nil || probe.Field("exec") == nil || probe.Field("httpGet") != nil {
+		t.Errorf("readinessProbe: %v, want the template's exec alone", probe.MustString())
+	}
+	envFrom, _ := d.Pipe(yaml.Lookup("spec", "template", "spec", "containers", "[name=podinfod]", "envFrom"))
+	if envFrom == nil || !strings.Contains(envFrom.MustString(), "name: podinfo-config-blue") {
+		t.Errorf("envFrom does not name the color's ConfigMap:\n%s", d.MustString())
+	}
+	if got := fieldOf(t, objs["HorizontalPodAutoscaler/podinfo-blue"], "spec.scaleTargetRef.name"); got != "podinfo-blue" {
+		t.Errorf("the HPA targets %q", got)
+	}
+	if got := fieldOf(t, objs["PodDisruptionBudget/podinfo-blue"], "spec.selector.matchLabels.color"); got != "blue" {
+		t.Errorf("the PDB selects color %q", got)
+	}
+	if objs["ConfigMap/podinfo-config-blue"] == nil || objs["ServiceAccount/podinfo"] == nil {
+		t.Errorf("objects: %v", keys(objs))
+	}
+	blue := colorObjects(t, e, "blue")
+
+	// A change of the template and of its ConfigMap, by hand, as a team
+	// would make it: it reaches no color until a deploy takes it.
+	files := gitopstest.Files(t, url, "main", "apps/podinfo")
+	gitopstest.Seed(t, url, "main", map[string]string{
+		"apps/podinfo/per-color/configmap.yaml":  strings.Replace(files["per-color/configmap.yaml"], "greetings from podinfo", "hello from the new config", 1),
+		"apps/podinfo/per-color/deployment.yaml": strings.Replace(files["per-color/deployment.yaml"], "--level=info", "--level=debug", 1),
+	}, "podinfo: debug logs and a new message")
+	if !sameObjects(blue, colorObjects(t, e, "blue")) {
+		t.Fatal("a template change reached the live color without a deploy")
+	}
+	c := mustBG(t, 0, "--repo", url, "check", "--all")
+	st := e.status()
+	if !strings.Contains(c.stderr, "per-color/ or bgrender.yaml changed since blue 6.7.0") || !strings.Contains(st.Unreleased, "deploy --version 6.7.0") {
+		t.Errorf("check's notes:\n%s\nstatus: %q", c.stderr, st.Unreleased)
+	}
+
+	e.run(0, "deploy", "--version", "6.7.0", "--no-wait") // a config-only release
+	checkAll()
+	objs = e.built()
+	if got := fieldOf(t, objs["ConfigMap/podinfo-config-green"], "data.PODINFO_UI_MESSAGE"); got != "hello from the new config" {
+		t.Errorf("green's ConfigMap: %q", got)
+	}
+	if !sameObjects(blue, colorObjects(t, e, "blue")) {
+		t.Fatal("a deploy into green changed blue's objects")
+	}
+	st = e.status()
+	if !strings.Contains(st.Unreleased, "green 6.7.0") || !strings.Contains(st.Unreleased, "promote") {
+		t.Errorf("status while the change is under test: %q", st.Unreleased)
+	}
+	e.run(0, "promote", "--force", "--reason", "config change tested")
+	green := colorObjects(t, e, "green")
+	if e.status().Unreleased != "" || !sameObjects(blue, colorObjects(t, e, "blue")) {
+		t.Errorf("after the promote: unreleased %q, blue unchanged %v", e.status().Unreleased, sameObjects(blue, colorObjects(t, e, "blue")))
+	}
+	e.run(0, "rollback")
+	checkAll()
+	if b, g := colorObjects(t, e, "blue"), colorObjects(t, e, "green"); !sameObjects(blue, b) || !sameObjects(green, g) {
+		for k := range g {
+			if g[k] != green[k] {
+				t.Logf("%s:\n%s\nwas:\n%s", k, g[k], green[k])
+			}
+		}
+		t.Fatal("a rollback changed a color's objects")
+	}
+	e.run(0, "decommission")
+	checkAll()
+	if len(colorObjects(t, e, "green")) != 0 || !sameObjects(blue, colorObjects(t, e, "blue")) {
+		t.Fatalf("after decommission: green %v", keys(e.built()))
+	}
+}
+
+// TestInMeshBackend runs the cycle on reviews, a backend only pods of the
+// mesh call: adopted with --bind mesh, it has one VirtualService, for the
+// Service's names on the mesh, and no Gateway.
+func TestInMeshBackend(t *testing.T) {
+	_, url := gitopstest.NewRemote(t, "main")
+	seedPlainApp(t, url, "reviews")
+	e := newEnvOn(t, url, "apps/reviews")
+	e.run(0, "init", "--adopt", "--name", "reviews", "--image", "docker.io/istio/examples-bookinfo-reviews-v1", "--bind", "mesh")
+	e.run(0, "deploy", "--version", "1.20.2", "--no-wait")
+	e.run(0, "promote", "--force", "--reason", "first")
+	e.run(0, "deploy", "--version", "1.20.3", "--no-wait")
+	mustBG(t, 0, "--repo", url, "check", "--all")
+	objs := e.built()
+	vs := objs["VirtualService/reviews-blue-green"]
+	if vs == nil || objs["Gateway/reviews-gateway"] != nil {
+		t.Fatalf("objects: %v", keys(objs))
+	}
+	if h := vs.MustString(); !strings.Contains(h, "- reviews\n") || !strings.Contains(h, "- reviews.default.svc.cluster.local") || !strings.Contains(h, "- mesh") {
+		t.Errorf("the VirtualService:\n%s", h)
+	}
+	if got := fieldOf(t, objs["Deployment/reviews-green"], "spec.template.spec.containers.[name=reviews].image"); got != "docker.io/istio/examples-bookinfo-reviews-v1:1.20.3" {
+		t.Errorf("green runs %q", got)
+	}
+	e.run(0, "promote", "--force", "--reason", "second")
+	e.run(0, "rollback")
+	e.run(0, "decommission")
+	mustBG(t, 0, "--repo", url, "check", "--all")
+}
+
+func keys(m map[string]*yaml.RNode) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
