@@ -20,9 +20,9 @@ import (
 func initCommand(g *globals) *cli.Command {
 	var (
 		name, image, readiness, namespace, container, bind string
-		port                                         int
-		hosts                                        cli.StringSlice
-		adopt                                        bool
+		port                                               int
+		hosts                                              cli.StringSlice
+		adopt                                              bool
 	)
 	return &cli.Command{
 		Name:      "init",
