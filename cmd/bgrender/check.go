@@ -12,7 +12,9 @@ import (
 
 	"github.com/bgrender/bgrender/pkg/config"
 	"github.com/bgrender/bgrender/pkg/gitops"
+	"github.com/bgrender/bgrender/pkg/kubecheck"
 	"github.com/bgrender/bgrender/pkg/render"
+	"github.com/bgrender/bgrender/pkg/state"
 )
 
 type checkApp struct {
@@ -183,6 +185,16 @@ func (g *globals) checkApp(ctx context.Context, r *gitops.Repo, dir string) (che
 			fail("routing: %v", e)
 		}
 		objs.ids = ids
+		provided := kubecheck.Provided{ConfigMaps: a.cfg.Provided.ConfigMaps, Secrets: a.cfg.Provided.Secrets}
+		if a.cfg.SecretEnv {
+			for _, c := range state.Colors() {
+				provided.Secrets = append(provided.Secrets, render.SecretEnvName(a.cfg.App, c))
+			}
+		}
+		for _, f := range kubecheck.Check(built, provided) {
+			fail("%v", f)
+		}
+		objs.claims = kubecheck.GatewayClaims(built)
 	}
 	if _, ok := a.files[path.Base(render.KustomizationFile)]; !ok {
 		fail("%s: no %s; Argo CD and Flux need one at the app dir", dir, render.KustomizationFile)
@@ -197,6 +209,7 @@ type appObjects struct {
 	namespace string
 	ids       []render.ObjectID
 	cfg       *config.Config
+	claims    []kubecheck.GatewayClaim
 }
 
 // ownership finds two app dirs that claim the same app in one namespace, or
@@ -205,11 +218,20 @@ type appObjects struct {
 type ownership struct {
 	apps    map[string][]int          // namespace/app -> indexes of the app dirs
 	objects map[render.ObjectID][]int // object -> indexes of the app dirs
+	claims  map[string][]int          // selector, host and port -> indexes of the app dirs
 }
 
 func (o *ownership) add(i int, res checkApp, objs appObjects) {
 	if o.apps == nil {
-		o.apps, o.objects = map[string][]int{}, map[render.ObjectID][]int{}
+		o.apps, o.objects, o.claims = map[string][]int{}, map[render.ObjectID][]int{}, map[string][]int{}
+	}
+	seenClaim := map[string]bool{}
+	for _, c := range objs.claims {
+		k := c.String()
+		if !seenClaim[k] {
+			seenClaim[k] = true
+			o.claims[k] = append(o.claims[k], i)
+		}
 	}
 	if res.App != "" {
 		k := objs.namespace + "/" + res.App
@@ -245,6 +267,18 @@ func (o *ownership) findings(apps []checkApp) {
 			ns, app, _ := strings.Cut(k, "/")
 			for _, i := range idx {
 				apps[i].Findings = append(apps[i].Findings, fmt.Sprintf("app %q in namespace %s is also declared by %s: one app, one dir (rename one in its %s)", app, ns, others(idx, i), config.FileName))
+			}
+		}
+	}
+	claims := make([]string, 0, len(o.claims))
+	for k := range o.claims {
+		claims = append(claims, k)
+	}
+	sort.Strings(claims)
+	for _, k := range claims {
+		if idx := o.claims[k]; len(idx) > 1 {
+			for _, i := range idx {
+				apps[i].Findings = append(apps[i].Findings, fmt.Sprintf("its Gateway claims %s, as the Gateway of %s does: the ingress gateway serves one of them for both; give each app its own host (init --host, gateway.hosts in %s)", k, others(idx, i), config.FileName))
 			}
 		}
 	}

@@ -295,11 +295,11 @@ func TestSymlinksInAppDir(t *testing.T) {
 // passed on its own before).
 func TestDuplicateAppsAndObjects(t *testing.T) {
 	a := newEnv(t, "apps/a")
-	a.run(0, "init", "--name", "a", "--image", "ghcr.io/acme/a")
+	a.run(0, "init", "--name", "a", "--image", "ghcr.io/acme/a", "--host", "a.example.com")
 	a.run(0, "deploy", "--version", "v1")
 	a.run(0, "promote", "--force", "--reason", "test")
 	evil := newEnvOn(t, a.url, "apps/evil")
-	evil.run(0, "init", "--name", "evil", "--image", "ghcr.io/evil/a")
+	evil.run(0, "init", "--name", "evil", "--image", "ghcr.io/evil/a", "--host", "evil.example.com")
 	mustBG(t, 0, "--repo", a.url, "check", "--all")
 	// The evil dir claims app a: its deploy renders a-blue with its image.
 	claimed := map[string]string{}
@@ -309,7 +309,7 @@ func TestDuplicateAppsAndObjects(t *testing.T) {
 	gitopstest.Seed(t, a.url, "main", claimed, "evil claims a")
 	evil.run(0, "deploy", "--version", "v666", "--color", "blue")
 	other := newEnvOn(t, a.url, "apps/other")
-	other.run(0, "init", "--name", "other", "--image", "ghcr.io/acme/other")
+	other.run(0, "init", "--name", "other", "--image", "ghcr.io/acme/other", "--host", "other.example.com")
 	gitopstest.Seed(t, a.url, "main", map[string]string{
 		"apps/other/base/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n- service.yaml\n- gateway.yaml\n- stolen.yaml\n",
 		"apps/other/base/stolen.yaml":        "apiVersion: v1\nkind: Service\nmetadata:\n  name: a\n",

@@ -76,8 +76,8 @@ func newEnvOn(t *testing.T, url, app string) *env {
 func TestAppsShareARepo(t *testing.T) {
 	a := newEnv(t, "apps/a")
 	b := newEnvOn(t, a.url, "apps/b")
-	a.run(0, "init", "--name", "a", "--image", "ghcr.io/acme/a")
-	b.run(0, "init", "--name", "b", "--image", "ghcr.io/acme/b", "--namespace", "team-b")
+	a.run(0, "init", "--name", "a", "--image", "ghcr.io/acme/a", "--host", "a.example.com")
+	b.run(0, "init", "--name", "b", "--image", "ghcr.io/acme/b", "--namespace", "team-b", "--host", "b.example.com")
 	bFiles := gitopstest.Files(t, a.url, "main", "apps/b")
 	a.run(0, "deploy", "--version", "v1")
 	a.run(0, "promote", "--force", "--reason", "ok")

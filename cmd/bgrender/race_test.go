@@ -89,7 +89,7 @@ func TestConcurrentAppsAllLand(t *testing.T) {
 	dir, url := gitopstest.NewRemote(t, "main")
 	for i := 0; i < n; i++ {
 		app := fmt.Sprintf("app%02d", i)
-		mustBG(t, 0, "--repo", url, "--app", "apps/"+app, "init", "--name", app, "--image", "ghcr.io/acme/"+app)
+		mustBG(t, 0, "--repo", url, "--app", "apps/"+app, "init", "--name", app, "--image", "ghcr.io/acme/"+app, "--host", app+".example.com")
 	}
 	before := len(gitopstest.Log(t, url, "main"))
 	var cmds [][]string
@@ -216,7 +216,7 @@ func TestConcurrentDeploysOverHTTP(t *testing.T) {
 	t.Setenv("BGRENDER_GIT_TOKEN", "t0ken")
 	for i := 0; i < n; i++ {
 		app := fmt.Sprintf("app%d", i)
-		mustBG(t, 0, "--repo", url, "--app", "apps/"+app, "init", "--name", app, "--image", "ghcr.io/acme/"+app)
+		mustBG(t, 0, "--repo", url, "--app", "apps/"+app, "init", "--name", app, "--image", "ghcr.io/acme/"+app, "--host", app+".example.com")
 	}
 	var cmds [][]string
 	for i := 0; i < n; i++ {
@@ -262,7 +262,7 @@ func TestConcurrentCheckouts(t *testing.T) {
 			}
 			for i := 0; i < n; i++ {
 				app := fmt.Sprintf("app%d", i)
-				mustBG(t, 0, "--repo", url, "--app", "apps/"+app, "init", "--name", app, "--image", "ghcr.io/acme/"+app)
+				mustBG(t, 0, "--repo", url, "--app", "apps/"+app, "init", "--name", app, "--image", "ghcr.io/acme/"+app, "--host", app+".example.com")
 			}
 			clones := func() []string {
 				var out []string

@@ -50,6 +50,10 @@ type Config struct {
 	Istio         Istio   `yaml:"istio"`
 	// Standby shapes the warm standby color after a promote.
 	Standby Standby `yaml:"standby,omitempty"`
+	// Provided lists what the pods use that something outside git makes
+	// (an operator, a secret store): check does not ask the app to declare
+	// it.
+	Provided Provided `yaml:"provided,omitempty"`
 	// Wait names the GitOps controller that applies the app dir.
 	Wait Wait `yaml:"wait,omitempty"`
 	// Verify declares the smoke checks run through the test route.
@@ -64,6 +68,27 @@ type Standby struct {
 	// back to full size in the same commit, so the rollback waits for the
 	// pods to start. Unset: it keeps the size it had when live.
 	Replicas *int `yaml:"replicas,omitempty"`
+}
+
+// Provided names ConfigMaps and Secrets made outside git, by the names the
+// pods use (a per-color one with its -<color> suffix).
+type Provided struct {
+	ConfigMaps []string `yaml:"configMaps,omitempty"`
+	Secrets    []string `yaml:"secrets,omitempty"`
+}
+
+func (p Provided) validate() error {
+	for _, list := range []struct {
+		field string
+		names []string
+	}{{"configMaps", p.ConfigMaps}, {"secrets", p.Secrets}} {
+		for i, n := range list.names {
+			if len(n) > 253 || !dns1123Subdomain.MatchString(n) {
+				return fmt.Errorf("provided.%s[%d] %q: must be a DNS-1123 name", list.field, i, n)
+			}
+		}
+	}
+	return nil
 }
 
 // EnvVar is a literal environment variable.
@@ -278,6 +303,9 @@ func (c Config) Validate() error {
 	}
 	if c.Container != "" && (len(c.Container) > 63 || !dns1123Subdomain.MatchString(c.Container) || strings.Contains(c.Container, ".")) {
 		return fmt.Errorf("container %q: must be a container name (a DNS-1123 label)", c.Container)
+	}
+	if err := c.Provided.validate(); err != nil {
+		return err
 	}
 	if r := c.Standby.Replicas; r != nil && (*r < 0 || *r > 10000) {
 		return fmt.Errorf("standby.replicas %d: must be between 0 and 10000", *r)

@@ -61,6 +61,10 @@ func TestParseErrors(t *testing.T) {
 		"uppercase header":   {extra: "testRoute:\n  header: {name: X-Test, value: b}\n", want: "testRoute.header.name"},
 		"istio api version":  {extra: "istio:\n  apiVersion: apps/v1\n", want: "istio.apiVersion"},
 		"wrong kind":         {extra: "", app: "kind", want: "kind"},
+		"bad provided":       {extra: "provided:\n  secrets: [db, \"../x\"]\n", want: "provided.secrets[1]"},
+		"bad container":      {extra: "container: Web_1\n", want: "container"},
+		"bad standby":        {extra: "standby:\n  replicas: -1\n", want: "standby.replicas"},
+		"bad bind":           {extra: "istio:\n  bind: sidecar\n", want: "istio.bind"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
