@@ -16,6 +16,7 @@ import (
 	"github.com/bgrender/bgrender/pkg/config"
 	"github.com/bgrender/bgrender/pkg/gate"
 	"github.com/bgrender/bgrender/pkg/gitops"
+	"github.com/bgrender/bgrender/pkg/kubecheck"
 	"github.com/bgrender/bgrender/pkg/render"
 	"github.com/bgrender/bgrender/pkg/state"
 	"github.com/bgrender/bgrender/pkg/vet"
@@ -271,15 +272,42 @@ func desired(cfg config.Config, current render.Files, prev, next state.State) (r
 // verifyBuild builds the app dir and checks the routing invariants; a
 // transition whose result does not build is never committed. The files are
 // the app's as readApp measured them, with bgrender's own rendered.
-func (g *globals) verifyBuild(app, dir string, files render.Files) error {
+func (g *globals) verifyBuild(app, dir string, files render.Files) ([]byte, error) {
 	built, err := g.builder.BuildVetted(files)
 	if err != nil {
-		return fmt.Errorf("%s: kustomize build failed, nothing was committed: %w", dir, err)
+		return nil, fmt.Errorf("%s: kustomize build failed, nothing was committed: %w", dir, err)
 	}
 	if errs := render.CheckRouting(app, built); len(errs) > 0 {
-		return fmt.Errorf("%s: rendered routing is inconsistent, nothing was committed: %w", dir, errors.Join(errs...))
+		return nil, fmt.Errorf("%s: rendered routing is inconsistent, nothing was committed: %w", dir, errors.Join(errs...))
 	}
-	return nil
+	return built, nil
+}
+
+// vetObjects refuses a transition that adds a problem kubecheck finds to
+// the objects (built, in state next): one the API server would refuse, or
+// a pod that would not start. Problems the app had before the transition
+// do not block it, so a rollback or abort is never held up by them.
+func (a *appCtx) vetObjects(built []byte, next state.State) error {
+	after := kubecheck.Check(built, kubecheckOptions(a.cfg, next))
+	if len(after) == 0 {
+		return nil
+	}
+	had := map[string]bool{}
+	if before, err := a.g.builder.BuildVetted(a.files); err == nil {
+		for _, f := range kubecheck.Check(before, kubecheckOptions(a.cfg, a.st)) {
+			had[f.Error()] = true
+		}
+	}
+	var added []string
+	for _, f := range after {
+		if !had[f.Error()] {
+			added = append(added, "  - "+f.Error())
+		}
+	}
+	if len(added) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%s: the objects this commit would make have problems, nothing was committed:\n%s\nfix them in %s/ or base/ and run it again (`bgrender --app %s check` lists them)", a.dir, strings.Join(added, "\n"), render.TemplateDir, a.dir)
 }
 
 // transitionResult is what every transition command prints.
@@ -333,7 +361,7 @@ func (a *appCtx) apply(ctx context.Context, next state.State, subject, body, hin
 	case errors.As(err, &drift):
 		// A transition never changes a color's files but by a deploy into
 		// it; it does not build on ones edited by hand either.
-		return transitionResult{}, refusedError{fmt.Sprintf("%s: refused: %v", a.dir, err)}
+		return transitionResult{}, refusedError{fmt.Sprintf("%s: refused: %v", a.dir, explainDrift(ctx, a, err))}
 	case errors.Is(err, render.ErrOldLayout):
 		return transitionResult{}, fmt.Errorf("%s: %w (`%s migrate`)", a.dir, render.ErrOldLayout, a.g.cmdPrefix(a))
 	case err != nil:
@@ -372,11 +400,14 @@ type commitOpts struct {
 // commits and pushes them (or prints the diff with --dry-run, or proposes
 // them with --pr).
 func (a *appCtx) commitFiles(ctx context.Context, files render.Files, next state.State, o commitOpts) (transitionResult, error) {
-	if err := a.g.verifyBuild(a.cfg.App, a.dir, files); err != nil {
+	built, err := a.g.verifyBuild(a.cfg.App, a.dir, files)
+	if err != nil {
+		return transitionResult{}, err
+	}
+	if err := a.vetObjects(built, next); err != nil {
 		return transitionResult{}, err
 	}
 	subject, body, hint := o.subject, o.body, o.hint
-	var err error
 	res := transitionResult{
 		Note: o.note,
 		App:  next.App, Dir: a.dir, Transition: o.transition, Subject: subject,

@@ -161,16 +161,22 @@ func (g *globals) checkApp(ctx context.Context, r *gitops.Repo, dir string) (che
 		res.Notes = append(res.Notes, u)
 	}
 	want, _, err := desired(a.cfg, a.files, a.st, a.st)
-	if errors.Is(err, render.ErrOldLayout) {
+	var drift *render.DriftError
+	switch {
+	case errors.Is(err, render.ErrOldLayout):
 		fail("%v (`bgrender --app %s migrate`)", err, dir)
 		return res, objs
-	}
-	if err != nil {
+	case errors.As(err, &drift):
+		// What is committed is judged all the same: the drift may be
+		// what breaks it.
+		fail("%v", explainDrift(ctx, a, err))
+	case err != nil:
 		fail("%v", err)
 		return res, objs
-	}
-	if d := render.Diff(dir, ownedOnly(a.files), ownedOnly(want)); d != "" {
-		fail("overlays drift from the state (run `bgrender --app %s render` and commit the result):\n%s", dir, d)
+	default:
+		if d := render.Diff(dir, ownedOnly(a.files), ownedOnly(want)); d != "" {
+			fail("overlays drift from the state (run `bgrender --app %s render` and commit the result):\n%s", dir, d)
+		}
 	}
 	// readApp measured the files.
 	built, err := g.builder.BuildVetted(a.files)
@@ -185,15 +191,11 @@ func (g *globals) checkApp(ctx context.Context, r *gitops.Repo, dir string) (che
 			fail("routing: %v", e)
 		}
 		objs.ids = ids
-		provided := kubecheck.Provided{ConfigMaps: a.cfg.Provided.ConfigMaps, Secrets: a.cfg.Provided.Secrets}
-		if a.cfg.SecretEnv {
-			for _, c := range state.Colors() {
-				provided.Secrets = append(provided.Secrets, render.SecretEnvName(a.cfg.App, c))
-			}
-		}
-		for _, f := range kubecheck.Check(built, provided) {
+		found := kubecheck.Check(built, kubecheckOptions(a.cfg, a.st))
+		for _, f := range found {
 			fail("%v", f)
 		}
+		res.Findings = append(res.Findings, g.previewFindings(a, found)...)
 		objs.claims = kubecheck.GatewayClaims(built)
 	}
 	if _, ok := a.files[path.Base(render.KustomizationFile)]; !ok {
@@ -308,4 +310,78 @@ func ownedOnly(files render.Files) render.Files {
 
 func indent(s string) string {
 	return strings.ReplaceAll(strings.TrimRight(s, "\n"), "\n", "\n    ")
+}
+
+// kubecheckOptions is what the config and the state expect of the objects.
+func kubecheckOptions(cfg config.Config, st state.State) kubecheck.Options {
+	opts := kubecheck.Options{ConfigMaps: cfg.Provided.ConfigMaps, Secrets: cfg.Provided.Secrets}
+	for _, c := range state.Colors() {
+		if cfg.SecretEnv {
+			opts.Secrets = append(opts.Secrets, render.SecretEnvName(cfg.App, c))
+		}
+		if rel := st.InColor(c); rel != nil {
+			opts.Images = append(opts.Images, kubecheck.Image{Deployment: render.DeploymentName(cfg.App, c), Container: cfg.Container, App: cfg.App, Tag: rel.Version})
+		}
+	}
+	return opts
+}
+
+// previewFindings judges the objects the next deploy would make, when
+// per-color/ or bgrender.yaml holds a change that no color runs yet (or
+// nothing is deployed): a pull request that breaks the template fails
+// check before anyone deploys it. Problems the committed objects have too
+// are left to their own findings.
+func (g *globals) previewFindings(a *appCtx, current []kubecheck.Finding) []string {
+	version := "check"
+	switch rel := firstRelease(a.st.Active, a.st.Test); {
+	case rel == nil:
+	case !templateChanged(a, *rel):
+		return nil
+	default:
+		version = rel.Version
+	}
+	next, err := state.Deploy(a.st, state.DeployRequest{Version: version, ReleaseID: "r-check", Replace: true})
+	if err != nil {
+		return nil // no color a deploy could go into
+	}
+	what := fmt.Sprintf("the next deploy (%s/ and %s as committed, into %s)", render.TemplateDir, config.FileName, next.Test.Color)
+	files, next, err := desired(a.cfg, a.files, a.st, next)
+	if err != nil {
+		return []string{fmt.Sprintf("%s would fail: %v", what, err)}
+	}
+	built, err := g.builder.BuildVetted(files)
+	if err != nil {
+		return []string{fmt.Sprintf("%s would not build: %v", what, err)}
+	}
+	had := map[string]bool{}
+	for _, f := range current {
+		had[f.Error()] = true
+	}
+	suffix := "-" + string(next.Test.Color)
+	var out []string
+	for _, f := range kubecheck.Check(built, kubecheckOptions(a.cfg, next)) {
+		if !had[f.Error()] && strings.HasSuffix(f.Object, suffix) {
+			out = append(out, fmt.Sprintf("%s would make %v", what, f))
+		}
+	}
+	return out
+}
+
+func firstRelease(rels ...*state.Release) *state.Release {
+	for _, r := range rels {
+		if r != nil {
+			return r
+		}
+	}
+	return nil
+}
+
+// templateChanged reports whether the template or config now render a
+// snapshot other than the one rel was deployed with.
+func templateChanged(a *appCtx, rel state.Release) bool {
+	if rel.Snapshot == "" {
+		return false
+	}
+	now, err := render.Snapshot(a.cfg, render.Subtree(a.files, render.TemplateDir), rel)
+	return err != nil || render.Digest(now) != rel.Snapshot
 }

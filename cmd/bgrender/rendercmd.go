@@ -66,7 +66,7 @@ Nothing is committed; with --dry-run nothing is written either.
 			if err != nil {
 				return err
 			}
-			if err := g.verifyBuild(cfg.App, dir, want); err != nil {
+			if _, err := g.verifyBuild(cfg.App, dir, want); err != nil {
 				return err
 			}
 			diff := render.Diff(dir, ownedOnly(current), ownedOnly(want))

@@ -959,3 +959,35 @@ func TestClosed(t *testing.T) {
 		t.Error("Apply after Close succeeded")
 	}
 }
+
+// TestFindDirVersion: the walk finds the commit that made a version of a
+// dir, past later edits and commits that touch other dirs, and stops at
+// the limit.
+func TestFindDirVersion(t *testing.T) {
+	ctx := context.Background()
+	_, url := gitopstest.NewRemote(t, "main")
+	v1 := gitopstest.Seed(t, url, "main", map[string]string{"apps/a/snap/x.yaml": "v1\n", "apps/a/snap/y.yaml": "y\n"}, "v1")
+	gitopstest.Seed(t, url, "main", map[string]string{"apps/b/x.yaml": "b\n"}, "b")
+	v2 := gitopstest.Seed(t, url, "main", map[string]string{"apps/a/snap/x.yaml": "v2\n"}, "v2")
+	gitopstest.Seed(t, url, "main", map[string]string{"apps/a/snap/x.yaml": "hand edit\n"}, "edit")
+	r := open(t, gitops.Options{Repo: url, History: true})
+	is := func(want string) func(map[string][]byte) bool {
+		return func(f map[string][]byte) bool { return string(f["x.yaml"]) == want && string(f["y.yaml"]) == "y\n" }
+	}
+	for _, tc := range []struct {
+		want  string
+		limit int
+		hash  plumbing.Hash
+		err   error
+	}{
+		{"v1\n", 10, v1, nil},
+		{"v2\n", 10, v2, nil},
+		{"v1\n", 2, plumbing.ZeroHash, gitops.ErrNotFound},
+		{"never\n", 10, plumbing.ZeroHash, gitops.ErrNotFound},
+	} {
+		c, err := r.FindDirVersion(ctx, "apps/a/snap", tc.limit, is(tc.want))
+		if !errors.Is(err, tc.err) || c.Hash != tc.hash {
+			t.Errorf("FindDirVersion(%q, limit %d) = %s, %v; want %s, %v", tc.want, tc.limit, c.Hash, err, tc.hash, tc.err)
+		}
+	}
+}

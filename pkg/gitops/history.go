@@ -267,3 +267,59 @@ func (r *Repo) Ancestors(ctx context.Context, limit int) (set map[plumbing.Hash]
 	}
 	return set, complete, nil
 }
+
+// FindDirVersion walks the versions of dir (a slash path relative to the
+// root) from Head back along first parents, newest first, and returns the
+// commit that made the first version match accepts. match gets the files
+// under dir, keyed relative to it. At most limit versions are read; none
+// matching gives ErrNotFound, a history that ends first (a shallow clone)
+// ErrHistoryTruncated.
+func (r *Repo) FindDirVersion(ctx context.Context, dir string, limit int, match func(files map[string][]byte) bool) (Commit, error) {
+	if r.objects == nil {
+		return Commit{}, errClosed()
+	}
+	d, err := cleanDir(dir)
+	if err != nil {
+		return Commit{}, fmt.Errorf("find a version of %s: %w", dir, err)
+	}
+	from := r.head
+	for i := 0; i < limit; i++ {
+		c, err := r.lastChangeFrom(ctx, from, d)
+		if err != nil {
+			return Commit{}, r.wrap(err, "find a version of %s", displayDir(d))
+		}
+		files, err := r.dirFilesAt(ctx, c.Hash, d)
+		if err != nil {
+			return Commit{}, err
+		}
+		if match(files) {
+			return c, nil
+		}
+		if len(c.Parents) == 0 {
+			break
+		}
+		from = c.Parents[0]
+	}
+	return Commit{}, fmt.Errorf("find a version of %s: %w", displayDir(d), ErrNotFound)
+}
+
+// dirFilesAt reads the files under d at commit, keyed relative to d.
+func (r *Repo) dirFilesAt(ctx context.Context, commit plumbing.Hash, d string) (map[string][]byte, error) {
+	c, err := object.GetCommit(r.objects, commit)
+	if err != nil {
+		return nil, r.wrap(err, "read %s at %s: read commit", displayDir(d), shortHash(commit))
+	}
+	entries, err := r.headFiles(ctx, c.TreeHash, d)
+	if err != nil {
+		return nil, r.wrap(err, "read %s at %s", displayDir(d), shortHash(commit))
+	}
+	out := make(map[string][]byte, len(entries))
+	for p, fe := range entries {
+		data, err := readBlob(r.objects, fe.hash)
+		if err != nil {
+			return nil, r.wrap(err, "read %s at %s", p, shortHash(commit))
+		}
+		out[p] = data
+	}
+	return out, nil
+}

@@ -25,17 +25,36 @@ import (
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/kustomize/kyaml/kio"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
+
+	"github.com/bgrender/bgrender/pkg/state"
 )
 
-// Provided names what the app's pods may use without the app declaring it:
-// objects made outside git (by an operator, sealed-secrets, a secret store).
-type Provided struct {
+// Options says what the app expects of its objects.
+type Options struct {
+	// ConfigMaps and Secrets the pods may use without the app declaring
+	// them: objects made outside git (by an operator, sealed-secrets, a
+	// secret store).
 	ConfigMaps, Secrets []string
+	// Images are the releases' images, one per Deployment of a color.
+	Images []Image
+}
+
+// Image is the image a Deployment's release runs.
+type Image struct {
+	Deployment string
+	// Container gets the image; empty means the only container, or the one
+	// named App.
+	Container, App string
+	// Tag is the release's version, the image tag the container runs (the
+	// repository is the one the color was deployed with).
+	Tag string
 }
 
 // Finding is one problem with one object.
@@ -49,7 +68,7 @@ func (f Finding) Error() string { return f.Object + ": " + f.Problem }
 
 // Check returns the findings for the objects of a build, in the order of
 // the objects.
-func Check(built []byte, provided Provided) []Finding {
+func Check(built []byte, opts Options) []Finding {
 	nodes, err := kio.FromBytes(built)
 	if err != nil {
 		return []Finding{{Object: "build", Problem: err.Error()}}
@@ -58,10 +77,10 @@ func Check(built []byte, provided Provided) []Finding {
 		declared: map[string]bool{},
 		provided: map[string]bool{},
 	}
-	for _, n := range provided.ConfigMaps {
+	for _, n := range opts.ConfigMaps {
 		c.provided["ConfigMap/"+n] = true
 	}
-	for _, n := range provided.Secrets {
+	for _, n := range opts.Secrets {
 		c.provided["Secret/"+n] = true
 	}
 	var typed []runtime.Object
@@ -72,7 +91,10 @@ func Check(built []byte, provided Provided) []Finding {
 		o, problem := decodeStrict(n)
 		if problem != "" {
 			c.fail(obj, "%s", problem)
-			continue
+			// The other rules still judge it, as far as it decodes.
+			if o = decodeLenient(n); o == nil {
+				continue
+			}
 		}
 		if o != nil {
 			typed = append(typed, o)
@@ -85,17 +107,97 @@ func Check(built []byte, provided Provided) []Finding {
 			deployments[d.Name] = d
 		}
 	}
+	for _, im := range opts.Images {
+		if d := deployments[im.Deployment]; d != nil {
+			c.image("Deployment/"+d.Name, &d.Spec.Template.Spec, im)
+		}
+	}
+	used := map[string]bool{} // ConfigMap/name used by a Deployment of its color
 	for i, o := range typed {
 		switch v := o.(type) {
 		case *appsv1.Deployment:
 			c.pod(names[i], &v.Spec.Template.Spec)
+			if color := colorOf(v.Name); color != "" {
+				for _, cm := range configMapsOf(&v.Spec.Template.Spec) {
+					if colorOf(cm) == color {
+						used[cm] = true
+					}
+				}
+			}
 		case *autoscalingv2.HorizontalPodAutoscaler:
 			c.hpa(names[i], v, deployments)
 		case *policyv1.PodDisruptionBudget:
 			c.pdb(names[i], v, deployments)
 		}
 	}
+	for i, o := range typed {
+		if cm, ok := o.(*corev1.ConfigMap); ok && colorOf(cm.Name) != "" && !used[cm.Name] && hasColorDeployment(deployments, colorOf(cm.Name)) {
+			c.fail(names[i], "no pod of %s refers to it (by envFrom, env or a volume), so a change to it reaches no pod: refer to it from the Deployment, or move it to base/ if it is not the pods' config", colorOf(cm.Name))
+		}
+	}
 	return c.findings
+}
+
+func hasColorDeployment(deployments map[string]*appsv1.Deployment, color string) bool {
+	for name := range deployments {
+		if colorOf(name) == color {
+			return true
+		}
+	}
+	return false
+}
+
+// image checks that the container meant to run the release's image exists
+// and runs it.
+func (c *checker) image(obj string, spec *corev1.PodSpec, im Image) {
+	names := make([]string, 0, len(spec.Containers))
+	var ct *corev1.Container
+	for i := range spec.Containers {
+		names = append(names, spec.Containers[i].Name)
+		if spec.Containers[i].Name == im.Container || im.Container == "" && (len(spec.Containers) == 1 || spec.Containers[i].Name == im.App) {
+			ct = &spec.Containers[i]
+		}
+	}
+	want := im.Container
+	if want == "" {
+		want = im.App
+	}
+	switch {
+	case ct == nil:
+		c.fail(obj, "no container %q gets the release's image (tag %s); its containers are %s (set container: in bgrender.yaml)", want, im.Tag, strings.Join(names, ", "))
+	case !strings.HasSuffix(ct.Image, ":"+im.Tag):
+		c.fail(obj, "container %q runs %s, but the release is %s", ct.Name, ct.Image, im.Tag)
+	}
+}
+
+// configMapsOf names the ConfigMaps a pod refers to.
+func configMapsOf(spec *corev1.PodSpec) []string {
+	var out []string
+	for _, ct := range append(append([]corev1.Container(nil), spec.InitContainers...), spec.Containers...) {
+		for _, ef := range ct.EnvFrom {
+			if ef.ConfigMapRef != nil {
+				out = append(out, ef.ConfigMapRef.Name)
+			}
+		}
+		for _, e := range ct.Env {
+			if e.ValueFrom != nil && e.ValueFrom.ConfigMapKeyRef != nil {
+				out = append(out, e.ValueFrom.ConfigMapKeyRef.Name)
+			}
+		}
+	}
+	for _, v := range spec.Volumes {
+		if v.ConfigMap != nil {
+			out = append(out, v.ConfigMap.Name)
+		}
+		if v.Projected != nil {
+			for _, src := range v.Projected.Sources {
+				if src.ConfigMap != nil {
+					out = append(out, src.ConfigMap.Name)
+				}
+			}
+		}
+	}
+	return out
 }
 
 type checker struct {
@@ -128,6 +230,24 @@ func decodeStrict(n *yaml.RNode) (runtime.Object, string) {
 		return nil, fmt.Sprintf("the API server would refuse it: %s", strings.TrimPrefix(err.Error(), "json: "))
 	}
 	return o, ""
+}
+
+// decodeLenient decodes a built-in kind ignoring unknown fields; nil when
+// even that fails.
+func decodeLenient(n *yaml.RNode) runtime.Object {
+	gv, err := schema.ParseGroupVersion(n.GetApiVersion())
+	if err != nil {
+		return nil
+	}
+	o, err := scheme.Scheme.New(gv.WithKind(n.GetKind()))
+	if err != nil {
+		return nil
+	}
+	data, err := n.MarshalJSON()
+	if err != nil || json.Unmarshal(data, o) != nil {
+		return nil
+	}
+	return o
 }
 
 // pod checks a pod template's rules.
@@ -257,9 +377,18 @@ func (c *checker) pdb(obj string, p *policyv1.PodDisruptionBudget, deployments m
 	if p.Spec.Selector == nil {
 		return
 	}
+	sel, err := metav1.LabelSelectorAsSelector(p.Spec.Selector)
+	if err != nil {
+		c.fail(obj, "selector: %v", err)
+		return
+	}
+	if sel.Empty() {
+		c.fail(obj, "the empty selector selects every pod of the namespace: select the pods of one color (app and color labels)")
+		return
+	}
 	var matched []string
 	for name, d := range deployments {
-		if selects(p.Spec.Selector.MatchLabels, d.Spec.Template.Labels) {
+		if sel.Matches(labels.Set(d.Spec.Template.Labels)) {
 			matched = append(matched, name)
 		}
 	}
@@ -272,23 +401,11 @@ func (c *checker) pdb(obj string, p *policyv1.PodDisruptionBudget, deployments m
 	}
 }
 
-func selects(selector, labels map[string]string) bool {
-	if len(selector) == 0 {
-		return false
-	}
-	for k, v := range selector {
-		if labels[k] != v {
-			return false
-		}
-	}
-	return true
-}
-
 // colorOf is the color suffix of a per-color object's name.
 func colorOf(name string) string {
-	for _, c := range []string{"blue", "green"} {
-		if strings.HasSuffix(name, "-"+c) {
-			return c
+	for _, c := range state.Colors() {
+		if strings.HasSuffix(name, "-"+string(c)) {
+			return string(c)
 		}
 	}
 	return ""

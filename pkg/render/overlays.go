@@ -92,7 +92,7 @@ func Overlays(cfg config.Config, s state.State, colors map[state.Color]ColorFile
 			return ErrOldLayout
 		}
 		if Digest(snap) != rel.Snapshot {
-			return &DriftError{Dir: dir, Release: rel}
+			return &DriftError{Dir: dir, Release: rel, Live: s.Active != nil && s.Active.ID == rel.ID}
 		}
 		for p, b := range snap {
 			files[path.Join(dir, p)] = b

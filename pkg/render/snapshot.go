@@ -1,6 +1,7 @@
 package render
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -274,10 +275,54 @@ type DriftError struct {
 	// Dir is the snapshot dir, relative to the app dir.
 	Dir     string
 	Release state.Release
+	// Live is set when the release is the active one: it is never deployed
+	// into again.
+	Live bool
+	// Found, when the caller found it in history, is where the snapshot
+	// was made and what changed since.
+	Found *DriftOrigin
+}
+
+// DriftOrigin is the commit that made a drifted snapshot, and the files
+// changed since.
+type DriftOrigin struct {
+	// Commit is the commit's short hash; RepoDir the snapshot dir relative
+	// to the repository root.
+	Commit, RepoDir string
+	// Changed are the files changed, added or removed since, relative to
+	// the app dir, sorted.
+	Changed []string
 }
 
 func (e *DriftError) Error() string {
-	return fmt.Sprintf("%s is not what %s was deployed with (its files were edited by hand): restore it from the commit that deployed the release (git log -- %s), or deploy again into %s", e.Dir, e.Release.Describe(), e.Dir, e.Release.Color)
+	again := fmt.Sprintf(", or deploy again into %s", e.Release.Color)
+	if e.Live {
+		again = " (it is live: what it runs changes only by a release through the test route)"
+	}
+	if f := e.Found; f != nil {
+		return fmt.Sprintf("%s is not what %s was deployed with: %s changed by hand since commit %s made it; restore it (`git checkout %s -- %s`)%s", e.Dir, e.Release.Describe(), strings.Join(f.Changed, ", "), f.Commit, f.Commit, f.RepoDir, again)
+	}
+	return fmt.Sprintf("%s is not what %s was deployed with (its files were edited by hand): restore it from the commit that deployed the release (git log -- %s)%s", e.Dir, e.Release.Describe(), e.Dir, again)
+}
+
+// DriftedFiles are the files of dir (relative to the app dir) that differ
+// between the app's files now and a snapshot's files, sorted.
+func DriftedFiles(dir string, now, snapshot Files) []string {
+	var out []string
+	for p, b := range now {
+		if rest, ok := strings.CutPrefix(p, dir+"/"); ok {
+			if old, had := snapshot[rest]; !had || !bytes.Equal(old, b) {
+				out = append(out, p)
+			}
+		}
+	}
+	for p := range snapshot {
+		if _, has := now[path.Join(dir, p)]; !has {
+			out = append(out, path.Join(dir, p))
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 // Render renders the bgrender-owned files of an app for state next, from
