@@ -1,7 +1,10 @@
 package main
 
 import (
+	"flag"
+	"fmt"
 	"os"
+	"regexp"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -88,10 +91,14 @@ func TestBringYourOwnApp(t *testing.T) {
 	}
 	checkAll := func() { t.Helper(); mustBG(t, 0, "--repo", url, "check", "--all") }
 	checkAll()
+	states := newGoldenStates(e, "podinfo")
+	states.step("adopted")
 
 	e.run(0, "deploy", "--version", "6.7.0", "--no-wait")
+	states.step("deployed-blue")
 	e.run(0, "promote", "--force", "--reason", "first release")
 	checkAll()
+	states.step("promoted-blue")
 	objs := e.built()
 	d := objs["Deployment/podinfo-blue"]
 	if d == nil {
@@ -144,6 +151,7 @@ func TestBringYourOwnApp(t *testing.T) {
 
 	e.run(0, "deploy", "--version", "6.7.0", "--no-wait") // a config-only release
 	checkAll()
+	states.step("deployed-config-change-green")
 	objs = e.built()
 	if got := fieldOf(t, objs["ConfigMap/podinfo-config-green"], "data.PODINFO_UI_MESSAGE"); got != "hello from the new config" {
 		t.Errorf("green's ConfigMap: %q", got)
@@ -156,12 +164,14 @@ func TestBringYourOwnApp(t *testing.T) {
 		t.Errorf("status while the change is under test: %q", st.Unreleased)
 	}
 	e.run(0, "promote", "--force", "--reason", "config change tested")
+	states.step("promoted-green")
 	green := colorObjects(t, e, "green")
 	if e.status().Unreleased != "" || !sameObjects(blue, colorObjects(t, e, "blue")) {
 		t.Errorf("after the promote: unreleased %q, blue unchanged %v", e.status().Unreleased, sameObjects(blue, colorObjects(t, e, "blue")))
 	}
 	e.run(0, "rollback")
 	checkAll()
+	states.step("rolled-back-blue")
 	if b, g := colorObjects(t, e, "blue"), colorObjects(t, e, "green"); !sameObjects(blue, b) || !sameObjects(green, g) {
 		for k := range g {
 			if g[k] != green[k] {
@@ -172,6 +182,8 @@ func TestBringYourOwnApp(t *testing.T) {
 	}
 	e.run(0, "decommission")
 	checkAll()
+	states.step("decommissioned-green")
+	states.done()
 	if len(colorObjects(t, e, "green")) != 0 || !sameObjects(blue, colorObjects(t, e, "blue")) {
 		t.Fatalf("after decommission: green %v", keys(e.built()))
 	}
@@ -185,9 +197,14 @@ func TestInMeshBackend(t *testing.T) {
 	seedPlainApp(t, url, "reviews")
 	e := newEnvOn(t, url, "apps/reviews")
 	e.run(0, "init", "--adopt", "--name", "reviews", "--image", "docker.io/istio/examples-bookinfo-reviews-v1", "--bind", "mesh")
+	states := newGoldenStates(e, "reviews")
+	states.step("adopted")
 	e.run(0, "deploy", "--version", "1.20.2", "--no-wait")
+	states.step("deployed-blue")
 	e.run(0, "promote", "--force", "--reason", "first")
+	states.step("promoted-blue")
 	e.run(0, "deploy", "--version", "1.20.3", "--no-wait")
+	states.step("deployed-green")
 	mustBG(t, 0, "--repo", url, "check", "--all")
 	objs := e.built()
 	vs := objs["VirtualService/reviews-blue-green"]
@@ -201,8 +218,12 @@ func TestInMeshBackend(t *testing.T) {
 		t.Errorf("green runs %q", got)
 	}
 	e.run(0, "promote", "--force", "--reason", "second")
+	states.step("promoted-green")
 	e.run(0, "rollback")
+	states.step("rolled-back-blue")
 	e.run(0, "decommission")
+	states.step("decommissioned-green")
+	states.done()
 	mustBG(t, 0, "--repo", url, "check", "--all")
 }
 
@@ -212,4 +233,74 @@ func keys(m map[string]*yaml.RNode) []string {
 		out = append(out, k)
 	}
 	return out
+}
+
+var updateStates = flag.Bool("update", false, "rewrite the golden states in testdata/apps/*/states")
+
+// releaseIDs matches the release ids bgrender makes (they hash the time).
+var releaseIDs = regexp.MustCompile(`\br-[0-9a-f]{10}\b`)
+
+// goldenStates compares what an example app builds to at each step of its
+// cycle with testdata/apps/NAME/states/NN-STEP.yaml, the files that
+// internal/kubetest's TestExampleAppStates gives to the real kube-apiserver.
+// Release ids, which hash the time, become r-release1, r-release2… in the
+// order they first appear. go test ./cmd/bgrender -run 'BringYourOwnApp|InMeshBackend' -update
+// rewrites them.
+type goldenStates struct {
+	e   *env
+	dir string
+	n   int
+	ids map[string]string
+}
+
+func newGoldenStates(e *env, name string) *goldenStates {
+	dir := filepath.Join("..", "..", "testdata", "apps", name, "states")
+	if *updateStates {
+		if err := os.RemoveAll(dir); err != nil {
+			e.t.Fatal(err)
+		}
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			e.t.Fatal(err)
+		}
+	}
+	return &goldenStates{e: e, dir: dir, ids: map[string]string{}}
+}
+
+func (g *goldenStates) step(name string) {
+	g.e.t.Helper()
+	out := releaseIDs.ReplaceAllStringFunc(string(g.e.buildOutput()), func(id string) string {
+		if _, ok := g.ids[id]; !ok {
+			g.ids[id] = fmt.Sprintf("r-release%d", len(g.ids)+1)
+		}
+		return g.ids[id]
+	})
+	path := filepath.Join(g.dir, fmt.Sprintf("%02d-%s.yaml", g.n, name))
+	g.n++
+	header := "# " + filepath.Base(filepath.Dir(g.dir)) + " after " + name + ": the kustomize build of the app dir\n" +
+		"# (cmd/bgrender's TestBringYourOwnApp/TestInMeshBackend write it with -update).\n"
+	if *updateStates {
+		if err := os.WriteFile(path, []byte(header+out), 0o644); err != nil {
+			g.e.t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		g.e.t.Fatalf("%v (rewrite the states with -update)", err)
+	}
+	if string(want) != header+out {
+		g.e.t.Errorf("%s: the build differs from the golden state (rewrite with -update if intended):\n%s", path, out)
+	}
+}
+
+// done checks that no golden state is left from a longer cycle.
+func (g *goldenStates) done() {
+	g.e.t.Helper()
+	ents, err := os.ReadDir(g.dir)
+	if err != nil {
+		g.e.t.Fatal(err)
+	}
+	if len(ents) != g.n {
+		g.e.t.Errorf("%s holds %d states, the cycle made %d (rewrite with -update)", g.dir, len(ents), g.n)
+	}
 }

@@ -69,8 +69,8 @@ func (e *env) log() []gitops.Commit {
 	return gitopstest.Log(e.t, e.url, e.branch)
 }
 
-// built returns the kustomize build of the app dir at the remote's head, by kind/name.
-func (e *env) built() map[string]*yaml.RNode {
+// buildOutput is the kustomize build of the app dir at the remote's head, as YAML.
+func (e *env) buildOutput() []byte {
 	e.t.Helper()
 	files := render.Files{}
 	for p, s := range gitopstest.Files(e.t, e.url, e.branch, e.app) {
@@ -81,7 +81,13 @@ func (e *env) built() map[string]*yaml.RNode {
 	if err != nil {
 		e.t.Fatalf("kustomize build of %s at the remote head: %v", e.app, err)
 	}
-	nodes, err := kio.FromBytes(out)
+	return out
+}
+
+// built returns the kustomize build of the app dir at the remote's head, by kind/name.
+func (e *env) built() map[string]*yaml.RNode {
+	e.t.Helper()
+	nodes, err := kio.FromBytes(e.buildOutput())
 	if err != nil {
 		e.t.Fatal(err)
 	}

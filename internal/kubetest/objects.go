@@ -17,6 +17,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	yamlutil "k8s.io/apimachinery/pkg/util/yaml"
 )
 
@@ -95,6 +96,55 @@ func (c *Cluster) apply(ctx context.Context, obj *unstructured.Unstructured) (*u
 	}
 	return applied, nil
 }
+
+// DryRunYAML server-side applies every object in the YAML with dryRun=All
+// and strict field validation, so the API server runs its defaulting,
+// validation and admission on each without storing anything: an unknown or
+// duplicate field, a wrong type or an invalid pod spec is an error naming
+// the object. Namespaced objects without a namespace go to "default"; the
+// namespace an object names must exist.
+func (c *Cluster) DryRunYAML(ctx context.Context, yaml []byte) error {
+	objs, err := decodeYAML(yaml)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, obj := range objs {
+		if err := c.dryRun(ctx, obj); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (c *Cluster) dryRun(ctx context.Context, obj *unstructured.Unstructured) error {
+	gvk := obj.GroupVersionKind()
+	info, err := c.resource(ctx, gvk)
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", gvk.Kind, obj.GetName(), err)
+	}
+	data, err := json.Marshal(obj.Object)
+	if err != nil {
+		return err
+	}
+	opts := metav1.PatchOptions{FieldManager: fieldManager, Force: ptrTo(true), DryRun: []string{metav1.DryRunAll}, FieldValidation: "Strict"}
+	ri := c.Dynamic.Resource(gvk.GroupVersion().WithResource(info.Name))
+	if !info.Namespaced {
+		_, err = ri.Patch(ctx, obj.GetName(), types.ApplyPatchType, data, opts)
+	} else {
+		ns := obj.GetNamespace()
+		if ns == "" {
+			ns = "default"
+		}
+		_, err = ri.Namespace(ns).Patch(ctx, obj.GetName(), types.ApplyPatchType, data, opts)
+	}
+	if err != nil {
+		return fmt.Errorf("%s %s/%s: %w", gvk.Kind, obj.GetNamespace(), obj.GetName(), err)
+	}
+	return nil
+}
+
+func ptrTo[T any](v T) *T { return &v }
 
 // SetStatus replaces the object's status as its controller would: through
 // the status subresource where the CRD has one (Flux), else by updating the
