@@ -4,8 +4,8 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"regexp"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
