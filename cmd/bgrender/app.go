@@ -129,6 +129,7 @@ Examples:
 			if g.builder != nil {
 				g.builder.Limits = l
 			}
+			g.locate(c.IsSet("app"), c.Args().First())
 			return nil
 		},
 		Action: func(c *cli.Context) error {
@@ -193,11 +194,11 @@ func commandUsageError(cmd string, global map[string]bool) cli.OnUsageErrorFunc 
 func globalFlags(g *globals) []cli.Flag {
 	return append([]cli.Flag{
 		&cli.StringFlag{Name: "repo", Value: ".", Destination: &g.repo,
-			Usage: "env repo: a local checkout, or a remote URL (https://, ssh://, file://, git@host:path) cloned into memory"},
+			Usage: "env repo: a local checkout (any directory inside it, as for git), or a remote URL (https://, ssh://, file://, git@host:path) cloned into memory"},
 		&cli.StringFlag{Name: "branch", Destination: &g.branch,
 			Usage: "branch to read and commit to (default: the checked-out branch, or the remote's default branch)"},
 		&cli.StringFlag{Name: "app", Value: ".", Destination: &g.app,
-			Usage: "app directory, relative to the repo root"},
+			Usage: "app directory, relative to the repo root (default: the app dir you are in, inside a local checkout)"},
 		&cli.StringFlag{Name: "remote", Destination: &g.remote,
 			Usage: "the remote of a local checkout to push to (default: the branch's upstream remote, else origin)"},
 		&cli.BoolFlag{Name: "dry-run", Destination: &g.dryRun,

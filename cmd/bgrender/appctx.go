@@ -13,6 +13,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/go-git/go-git/v5"
+
 	"github.com/bgrender/bgrender/pkg/config"
 	"github.com/bgrender/bgrender/pkg/gate"
 	"github.com/bgrender/bgrender/pkg/gitops"
@@ -40,6 +42,34 @@ func appDir(flag string) (string, error) {
 		return "", usagef("--app %q: must be a directory inside the repo, relative to its root", flag)
 	}
 	return p, nil
+}
+
+// locate finds the root of a local --repo (the working directory by
+// default) from any directory inside it, as git does. When --app is not
+// given and --repo was below the root, the app dir is the nearest directory
+// at or above it that holds bgrender.yaml; for init, the directory itself.
+func (g *globals) locate(appSet bool, command string) {
+	if looksLikeURL(g.repo) {
+		return
+	}
+	root, rel, ok := gitops.FindRoot(g.repo)
+	if !ok || rel == "." {
+		return
+	}
+	g.repo = root
+	if appSet {
+		return
+	}
+	if command == "init" {
+		g.app = rel
+		return
+	}
+	for d := rel; d != "."; d = path.Dir(d) {
+		if fi, err := os.Stat(filepath.Join(root, filepath.FromSlash(d), config.FileName)); err == nil && fi.Mode().IsRegular() {
+			g.app = d
+			return
+		}
+	}
 }
 
 // checkNoSymlink refuses an app dir reached through a symbolic link in a
@@ -93,7 +123,15 @@ func (g *globals) openRepo(ctx context.Context, history, refresh bool) (*gitops.
 		Signer:  g.signer,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("open repo: %w%s", err, authHint(err))
+		hint := authHint(err)
+		if errors.Is(err, git.ErrRepositoryNotExists) && !looksLikeURL(g.repo) {
+			where := g.repo
+			if abs, err := filepath.Abs(where); err == nil {
+				where = abs
+			}
+			hint = fmt.Sprintf(" (%s is not inside a git checkout: run bgrender in a checkout of the env repo, or give --repo with its path or URL)", where)
+		}
+		return nil, fmt.Errorf("open repo: %w%s", err, hint)
 	}
 	return r, nil
 }

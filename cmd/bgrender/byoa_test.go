@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
@@ -302,5 +303,48 @@ func (g *goldenStates) done() {
 	}
 	if len(ents) != g.n {
 		g.e.t.Errorf("%s holds %d states, the cycle made %d (rewrite with -update)", g.dir, len(ents), g.n)
+	}
+}
+
+// TestRunFromInsideTheRepo runs bgrender as a person does, from a directory
+// inside a checkout: the repo root is found as git finds it, and the app dir
+// is taken from the working directory when --app is not given.
+func TestRunFromInsideTheRepo(t *testing.T) {
+	_, url := gitopstest.NewRemote(t, "main")
+	seedPlainApp(t, url, "podinfo")
+	checkout := gitopstest.Clone(t, url)
+	appDir := filepath.Join(checkout, "apps", "podinfo")
+	t.Chdir(appDir)
+	r := mustBG(t, 0, "init", "--adopt", "--name", "podinfo", "--image", "ghcr.io/stefanprodan/podinfo", "--container", "podinfod")
+	if !strings.Contains(r.stdout, "apps/podinfo") {
+		t.Errorf("init from apps/podinfo:\n%s", r.stdout)
+	}
+	cfg := gitopstest.Files(t, url, "main", "apps/podinfo")["bgrender.yaml"]
+	if !strings.Contains(cfg, "container: podinfod") {
+		t.Fatalf("init did not reach the remote's apps/podinfo:\n%s", cfg)
+	}
+	if _, err := os.Stat(filepath.Join(checkout, "bgrender.yaml")); err == nil {
+		t.Fatal("init wrote bgrender.yaml at the repo root")
+	}
+	gitopstest.Git(t, checkout, "pull", "-q", "--ff-only")
+	mustBG(t, 0, "deploy", "--version", "6.7.0", "--no-wait")
+	// From a folder below the app dir, and with -o json.
+	t.Chdir(filepath.Join(appDir, "per-color"))
+	var st statusOut
+	if err := json.Unmarshal([]byte(mustBG(t, 0, "-o", "json", "status").stdout), &st); err != nil {
+		t.Fatal(err)
+	}
+	if st.App != "podinfo" || st.Test == nil || st.Test.Version != "6.7.0" {
+		t.Errorf("status from apps/podinfo/per-color: %+v", st)
+	}
+	// --app stays relative to the repo root, wherever bgrender runs.
+	t.Chdir(filepath.Join(checkout, "apps"))
+	if r := mustBG(t, 0, "--app", "apps/podinfo", "status"); !strings.Contains(r.stdout, "6.7.0") {
+		t.Errorf("status --app apps/podinfo from apps/:\n%s", r.stdout)
+	}
+	// Outside any checkout, the error says what to do.
+	t.Chdir(t.TempDir())
+	if r := mustBG(t, 1, "status"); !strings.Contains(r.stderr, "is not inside a git checkout") {
+		t.Errorf("status outside a checkout:\n%s", r.stderr)
 	}
 }

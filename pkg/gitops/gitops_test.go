@@ -991,3 +991,34 @@ func TestFindDirVersion(t *testing.T) {
 		}
 	}
 }
+
+func TestFindRoot(t *testing.T) {
+	dir := t.TempDir()
+	checkout := filepath.Join(dir, "env")
+	app := filepath.Join(checkout, "apps", "podinfo", "base")
+	bare := filepath.Join(dir, "bare.git")
+	if err := gitops.InitBare(bare, "main"); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(checkout, ".git"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(app, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		dir, root, rel string
+		ok             bool
+	}{
+		{checkout, checkout, ".", true},
+		{app, checkout, "apps/podinfo/base", true},
+		{filepath.Join(checkout, "apps"), checkout, "apps", true},
+		{bare, bare, ".", true},
+		{dir, dir, ".", false},
+	} {
+		root, rel, ok := gitops.FindRoot(tc.dir)
+		if root != tc.root || rel != tc.rel || ok != tc.ok {
+			t.Errorf("FindRoot(%s) = %s, %s, %v; want %s, %s, %v", tc.dir, root, rel, ok, tc.root, tc.rel, tc.ok)
+		}
+	}
+}
