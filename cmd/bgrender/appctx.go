@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
@@ -31,8 +30,12 @@ type appCtx struct {
 	repo  *gitops.Repo
 	dir   string       // app dir, slash path relative to the repo root ("." for the root)
 	files render.Files // every file under dir at the head
-	cfg   config.Config
-	st    state.State
+	// shared are the files elsewhere in the repo that the app's
+	// kustomizations reach (a shared component or base), by repo path, at
+	// the same commit; bgrender reads them and never writes them.
+	shared render.Files
+	cfg    config.Config
+	st     state.State
 }
 
 // appDir validates --app and returns it as a clean slash path.
@@ -78,19 +81,8 @@ func (g *globals) checkNoSymlink(dir string) error {
 	if looksLikeURL(g.repo) || dir == "." {
 		return nil
 	}
-	p := g.repo
-	for _, part := range strings.Split(dir, "/") {
-		p = filepath.Join(p, part)
-		fi, err := os.Lstat(p)
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("--app %s: %w", dir, err)
-		}
-		if fi.Mode()&os.ModeSymlink != 0 {
-			return usagef("--app %s: %s is a symbolic link; give the real directory inside the repo", dir, p)
-		}
+	if link := linkOnPath(g.repo, dir); link != "" {
+		return usagef("--app %s: %s is a symbolic link; give the real directory inside the repo", dir, link)
 	}
 	return nil
 }
@@ -163,6 +155,9 @@ func (g *globals) loadApp(ctx context.Context, r *gitops.Repo, dir string) (*app
 		return nil, err
 	}
 	a := &appCtx{g: g, repo: r, dir: dir, files: files}
+	if a.shared, err = g.readShared(ctx, r, dir, files); err != nil {
+		return nil, err
+	}
 	cfgData, ok := files[config.FileName]
 	if !ok {
 		return nil, fmt.Errorf("%s: no %s at %s on branch %s%s; or create the app with `bgrender --app %s init --name NAME --image REPO`",
@@ -216,6 +211,64 @@ func (g *globals) readApp(ctx context.Context, r *gitops.Repo, dir string) (rend
 		return nil, fmt.Errorf("%w%s", errors.Join(errs...), limitHint(errs[0]))
 	}
 	return tree.Files, nil
+}
+
+// readShared reads, from the same commit, the directories elsewhere in the
+// repo that the app's kustomizations reach, and those they reach in turn,
+// within the same limits as the app dir (counted together). A directory
+// that is not there is left for the build to report.
+func (g *globals) readShared(ctx context.Context, r *gitops.Repo, dir string, files render.Files) (render.Files, error) {
+	l := g.appLimits()
+	shared := render.Files{}
+	tried := map[string]bool{}
+	var total int64
+	for {
+		var dirs []string
+		for _, d := range render.SharedDirs(dir, files, shared) {
+			if !tried[d] {
+				dirs = append(dirs, d)
+			}
+		}
+		if len(dirs) == 0 {
+			return shared, nil
+		}
+		for _, d := range dirs {
+			tried[d] = true
+			tree, err := r.ReadTree(ctx, d, gitops.Bounds{FileBytes: l.FileBytes, DirBytes: l.DirBytes})
+			var tooLarge *gitops.TooLargeError
+			switch {
+			case errors.As(err, &tooLarge) || ctx.Err() != nil:
+				return nil, fmt.Errorf("read %s, which %s's kustomizations use: %w%s", d, dir, err, limitHint(err))
+			case err != nil:
+				continue // not a directory: the build names the entry
+			}
+			if len(tree.Links) > 0 {
+				return nil, symlinkError(d, tree.Links)
+			}
+			if errs := vet.Files(tree.Files, l); len(errs) > 0 {
+				for _, err := range errs {
+					var le *vet.LimitError
+					if errors.As(err, &le) {
+						le.File = path.Join(d, le.File)
+					}
+				}
+				return nil, fmt.Errorf("%w%s", errors.Join(errs...), limitHint(errs[0]))
+			}
+			for p, b := range tree.Files {
+				total += int64(len(b))
+				shared[path.Join(d, p)] = b
+			}
+			if l.DirBytes > 0 && total > l.DirBytes {
+				return nil, fmt.Errorf("%s: the directories its kustomizations use elsewhere in the repo hold %d bytes, over the limit of %d%s", dir, total, l.DirBytes, limitHint(&vet.LimitError{}))
+			}
+		}
+	}
+}
+
+// build builds the app dir with files (its own, or a transition's result)
+// and the shared files it reaches.
+func (a *appCtx) build(files render.Files) ([]byte, error) {
+	return a.g.builder.BuildShared(a.dir, files, a.shared)
 }
 
 // authHint says where credentials go, for an error of the server's refusing
@@ -310,8 +363,8 @@ func desired(cfg config.Config, current render.Files, prev, next state.State) (r
 // verifyBuild builds the app dir and checks the routing invariants; a
 // transition whose result does not build is never committed. The files are
 // the app's as readApp measured them, with bgrender's own rendered.
-func (g *globals) verifyBuild(app, dir string, files render.Files) ([]byte, error) {
-	built, err := g.builder.BuildVetted(files)
+func (g *globals) verifyBuild(app, dir string, files, shared render.Files) ([]byte, error) {
+	built, err := g.builder.BuildShared(dir, files, shared)
 	if err != nil {
 		return nil, fmt.Errorf("%s: kustomize build failed, nothing was committed: %w", dir, err)
 	}
@@ -331,7 +384,7 @@ func (a *appCtx) vetObjects(built []byte, next state.State) error {
 		return nil
 	}
 	had := map[string]bool{}
-	if before, err := a.g.builder.BuildVetted(a.files); err == nil {
+	if before, err := a.build(a.files); err == nil {
 		for _, f := range kubecheck.Check(before, kubecheckOptions(a.cfg, a.st)) {
 			had[f.Error()] = true
 		}
@@ -438,7 +491,7 @@ type commitOpts struct {
 // commits and pushes them (or prints the diff with --dry-run, or proposes
 // them with --pr).
 func (a *appCtx) commitFiles(ctx context.Context, files render.Files, next state.State, o commitOpts) (transitionResult, error) {
-	built, err := a.g.verifyBuild(a.cfg.App, a.dir, files)
+	built, err := a.g.verifyBuild(a.cfg.App, a.dir, files, a.shared)
 	if err != nil {
 		return transitionResult{}, err
 	}

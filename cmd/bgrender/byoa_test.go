@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 
 	"github.com/bgrender/bgrender/pkg/gitops/gitopstest"
+	"github.com/bgrender/bgrender/pkg/render"
 )
 
 // seedPlainApp puts testdata/apps/NAME/plain on the remote as apps/NAME: a
@@ -346,5 +347,77 @@ func TestRunFromInsideTheRepo(t *testing.T) {
 	t.Chdir(t.TempDir())
 	if r := mustBG(t, 1, "status"); !strings.Contains(r.stderr, "is not inside a git checkout") {
 		t.Errorf("status outside a checkout:\n%s", r.stderr)
+	}
+}
+
+// TestSharedComponents adopts an app whose kustomization uses a component
+// kept elsewhere in the env repo, as platform teams share them: it builds
+// as kubectl kustomize builds it, through the whole cycle, and a path that
+// leads out of the repo is refused, naming the file by its repo path.
+func TestSharedComponents(t *testing.T) {
+	remote, url := gitopstest.NewRemote(t, "main")
+	seedPlainApp(t, url, "podinfo")
+	plain := gitopstest.Files(t, url, "main", "apps/podinfo")["kustomization.yaml"]
+	gitopstest.Seed(t, url, "main", map[string]string{
+		"apps/podinfo/kustomization.yaml": plain + "components:\n- ../../components/common\n",
+		"components/common/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\n" +
+			"labels:\n- pairs:\n    team: shop\ncomponents:\n- ../annotations\n",
+		"components/annotations/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\n" +
+			"commonAnnotations:\n  owner: platform-team\n",
+	}, "podinfo uses the shared components")
+	e := newEnvOn(t, url, "apps/podinfo")
+	r := e.run(0, "init", "--adopt", "--name", "podinfo", "--image", "ghcr.io/stefanprodan/podinfo", "--container", "podinfod")
+	if !strings.Contains(gitopstest.Files(t, url, "main", "apps/podinfo")["base/kustomization.yaml"], "- ../../../components/common") {
+		t.Fatalf("base/kustomization.yaml does not reach the component from its new place:\n%s", r.stdout)
+	}
+	e.run(0, "deploy", "--version", "6.7.0", "--no-wait")
+	mustBG(t, 0, "--repo", url, "check", "--all")
+
+	built := func() string {
+		t.Helper()
+		files, shared := render.Files{}, render.Files{}
+		for p, s := range gitopstest.Files(t, url, "main", "apps/podinfo") {
+			files[p] = []byte(s)
+		}
+		for p, s := range gitopstest.Files(t, url, "main", "components") {
+			shared["components/"+p] = []byte(s)
+		}
+		var b render.Builder
+		out, err := b.BuildShared("apps/podinfo", files, shared)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(out)
+	}
+	out := built()
+	if !strings.Contains(out, "name: podinfo-blue") || strings.Count(out, "team: shop") < 3 || !strings.Contains(out, "owner: platform-team") {
+		t.Fatalf("the components did not apply to the build:\n%s", out)
+	}
+	e.run(0, "promote", "--force", "--reason", "ok")
+	e.run(0, "deploy", "--version", "6.7.1", "--no-wait")
+	mustBG(t, 0, "--repo", url, "check", "--all")
+
+	// A render in a checkout reads the components from its working tree.
+	checkout := gitopstest.Clone(t, url)
+	var rendered struct{ Changed bool }
+	if err := json.Unmarshal([]byte(mustBG(t, 0, "--repo", checkout, "--app", "apps/podinfo", "-o", "json", "--dry-run", "render").stdout), &rendered); err != nil || rendered.Changed {
+		t.Errorf("render in a checkout: %v, changed %v", err, rendered.Changed)
+	}
+	if err := os.RemoveAll(filepath.Join(checkout, "components", "annotations")); err != nil {
+		t.Fatal(err)
+	}
+	if r := mustBG(t, 1, "--repo", checkout, "--app", "apps/podinfo", "--dry-run", "render"); !strings.Contains(r.stderr, `components/common/kustomization.yaml: components[0] "../annotations": no such file or directory`) {
+		t.Errorf("render without the component it uses:\n%s", r.stderr)
+	}
+
+	// A pull request whose base reaches out of the repo.
+	files := gitopstest.Files(t, url, "main", "apps/podinfo")
+	gitIn(t, remote, "branch", "evil", "main")
+	gitopstest.Seed(t, url, "evil", map[string]string{
+		"apps/podinfo/base/kustomization.yaml": strings.Replace(files["base/kustomization.yaml"], "../../../components/common", "../../../../../../../etc", 1),
+	}, "evil")
+	c := mustBG(t, 1, "--repo", url, "--branch", "evil", "check", "--all")
+	if !strings.Contains(c.stdout+c.stderr, `apps/podinfo/base/kustomization.yaml: components[0] "../../../../../../../etc": outside the repo`) {
+		t.Errorf("check on a path out of the repo:\n%s%s", c.stdout, c.stderr)
 	}
 }

@@ -179,7 +179,7 @@ func (g *globals) checkApp(ctx context.Context, r *gitops.Repo, dir string) (che
 		}
 	}
 	// readApp measured the files.
-	built, err := g.builder.BuildVetted(a.files)
+	built, err := a.build(a.files)
 	if err != nil {
 		fail("kustomize build %s: %v", dir, err)
 	} else {
@@ -349,7 +349,7 @@ func (g *globals) previewFindings(a *appCtx, current []kubecheck.Finding) []stri
 	if err != nil {
 		return []string{fmt.Sprintf("%s would fail: %v", what, err)}
 	}
-	built, err := g.builder.BuildVetted(files)
+	built, err := a.build(files)
 	if err != nil {
 		return []string{fmt.Sprintf("%s would not build: %v", what, err)}
 	}

@@ -44,7 +44,7 @@ func TestExampleAppMatchesRender(t *testing.T) {
 	if d := render.Diff(".", ownedOnly(files), ownedOnly(want)); d != "" {
 		t.Fatalf("the committed example overlays drift from what bgrender renders; run `go run ./cmd/bgrender render`:\n%s", d)
 	}
-	if _, err := (&globals{builder: &render.Builder{}}).verifyBuild(cfg.App, ".", files); err != nil {
+	if _, err := (&globals{builder: &render.Builder{}}).verifyBuild(cfg.App, ".", files, nil); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -157,6 +157,9 @@ func (g *globals) initApp(c *cli.Context, cfg config.Config, o initOpts) error {
 	if err != nil {
 		return err
 	}
+	if a.shared, err = g.readShared(ctx, r, dir, want); err != nil {
+		return err
+	}
 	subject := fmt.Sprintf("%s: init (image %s, namespace %s)", cfg.App, cfg.Image, cfg.Namespace)
 	body := "Route: " + describeRoute(cfg, st)
 	note := ""

@@ -92,11 +92,11 @@ after: nothing restarts.
 // sameObjects checks that the app builds to the same objects (compared as
 // parsed YAML, in order) in its files now and in files.
 func (g *globals) sameObjects(a *appCtx, files render.Files) error {
-	before, err := g.builder.BuildVetted(a.files)
+	before, err := a.build(a.files)
 	if err != nil {
 		return fmt.Errorf("%s: kustomize build before the migration: %w", a.dir, err)
 	}
-	after, err := g.builder.BuildVetted(files)
+	after, err := a.build(files)
 	if err != nil {
 		return fmt.Errorf("%s: kustomize build after the migration: %w", a.dir, err)
 	}

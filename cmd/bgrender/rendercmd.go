@@ -66,7 +66,11 @@ Nothing is committed; with --dry-run nothing is written either.
 			if err != nil {
 				return err
 			}
-			if _, err := g.verifyBuild(cfg.App, dir, want); err != nil {
+			shared, err := readSharedOnDisk(g.repo, dir, current, l)
+			if err != nil {
+				return fmt.Errorf("%w; nothing was written", err)
+			}
+			if _, err := g.verifyBuild(cfg.App, dir, want, shared); err != nil {
 				return err
 			}
 			diff := render.Diff(dir, ownedOnly(current), ownedOnly(want))
@@ -232,4 +236,54 @@ func writeNoFollow(p string, b []byte) error {
 		return err
 	}
 	return f.Close()
+}
+
+// readSharedOnDisk is readShared for a checkout's working tree: the
+// directories elsewhere under root that the app's kustomizations reach.
+func readSharedOnDisk(root, dir string, files render.Files, l vet.Limits) (render.Files, error) {
+	shared := render.Files{}
+	tried := map[string]bool{}
+	for {
+		var dirs []string
+		for _, d := range render.SharedDirs(dir, files, shared) {
+			if !tried[d] {
+				dirs = append(dirs, d)
+			}
+		}
+		if len(dirs) == 0 {
+			return shared, nil
+		}
+		for _, d := range dirs {
+			tried[d] = true
+			if link := linkOnPath(root, d); link != "" {
+				return nil, fmt.Errorf("%s, which %s's kustomizations use, is reached through the symbolic link %s; bgrender does not follow links (they could lead out of the repo)", d, dir, link)
+			}
+			got, links, err := readTree(filepath.Join(root, filepath.FromSlash(d)))
+			if err != nil {
+				continue // not a directory: the build names the entry
+			}
+			if len(links) > 0 {
+				return nil, symlinkError(d, links)
+			}
+			if errs := vet.Files(got, l); len(errs) > 0 {
+				return nil, fmt.Errorf("%s: %w%s", d, errors.Join(errs...), limitHint(errs[0]))
+			}
+			for p, b := range got {
+				shared[path.Join(d, p)] = b
+			}
+		}
+	}
+}
+
+// linkOnPath returns the first of root/d's parents below root, or root/d
+// itself, that is a symbolic link ("" if none).
+func linkOnPath(root, d string) string {
+	p := root
+	for _, part := range strings.Split(d, "/") {
+		p = filepath.Join(p, part)
+		if fi, err := os.Lstat(p); err == nil && fi.Mode()&os.ModeSymlink != 0 {
+			return p
+		}
+	}
+	return ""
 }

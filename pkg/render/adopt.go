@@ -48,12 +48,16 @@ func Adopt(cfg config.Config, files Files) (Adoption, error) {
 		node *yaml.RNode
 	}
 	var docs []doc
-	var dirs []string
+	var dirs, elsewhere []string
 	for _, r := range resources {
 		p := path.Clean(r)
 		switch {
-		case isRemote(r) || strings.HasPrefix(p, "../") || path.IsAbs(p):
-			return Adoption{}, fmt.Errorf("adopt: %s: resources %q is outside the app dir; adopt an app whose resources are in it", KustomizationFile, r)
+		case isRemote(r) || path.IsAbs(p):
+			return Adoption{}, fmt.Errorf("adopt: %s: resources %q is not in the repo; adopt an app whose resources are", KustomizationFile, r)
+		case strings.HasPrefix(p, "../"):
+			// A base elsewhere in the repo: base/ refers to it, one
+			// level further down.
+			elsewhere = append(elsewhere, p)
 		case files[p] != nil:
 			nodes, err := kio.FromBytes(files[p])
 			if err != nil {
@@ -155,6 +159,10 @@ func Adopt(cfg config.Config, files Files) (Adoption, error) {
 		baseRes = append(baseRes, d)
 		a.Moves = append(a.Moves, fmt.Sprintf("%s/ -> %s/%s/ (shared by both colors)", d, BaseDir, d))
 	}
+	for _, p := range elsewhere {
+		baseRes = append(baseRes, path.Join("..", p))
+		a.Moves = append(a.Moves, fmt.Sprintf("%s stays where it is (elsewhere in the repo; %s/%s refers to it)", p, BaseDir, KustomizationFile))
+	}
 	if !hasGateway && cfg.Istio.Gateway() {
 		scaffold, err := Scaffold(cfg)
 		if err != nil {
@@ -175,6 +183,20 @@ func Adopt(cfg config.Config, files Files) (Adoption, error) {
 	}
 	if err := k.PipeE(yaml.Clear("namespace")); err != nil {
 		return Adoption{}, fmt.Errorf("adopt: %w", err)
+	}
+	// The kustomization moves one level down: its components (in the app
+	// dir or elsewhere in the repo) stay where they are.
+	if comps := stringsAt(k, "components"); len(comps) > 0 {
+		moved := make([]string, len(comps))
+		for i, c := range comps {
+			moved[i] = c
+			if e := strings.TrimSpace(c); e != "" && !isRemote(e) && !path.IsAbs(e) {
+				moved[i] = path.Join("..", e)
+			}
+		}
+		if err := k.PipeE(yaml.SetField("components", strs(moved...))); err != nil {
+			return Adoption{}, fmt.Errorf("adopt: %w", err)
+		}
 	}
 	baseK, err := k.String()
 	if err != nil {

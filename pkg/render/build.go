@@ -39,6 +39,12 @@ type Builder struct {
 // build runs, kustomize's HTTP fetches fail (ErrNetworkInBuild). Build does
 // not apply Limits: BuildFiles does, to the files it is given.
 func (b *Builder) Build(fsys filesys.FileSystem, dir string) (out []byte, err error) {
+	return b.build(fsys, dir, dir)
+}
+
+// build is Build naming files relative to root, the top of what fsys holds
+// (the repo's root, or the app dir's).
+func (b *Builder) build(fsys filesys.FileSystem, root, dir string) (out []byte, err error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	defer func() {
@@ -46,7 +52,7 @@ func (b *Builder) Build(fsys filesys.FileSystem, dir string) (out []byte, err er
 			out, err = nil, fmt.Errorf("kustomize build %s: recovered from panic: %v", dir, r)
 		}
 	}()
-	if err := vetLocal(fsys, dir, dir, map[string]bool{}); err != nil {
+	if err := vetLocal(fsys, root, dir, map[string]bool{}); err != nil {
 		return nil, fmt.Errorf("kustomize build %s: %w", dir, err)
 	}
 	opts := krusty.MakeDefaultOptions()
@@ -83,6 +89,11 @@ func (b *Builder) BuildFiles(files Files) ([]byte, error) {
 // within b.Limits (and files bgrender rendered itself): it does not measure
 // them again.
 func (b *Builder) BuildVetted(files Files) ([]byte, error) {
+	return b.buildAt(files, "/")
+}
+
+// buildAt writes files to an in-memory file system and builds dir there.
+func (b *Builder) buildAt(files Files, dir string) ([]byte, error) {
 	fsys := filesys.MakeFsInMemory()
 	paths := make([]string, 0, len(files))
 	for p := range files {
@@ -94,5 +105,5 @@ func (b *Builder) BuildVetted(files Files) ([]byte, error) {
 			return nil, fmt.Errorf("build files: write %s to memory: %w", p, err)
 		}
 	}
-	return b.Build(fsys, "/")
+	return b.build(fsys, "/", dir)
 }

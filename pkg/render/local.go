@@ -3,6 +3,7 @@ package render
 import (
 	"errors"
 	"fmt"
+	"path"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -43,7 +44,8 @@ func (e *RemoteError) Unwrap() error { return ErrRemoteResource }
 // Why a value was refused.
 const (
 	whyURL     = "a URL or git remote: builds never fetch; put the file in the app dir"
-	whyMissing = "not a file or directory inside the app dir: only those can be built"
+	whyMissing = "no such file or directory in the repo at this commit (builds read nothing else)"
+	whyOutside = "outside the repo: builds read only the env repo's files"
 	whyAbs     = "an absolute path: give a path relative to the kustomization"
 	whyEmpty   = "empty"
 )
@@ -172,6 +174,11 @@ func vetEntry(fsys filesys.FileSystem, dir, name, field, v string) (string, erro
 		return "", &RemoteError{File: name, Field: field, Value: v, Why: whyURL}
 	case filepath.IsAbs(entry):
 		return "", &RemoteError{File: name, Field: field, Value: v, Why: whyAbs}
+	}
+	if outsideRepo(path.Join(relName("/", dir), filepath.ToSlash(entry))) {
+		// Above the file system's root: the in-memory file system would
+		// take /.. as /, and read something else.
+		return "", &RemoteError{File: name, Field: field, Value: v, Why: whyOutside}
 	}
 	p := filepath.Join(dir, entry)
 	if !fsys.Exists(p) {
