@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
+	"sort"
 	"strings"
 	"testing"
 
@@ -419,5 +421,173 @@ func TestSharedComponents(t *testing.T) {
 	c := mustBG(t, 1, "--repo", url, "--branch", "evil", "check", "--all")
 	if !strings.Contains(c.stdout+c.stderr, `apps/podinfo/base/kustomization.yaml: components[0] "../../../../../../../etc": outside the repo`) {
 		t.Errorf("check on a path out of the repo:\n%s%s", c.stdout, c.stderr)
+	}
+}
+
+// ordinaryTraffic says where requests without the test cookie go in a build:
+// through each VirtualService's last, match-less rule to a subset, or, with
+// no VirtualService, through the Service to every pod it selects. It fails
+// the test if that leads to no Deployment's pods: users would get no answer.
+// (It stands in for Istio's routing: a subset's endpoints are the pods with
+// its labels, a Service's the pods its selector matches.)
+func ordinaryTraffic(t *testing.T, label string, objs map[string]*yaml.RNode) []string {
+	t.Helper()
+	podsWith := func(want map[string]string) []string {
+		var names []string
+		for k, o := range objs {
+			if o.GetKind() != "Deployment" {
+				continue
+			}
+			labels, _ := o.Pipe(yaml.Lookup("spec", "template", "metadata", "labels"))
+			ok := labels != nil
+			for lk, lv := range want {
+				if ok {
+					v, _ := labels.Pipe(yaml.Lookup(lk))
+					ok = v != nil && yaml.GetValue(v) == lv
+				}
+			}
+			if ok {
+				names = append(names, strings.TrimPrefix(k, "Deployment/"))
+			}
+		}
+		sort.Strings(names)
+		return names
+	}
+	var out []string
+	found := false
+	for k, vs := range objs {
+		if !strings.HasPrefix(k, "VirtualService/") {
+			continue
+		}
+		found = true
+		rules, _ := vs.Pipe(yaml.Lookup("spec", "http"))
+		items, _ := rules.Elements()
+		last := items[len(items)-1]
+		if m, _ := last.Pipe(yaml.Lookup("match")); m != nil {
+			t.Errorf("%s: %s: every rule matches something: ordinary requests get a 404", label, k)
+			continue
+		}
+		subset := fieldOf(t, last, "route.[subset=*].destination.subset")
+		if subset == "" {
+			r, _ := last.Pipe(yaml.Lookup("route"))
+			els, _ := r.Elements()
+			subset = fieldOf(t, els[0], "destination.subset")
+		}
+		pods := podsWith(map[string]string{"app": "podinfo", "color": subset})
+		if len(pods) == 0 {
+			t.Errorf("%s: %s sends ordinary requests to subset %q, which has no pods", label, k, subset)
+		}
+		out = append(out, k+" -> "+strings.Join(pods, ","))
+	}
+	if !found {
+		pods := podsWith(map[string]string{"app": "podinfo"})
+		if len(pods) == 0 {
+			t.Errorf("%s: no VirtualService, and the Service selects no pods", label)
+		}
+		out = append(out, "Service -> "+strings.Join(pods, ","))
+	}
+	sort.Strings(out)
+	return out
+}
+
+// TestLiveTakeover takes over podinfo while it serves: at every commit from
+// the adoption to the end, ordinary requests reach pods that run, and until
+// the first promote those are the Deployment podinfo ran before bgrender.
+// A rollback goes back to it; decommission removes it.
+func TestLiveTakeover(t *testing.T) {
+	_, url := gitopstest.NewRemote(t, "main")
+	seedPlainApp(t, url, "podinfo")
+	e := newEnvOn(t, url, "apps/podinfo")
+	oldDeployment := func() string {
+		n := e.built()["Deployment/podinfo"]
+		if n == nil {
+			t.Fatal("no Deployment podinfo")
+		}
+		sel, _ := n.Pipe(yaml.Lookup("spec", "selector"))
+		c, _ := n.Pipe(yaml.Lookup("spec", "template", "spec", "containers"))
+		return sel.MustString() + c.MustString()
+	}()
+	r := e.run(0, "init", "--adopt", "--name", "podinfo", "--image", "ghcr.io/stefanprodan/podinfo", "--container", "podinfod")
+	if !strings.Contains(r.stdout, "overlays/adopted/") {
+		t.Errorf("adopt does not say what it keeps serving:\n%s", r.stdout)
+	}
+	objs := e.built()
+	d := objs["Deployment/podinfo"]
+	if d == nil || objs["ConfigMap/podinfo-config"] == nil || objs["HorizontalPodAutoscaler/podinfo"] == nil {
+		t.Fatalf("the adopted workload is not kept: %v", keys(objs))
+	}
+	sel, _ := d.Pipe(yaml.Lookup("spec", "selector"))
+	c, _ := d.Pipe(yaml.Lookup("spec", "template", "spec", "containers"))
+	if sel.MustString()+c.MustString() != oldDeployment {
+		t.Errorf("the adopted Deployment's selector or containers changed:\n%s", d.MustString())
+	}
+	if got := fieldOf(t, objs["PodDisruptionBudget/podinfo"], "spec.selector.matchLabels.color"); got != "adopted" {
+		t.Errorf("the adopted PDB selects color %q", got)
+	}
+	e.run(0, "deploy", "--version", "6.7.0", "--no-wait")
+	if st := e.status(); st.Adopted == "" || !strings.Contains(st.Adopted, "serves") {
+		t.Errorf("status while taking over: adopted %q", st.Adopted)
+	}
+	e.run(0, "promote", "--force", "--reason", "takeover")
+	if got := ordinaryTraffic(t, "promoted", e.built()); !reflect.DeepEqual(got, []string{"VirtualService/podinfo-blue-green -> podinfo-blue", "VirtualService/podinfo-blue-green-mesh -> podinfo-blue"}) {
+		t.Errorf("after the promote: %v", got)
+	}
+	r = e.run(0, "rollback")
+	if got := ordinaryTraffic(t, "rolled back", e.built()); !reflect.DeepEqual(got, []string{"VirtualService/podinfo-blue-green -> podinfo", "VirtualService/podinfo-blue-green-mesh -> podinfo"}) {
+		t.Errorf("after the rollback: %v\n%s", got, r.stdout)
+	}
+	if st := e.status(); st.Test == nil || st.Test.Version != "6.7.0" || st.Active != nil {
+		t.Errorf("after the rollback to the adopted Deployment: %+v", st)
+	}
+	if r := e.run(3, "decommission"); !strings.Contains(r.stderr, "the adopted Deployment podinfo takes all traffic until a release is promoted") {
+		t.Errorf("decommission while the adopted Deployment serves:\n%s", r.stderr)
+	}
+	e.run(0, "promote", "--force", "--reason", "again")
+	e.run(0, "decommission")
+	objs = e.built()
+	if objs["Deployment/podinfo"] != nil || objs["ConfigMap/podinfo-config"] != nil || objs["Deployment/podinfo-blue"] == nil {
+		t.Errorf("after decommission: %v", keys(objs))
+	}
+	if st := e.status(); st.Adopted != "" {
+		t.Errorf("status after decommission: adopted %q", st.Adopted)
+	}
+
+	// Every commit, oldest first: where ordinary requests went.
+	log := e.log()
+	var seen []string
+	for i := len(log) - 1; i >= 0; i-- {
+		objs := e.builtAt(log[i].Hash.String())
+		subject := strings.SplitN(log[i].Message, "\n", 2)[0]
+		seen = append(seen, subject+": "+strings.Join(ordinaryTraffic(t, subject, objs), "; "))
+	}
+	t.Logf("ordinary requests, commit by commit:\n%s", strings.Join(seen, "\n"))
+	for _, s := range seen {
+		if strings.Contains(s, "deploy") && !strings.Contains(s, "promote") && strings.Contains(s, "-> podinfo-blue") && !strings.Contains(s, "rollback") {
+			t.Errorf("a deploy commit sends ordinary requests to the release under test: %s", s)
+		}
+	}
+}
+
+// TestAdoptedEditedByHand: what init --adopt keeps serving changes only by
+// decommission; an edit of it is found, and no transition commits over it.
+func TestAdoptedEditedByHand(t *testing.T) {
+	_, url := gitopstest.NewRemote(t, "main")
+	seedPlainApp(t, url, "podinfo")
+	e := newEnvOn(t, url, "apps/podinfo")
+	e.run(0, "init", "--adopt", "--name", "podinfo", "--image", "ghcr.io/stefanprodan/podinfo", "--container", "podinfod")
+	files := gitopstest.Files(t, url, "main", "apps/podinfo")
+	gitopstest.Seed(t, url, "main", map[string]string{
+		"apps/podinfo/overlays/adopted/deployment.yaml": strings.Replace(files["overlays/adopted/deployment.yaml"], "--level=info", "--level=debug", 1),
+	}, "an untested edit")
+	head := e.head()
+	want := "overlays/adopted is not what init --adopt kept of the adopted Deployment podinfo"
+	if r := e.run(1, "check"); !strings.Contains(r.stdout+r.stderr, want) {
+		t.Errorf("check:\n%s%s", r.stdout, r.stderr)
+	}
+	if r := bg(t, "--repo", url, "--app", "apps/podinfo", "deploy", "--version", "6.7.0", "--no-wait"); r.code == 0 || !strings.Contains(r.stderr, want) {
+		t.Errorf("deploy over the edit: exit %d\n%s", r.code, r.stderr)
+	}
+	if e.head() != head {
+		t.Error("a refused deploy changed the remote")
 	}
 }

@@ -72,8 +72,14 @@ func (e *env) log() []gitops.Commit {
 // buildOutput is the kustomize build of the app dir at the remote's head, as YAML.
 func (e *env) buildOutput() []byte {
 	e.t.Helper()
+	return e.buildAt(e.branch)
+}
+
+// buildAt is buildOutput at a revision (a branch or a commit hash).
+func (e *env) buildAt(rev string) []byte {
+	e.t.Helper()
 	files := render.Files{}
-	for p, s := range gitopstest.Files(e.t, e.url, e.branch, e.app) {
+	for p, s := range gitopstest.Files(e.t, e.url, rev, e.app) {
 		files[p] = []byte(s)
 	}
 	var b render.Builder
@@ -87,7 +93,13 @@ func (e *env) buildOutput() []byte {
 // built returns the kustomize build of the app dir at the remote's head, by kind/name.
 func (e *env) built() map[string]*yaml.RNode {
 	e.t.Helper()
-	nodes, err := kio.FromBytes(e.buildOutput())
+	return e.builtAt(e.branch)
+}
+
+// builtAt is built at a revision (a branch or a commit hash).
+func (e *env) builtAt(rev string) map[string]*yaml.RNode {
+	e.t.Helper()
+	nodes, err := kio.FromBytes(e.buildAt(rev))
 	if err != nil {
 		e.t.Fatal(err)
 	}

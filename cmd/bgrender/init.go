@@ -106,6 +106,7 @@ func (g *globals) initApp(c *cli.Context, cfg config.Config, o initOpts) error {
 	}
 	var files render.Files
 	var moves []string
+	var adopted string // the digest of what adopt kept serving
 	switch {
 	case o.adopt:
 		if !o.namespaceSet {
@@ -121,7 +122,7 @@ func (g *globals) initApp(c *cli.Context, cfg config.Config, o initOpts) error {
 		if err != nil {
 			return fmt.Errorf("%s: %w", dir, err)
 		}
-		files, moves = ad.Files, ad.Moves
+		files, moves, adopted = ad.Files, ad.Moves, ad.Adopted
 	case len(current) > 0:
 		var names []string
 		for p := range current {
@@ -153,6 +154,9 @@ func (g *globals) initApp(c *cli.Context, cfg config.Config, o initOpts) error {
 	files[config.FileName] = cfgData
 	a := &appCtx{g: g, repo: r, dir: dir, files: current, cfg: cfg}
 	st := state.New(cfg.App)
+	if adopted != "" {
+		st.Adopted = &state.Adopted{Deployment: cfg.App, Snapshot: adopted}
+	}
 	want, st, err := desired(cfg, files, st, st)
 	if err != nil {
 		return err

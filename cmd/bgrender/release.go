@@ -200,7 +200,7 @@ func (g *globals) release(ctx context.Context, req state.DeployRequest, o waitOp
 		return finish(outcomeFailed, err)
 	}
 	if _, err := g.runSmoke(ctx, a.cfg, target); err != nil {
-		if a.st.Standby == nil {
+		if a.st.Standby == nil && a.st.Adopted == nil {
 			return finish(outcomeFailed, fmt.Errorf("checks on the default route failed and there is no previous release to roll back to: %w", err))
 		}
 		return rollback(fmt.Errorf("checks on the default route: %w", err))
@@ -221,7 +221,7 @@ func (g *globals) release(ctx context.Context, req state.DeployRequest, o waitOp
 			if err != nil {
 				return next, "", "", err
 			}
-			return next, fmt.Sprintf("%s: decommission %s in %s (release %s)", next.App, next.Last.Version, next.Last.Color, next.Last.Release), "", nil
+			return next, decommissionSubject(a.st, next), "", nil
 		}); err != nil {
 			return finish(outcomeReleased, fmt.Errorf("decommission: %w", err))
 		}

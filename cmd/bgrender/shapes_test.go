@@ -18,6 +18,7 @@ func podinfoBothColors(t *testing.T) *env {
 	e.run(0, "init", "--adopt", "--name", "podinfo", "--image", "ghcr.io/stefanprodan/podinfo", "--container", "podinfod")
 	e.run(0, "deploy", "--version", "6.7.1", "--no-wait")
 	e.run(0, "promote", "--force", "--reason", "first release")
+	e.run(0, "decommission") // the Deployment podinfo ran before adoption
 	e.run(0, "deploy", "--version", "6.7.2", "--no-wait")
 	mustBG(t, 0, "--repo", url, "check", "--all")
 	return e

@@ -9,6 +9,7 @@ import (
 	"github.com/bgrender/bgrender/pkg/config"
 	"github.com/bgrender/bgrender/pkg/gitops"
 	"github.com/bgrender/bgrender/pkg/render"
+	"github.com/bgrender/bgrender/pkg/state"
 )
 
 type statusOut struct {
@@ -21,8 +22,11 @@ type statusOut struct {
 	// Unreleased names a change of the template or config that the active
 	// color does not run yet, and the command that releases it.
 	Unreleased string `json:"unreleased,omitempty"`
-	Route      string `json:"-"`
-	Subject    string `json:"-"`
+	// Adopted describes the workload the app ran before bgrender
+	// (init --adopt) while it is still there.
+	Adopted string `json:"adopted,omitempty"`
+	Route   string `json:"-"`
+	Subject string `json:"-"`
 }
 
 func statusCommand(g *globals) *cli.Command {
@@ -45,7 +49,7 @@ color, version and release, or null) and commit.
 			out := statusOut{
 				App: a.st.App, Phase: string(a.st.Phase()), Active: releaseJSON(a.st.Active),
 				Test: releaseJSON(a.st.Test), Standby: releaseJSON(a.st.Standby), Route: describeRoute(a.cfg, a.st),
-				Unreleased: g.unreleased(a),
+				Unreleased: g.unreleased(a), Adopted: describeAdopted(a.st),
 			}
 			last, err := r.LastChange(ctx, dir)
 			if err != nil && !errors.Is(err, gitops.ErrHistoryTruncated) {
@@ -69,6 +73,9 @@ color, version and release, or null) and commit.
 					continue
 				}
 				fmt.Fprintf(w, "%-8s %s %s (release %s)\n", role.name+":", role.r.Color, role.r.Version, role.r.Release)
+			}
+			if out.Adopted != "" {
+				fmt.Fprintf(w, "adopted: %s\n", out.Adopted)
 			}
 			fmt.Fprintf(w, "route:   %s\n", out.Route)
 			if out.Commit != "" {
@@ -113,4 +120,17 @@ func (g *globals) unreleased(a *appCtx) string {
 	}
 	return fmt.Sprintf("%s, and no color runs the change yet; `%s deploy --version %s` releases it into %s through the test route (then verify and promote)",
 		changed, g.cmdPrefix(a), act.Version, act.Color.Other())
+}
+
+// describeAdopted says what the adopted workload does in state s ("" when
+// there is none).
+func describeAdopted(s state.State) string {
+	a := s.Adopted
+	switch {
+	case a == nil:
+		return ""
+	case s.Active == nil:
+		return fmt.Sprintf("Deployment %s (as it ran before bgrender) serves everyone not on the test route until a release is promoted", a.Deployment)
+	}
+	return fmt.Sprintf("Deployment %s (as it ran before bgrender) is warm: rollback routes back to it, decommission removes it", a.Deployment)
 }

@@ -317,7 +317,7 @@ forced with a reason, which goes into the commit and the state.
 	}
 }
 
-func simpleTransition(g *globals, name, role, usage, desc string, step func(state.State) (state.State, error), subject func(state.State) string, hint func(*appCtx, state.State) string) *cli.Command {
+func simpleTransition(g *globals, name, role, usage, desc string, step func(state.State) (state.State, error), subject func(prev, next state.State) string, hint func(*appCtx, state.State) string) *cli.Command {
 	var e expectOpts
 	var p prOpts
 	return &cli.Command{
@@ -338,7 +338,7 @@ func simpleTransition(g *globals, name, role, usage, desc string, step func(stat
 				if err != nil {
 					return next, "", "", err
 				}
-				return next, subject(next), hint(a, next), nil
+				return next, subject(a.st, next), hint(a, next), nil
 			}))
 		},
 	}
@@ -353,10 +353,16 @@ that was active keeps its Deployment and becomes the standby.
 			"bgrender --repo https://github.com/acme/env.git --app apps/myapp rollback --pr   # for review: a pull request, token from $GITHUB_TOKEN",
 			"bgrender --app apps/myapp rollback --expect-release r-1a2b3c4d5e                # only if that release is still the active one"),
 		state.Rollback,
-		func(s state.State) string {
+		func(_, s state.State) string {
+			if s.Active == nil {
+				return fmt.Sprintf("%s: rollback to %s (%s in %s goes back under test)", s.App, s.Adopted.Describe(), s.Test.Version, s.Test.Color)
+			}
 			return fmt.Sprintf("%s: rollback to %s in %s (release %s)", s.App, s.Active.Version, s.Active.Color, s.Active.ID)
 		},
 		func(a *appCtx, s state.State) string {
+			if s.Active == nil {
+				return fmt.Sprintf("%s %s stays up behind the test route: `%s promote` routes everyone to it again, `%s abort` removes it", s.Test.Color, s.Test.Version, g.cmdPrefix(a), g.cmdPrefix(a))
+			}
 			return fmt.Sprintf("`%s decommission` removes %s %s once you no longer need it", g.cmdPrefix(a), s.Standby.Color, s.Standby.Version)
 		})
 }
@@ -462,10 +468,21 @@ func decommissionCommand(g *globals) *cli.Command {
 `+examples("bgrender --app apps/myapp decommission",
 			"bgrender --app apps/myapp decommission --pr --forge gitlab   # as a merge request, token from $GITLAB_TOKEN"),
 		state.Decommission,
-		func(s state.State) string {
-			return fmt.Sprintf("%s: decommission %s in %s (release %s)", s.App, s.Last.Version, s.Last.Color, s.Last.Release)
-		},
+		decommissionSubject,
 		func(a *appCtx, s state.State) string { return "" })
+}
+
+// decommissionSubject is the commit subject of a decommission from prev to
+// next: the standby color, the adopted Deployment, or both.
+func decommissionSubject(prev, next state.State) string {
+	var gone []string
+	if next.Last.Release != "" {
+		gone = append(gone, fmt.Sprintf("%s in %s (release %s)", next.Last.Version, next.Last.Color, next.Last.Release))
+	}
+	if prev.Adopted != nil && next.Adopted == nil {
+		gone = append(gone, prev.Adopted.Describe())
+	}
+	return fmt.Sprintf("%s: decommission %s", next.App, strings.Join(gone, " and "))
 }
 
 // joinApp returns p inside the app dir, for messages.

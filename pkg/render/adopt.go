@@ -22,6 +22,10 @@ type Adoption struct {
 	// Removed are the paths of the app dir that are no longer there (moved
 	// away, or replaced by bgrender's kustomization.yaml).
 	Removed []string
+	// Adopted is the digest of AdoptedDir in Files: the per-color objects
+	// as the app ran them, kept serving until a release is promoted (see
+	// state.Adopted).
+	Adopted string
 }
 
 // Adopt arranges an existing kustomize app dir (files, with its
@@ -114,7 +118,7 @@ func Adopt(cfg config.Config, files Files) (Adoption, error) {
 		}
 		byFile[d.file] = append(byFile[d.file], d.node)
 	}
-	var colorRes, baseRes []string
+	var colorRes, baseRes, keptRes []string
 	hasGateway := false
 	for _, f := range order {
 		var mine, shared []*yaml.RNode
@@ -128,6 +132,14 @@ func Adopt(cfg config.Config, files Files) (Adoption, error) {
 		}
 		delete(out, f)
 		a.Removed = append(a.Removed, f)
+		if len(mine) > 0 {
+			kept, err := keepAdopted(mine)
+			if err != nil {
+				return Adoption{}, fmt.Errorf("adopt: %s: %w", f, err)
+			}
+			out[path.Join(AdoptedDir, f)] = kept
+			keptRes = append(keptRes, f)
+		}
 		switch {
 		case len(shared) == 0:
 			out[path.Join(TemplateDir, f)] = files[f]
@@ -216,6 +228,20 @@ func Adopt(cfg config.Config, files Files) (Adoption, error) {
 		return Adoption{}, fmt.Errorf("adopt: %w", err)
 	}
 	out[path.Join(TemplateDir, KustomizationFile)] = colorK
+	keptK, err := document(adoptedComment, b.mapping(
+		kv("apiVersion", str(kustomizeAPIVersion)),
+		kv("kind", str(kustomizationKind)),
+		kv("resources", strs(keptRes...)),
+	))
+	if err == nil {
+		err = b.err
+	}
+	if err != nil {
+		return Adoption{}, fmt.Errorf("adopt: %w", err)
+	}
+	out[path.Join(AdoptedDir, KustomizationFile)] = keptK
+	a.Adopted = Digest(Subtree(out, AdoptedDir))
+	a.Moves = append(a.Moves, fmt.Sprintf("%s/: %s as they run now, with the pods labelled %s=%s (one rolling restart); they serve until a release is promoted, and decommission removes them", AdoptedDir, dep.GetName()+" and its per-color objects", LabelColor, AdoptedColor))
 	delete(out, KustomizationFile) // bgrender's now
 	a.Removed = append(a.Removed, KustomizationFile)
 	a.Moves = append(a.Moves, fmt.Sprintf("%s -> %s/%s (its resources split between %s/ and %s/); %s is bgrender's now", KustomizationFile, BaseDir, KustomizationFile, BaseDir, TemplateDir, KustomizationFile))
@@ -287,4 +313,39 @@ func kinds(nodes []*yaml.RNode) string {
 		ks = append(ks, n.GetKind()+" "+n.GetName())
 	}
 	return strings.Join(ks, ", ")
+}
+
+const adoptedComment = `# Kept by bgrender init --adopt: the app's workload as it ran before bgrender,
+# serving until a release is promoted. Do not edit; bgrender decommission removes it.`
+
+// keepAdopted returns the per-color objects of one file as the app ran
+// them, for AdoptedDir: the Deployment's pods get the color label
+// AdoptedColor (outside its selector, which is immutable), so a subset can
+// tell them from the colors' pods, and a PodDisruptionBudget that selects by
+// labels selects only them.
+func keepAdopted(objs []*yaml.RNode) ([]byte, error) {
+	out := make([]*yaml.RNode, 0, len(objs))
+	for _, o := range objs {
+		c := o.Copy()
+		var path []string
+		switch c.GetKind() {
+		case "Deployment":
+			path = []string{"spec", "template", "metadata", "labels"}
+		case "PodDisruptionBudget":
+			if m, _ := c.Pipe(yaml.Lookup("spec", "selector", "matchLabels")); m != nil {
+				path = []string{"spec", "selector", "matchLabels"}
+			}
+		}
+		if path != nil {
+			if err := c.PipeE(yaml.LookupCreate(yaml.MappingNode, path...), yaml.SetField(LabelColor, yaml.NewStringRNode(AdoptedColor))); err != nil {
+				return nil, fmt.Errorf("label %s %s: %w", c.GetKind(), c.GetName(), err)
+			}
+		}
+		out = append(out, c)
+	}
+	s, err := kio.StringAll(out)
+	if err != nil {
+		return nil, err
+	}
+	return []byte(s), nil
 }

@@ -250,6 +250,14 @@ func (c *checker) checkDestination(vsName, where string, dest *yaml.RNode, host 
 	if l, ok := s.labels[LabelColor]; ok {
 		color = l
 	}
+	if color == AdoptedColor {
+		// The adopted workload (init --adopt): its Deployment is the
+		// app's own, whatever its name; the subset's pods must exist.
+		if c.podsWith(map[string]string{LabelApp: c.app, LabelColor: AdoptedColor}) == "" {
+			c.fail(vsName, where, "routes to subset %q, but no Deployment has pods labelled %s=%s", name, LabelColor, AdoptedColor)
+		}
+		return
+	}
 	if _, err := state.ParseColor(color); err != nil {
 		c.fail(vsName, where, "routes to subset %q, which is not a color", name)
 		return

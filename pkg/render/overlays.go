@@ -28,6 +28,9 @@ const (
 	// DestinationRuleFile and VirtualServiceFile live in overlays/.
 	DestinationRuleFile = "destinationrule.yaml"
 	VirtualServiceFile  = "virtualservice.yaml"
+	// AdoptedDir holds the workload the app ran before bgrender took it
+	// over (init --adopt), as it was, while state.Adopted is set.
+	AdoptedDir = OverlaysDir + "/adopted"
 	// MeshVirtualServiceFile holds the routes of in-mesh callers when the
 	// routes bind to both the Gateway and the mesh.
 	MeshVirtualServiceFile = "virtualservice-mesh.yaml"
@@ -39,6 +42,9 @@ const (
 	LabelColor   = "color"
 	LabelRelease = "bgrender.io/release"
 	LabelVersion = "version"
+	// AdoptedColor is the color label of the adopted workload's pods, and
+	// the name of its subset.
+	AdoptedColor = "adopted"
 )
 
 const (
@@ -62,9 +68,10 @@ type ColorFiles struct {
 // and everything under "overlays/", with each deployed color's snapshot
 // taken from colors as it is. Every snapshot must be the one its release
 // recorded (*DriftError otherwise; ErrOldLayout for a release recorded
-// before snapshots existed). Pure and deterministic: the same config, state
-// and snapshots give the same bytes.
-func Overlays(cfg config.Config, s state.State, colors map[state.Color]ColorFiles) (Files, error) {
+// before snapshots existed). adopted are the files of the adopted workload
+// (relative to AdoptedDir), which must be what s.Adopted recorded. Pure and
+// deterministic: the same config, state and snapshots give the same bytes.
+func Overlays(cfg config.Config, s state.State, colors map[state.Color]ColorFiles, adopted Files) (Files, error) {
 	if err := check(cfg); err != nil {
 		return nil, fmt.Errorf("render overlays: %w", err)
 	}
@@ -102,7 +109,16 @@ func Overlays(cfg config.Config, s state.State, colors map[state.Color]ColorFile
 
 	add(KustomizationFile, r.rootKustomization())
 	deployed := s.Deployed()
-	resources := make([]string, 0, len(deployed)+2)
+	resources := make([]string, 0, len(deployed)+4)
+	if a := s.Adopted; a != nil {
+		if Digest(adopted) != a.Snapshot {
+			return nil, fmt.Errorf("render overlays for %s: %w", cfg.App, &AdoptedDriftError{Dir: AdoptedDir, Adopted: *a})
+		}
+		for p, b := range adopted {
+			files[path.Join(AdoptedDir, p)] = b
+		}
+		resources = append(resources, path.Base(AdoptedDir))
+	}
 	for _, rel := range deployed {
 		dir := ColorDir(rel.Color)
 		if err := put(path.Join(dir, SnapshotDir), colors[rel.Color].Snapshot, rel); err != nil {
@@ -230,7 +246,13 @@ func SecretEnvName(app string, c state.Color) string { return app + "-env-" + st
 
 func (r *renderer) destinationRule(deployed []state.Release) *yaml.RNode {
 	b := &r.b
-	subsets := make([]*yaml.RNode, 0, len(deployed))
+	subsets := make([]*yaml.RNode, 0, len(deployed)+1)
+	if r.s.Adopted != nil {
+		subsets = append(subsets, b.mapping(
+			kv("name", str(AdoptedColor)),
+			kv("labels", b.mapping(kv(LabelColor, str(AdoptedColor)))),
+		))
+	}
 	for _, rel := range deployed {
 		subsets = append(subsets, b.mapping(
 			kv("name", str(string(rel.Color))),
@@ -284,13 +306,22 @@ func (r *renderer) routes(name string, hosts, gateways []string) *yaml.RNode {
 		rules = append(rules, b.mapping(
 			kv("name", str(r.cfg.App+"-test")),
 			kv("match", seq(b.mapping(kv("headers", r.testHeaders())))),
-			kv("route", r.routeTo(t.Color)),
+			kv("route", r.routeTo(string(t.Color))),
 		))
 	}
-	if a := r.s.Active; a != nil {
+	switch {
+	case r.s.Active != nil:
 		rules = append(rules, b.mapping(
 			kv("name", str(r.cfg.App+"-default")),
-			kv("route", r.routeTo(a.Color)),
+			kv("route", r.routeTo(string(r.s.Active.Color))),
+		))
+	case r.s.Adopted != nil && len(r.s.Deployed()) > 0:
+		// Taking over a live app: everyone else stays on what it ran.
+		// (With no release deployed there are no routes at all, and the
+		// Service reaches the adopted pods as before.)
+		rules = append(rules, b.mapping(
+			kv("name", str(r.cfg.App+"-default")),
+			kv("route", r.routeTo(AdoptedColor)),
 		))
 	}
 	if len(rules) == 0 {
@@ -316,10 +347,11 @@ func (r *renderer) testHeaders() *yaml.RNode {
 	return b.mapping(kv(h.Name, b.mapping(kv("exact", str(h.Value)))))
 }
 
-func (r *renderer) routeTo(c state.Color) *yaml.RNode {
+// routeTo routes to a subset: a color, or AdoptedColor.
+func (r *renderer) routeTo(subset string) *yaml.RNode {
 	b := &r.b
 	return seq(b.mapping(kv("destination", b.mapping(
 		kv("host", str(r.cfg.App)),
-		kv("subset", str(string(c))),
+		kv("subset", str(subset)),
 	))))
 }

@@ -368,7 +368,7 @@ func Render(cfg config.Config, current Files, prev, next state.State) (Files, st
 		}
 		colors[c] = cf
 	}
-	files, err := Overlays(cfg, next, colors)
+	files, err := Overlays(cfg, next, colors, Subtree(current, AdoptedDir))
 	return files, next, err
 }
 
@@ -449,7 +449,7 @@ func Migrate(cfg config.Config, s state.State, current Files) (Files, state.Stat
 		rel.Snapshot = Digest(snap)
 		colors[c] = ColorFiles{Snapshot: snap}
 	}
-	owned, err := Overlays(cfg, next, colors)
+	owned, err := Overlays(cfg, next, colors, Subtree(current, AdoptedDir))
 	if err != nil {
 		return nil, s, fmt.Errorf("migrate %s: %w", cfg.App, err)
 	}
@@ -457,4 +457,16 @@ func Migrate(cfg config.Config, s state.State, current Files) (Files, state.Stat
 		out[p] = b
 	}
 	return out, next, nil
+}
+
+// AdoptedDriftError is the adopted workload's files (in Dir) edited by
+// hand: they are what init --adopt kept, and change only when decommission
+// removes them.
+type AdoptedDriftError struct {
+	Dir     string
+	Adopted state.Adopted
+}
+
+func (e *AdoptedDriftError) Error() string {
+	return fmt.Sprintf("%s is not what init --adopt kept of %s (its files were edited by hand): restore it from the commit that made it (git log -- %s); it changes only when decommission removes it", e.Dir, e.Adopted.Describe(), e.Dir)
 }

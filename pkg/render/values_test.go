@@ -147,7 +147,7 @@ func TestOverlaysRefusesBadInput(t *testing.T) {
 			if tc.cfg != nil {
 				tc.cfg(&cfg)
 			}
-			files, err := Overlays(cfg, tc.s, nil)
+			files, err := Overlays(cfg, tc.s, nil, nil)
 			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.HasPrefix(err.Error(), "render overlays") {
 				t.Fatalf("Overlays error = %v, want one saying what it rendered and mentioning %q", err, tc.want)
 			}

@@ -94,6 +94,14 @@ func (s State) Validate() error {
 		}
 		seen[role.r.Color] = role.name
 	}
+	if a := s.Adopted; a != nil {
+		if !dns1123Label.MatchString(a.Deployment) || len(a.Deployment) > 63 {
+			return fmt.Errorf("adopted.deployment %q: must be a Deployment name (a DNS-1123 label)", a.Deployment)
+		}
+		if err := validateSnapshot(a.Snapshot); err != nil {
+			return fmt.Errorf("adopted: %w", err)
+		}
+	}
 	if s.Standby != nil && s.Active == nil {
 		return errors.New("standby: a standby release needs an active release")
 	}

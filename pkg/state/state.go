@@ -132,9 +132,31 @@ type State struct {
 	Test *Release `json:"test" yaml:"test"`
 	// Standby is the previous active release, kept warm for a rollback.
 	Standby *Release `json:"standby" yaml:"standby"`
+	// Adopted is the app's Deployment as it ran before bgrender took it
+	// over (init --adopt); nil when there is none.
+	Adopted *Adopted `json:"adopted,omitempty" yaml:"adopted,omitempty"`
 	// Last is the transition that produced this state.
 	Last LastTransition `json:"lastTransition" yaml:"lastTransition"`
 }
+
+// Adopted is the workload an app ran before bgrender took it over, kept
+// running as it was so that taking over a live app never leaves users
+// without an answer: it takes the traffic that no active release takes
+// (until the first promote, and again after a rollback to it), and stays
+// warm until decommission removes it.
+type Adopted struct {
+	// Deployment is its Deployment's name.
+	Deployment string `json:"deployment" yaml:"deployment"`
+	// Snapshot is the digest of its files, as init --adopt kept them.
+	Snapshot string `json:"snapshot" yaml:"snapshot"`
+}
+
+// Describe names the adopted workload for humans.
+func (a Adopted) Describe() string { return "the adopted Deployment " + a.Deployment }
+
+// AdoptedRouted reports whether the adopted workload takes the default
+// route: it is there and no release is active.
+func (s State) AdoptedRouted() bool { return s.Adopted != nil && s.Active == nil }
 
 // New returns the state of a freshly initialised app.
 func New(app string) State {

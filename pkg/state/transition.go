@@ -149,7 +149,23 @@ func Promote(s State, req PromoteRequest) (State, error) {
 // Rollback sends all traffic back to the standby release. The release that was
 // active keeps its Deployment and becomes the standby, so a rollback can itself
 // be undone until decommission.
+//
+// With no standby but the adopted workload still there (see Adopted), the
+// rollback sends the default route back to it; the release that was active
+// keeps its Deployment and becomes the release under test again, as before
+// its promote, so that promote or abort decides what follows.
 func Rollback(s State) (State, error) {
+	if s.Standby == nil && s.Adopted != nil && s.Active != nil {
+		if s.Test != nil {
+			return s, refuse(s, ErrNoStandby, "no standby color to roll back to; the version before %s is %s, and %s is under test: abort it first", s.Active.Describe(), s.Adopted.Describe(), s.Test.Describe())
+		}
+		next := s.clone()
+		back := *next.Active
+		back.Promotion = nil
+		next.Test, next.Active = &back, nil
+		next.Last = LastTransition{Name: TRollback, Release: back.ID, Version: back.Version, Color: back.Color}
+		return next, nil
+	}
 	if s.Standby == nil {
 		if s.Active == nil {
 			return s, refuse(s, ErrNoStandby, "nothing to roll back to: no release has been promoted")
@@ -175,14 +191,23 @@ func Abort(s State) (State, error) {
 	return next, nil
 }
 
-// Decommission deletes the standby release's Deployment and subset.
+// Decommission deletes the standby release's Deployment and subset, and
+// the adopted workload once a release is active.
 func Decommission(s State) (State, error) {
-	if s.Standby == nil {
+	if s.Standby == nil && (s.Adopted == nil || s.Active == nil) {
+		if s.Adopted != nil {
+			return s, refuse(s, ErrNoStandby, "nothing to decommission: %s takes all traffic until a release is promoted", s.Adopted.Describe())
+		}
 		return s, refuse(s, ErrNoStandby, "nothing to decommission: there is no standby color")
 	}
 	next := s.clone()
-	next.Last = lastFor(TDecommission, *next.Standby)
+	if next.Standby != nil {
+		next.Last = lastFor(TDecommission, *next.Standby)
+	} else {
+		next.Last = LastTransition{Name: TDecommission}
+	}
 	next.Standby = nil
+	next.Adopted = nil
 	return next, nil
 }
 
@@ -211,6 +236,10 @@ func (s State) clone() State {
 		return &c
 	}
 	s.Active, s.Test, s.Standby = cp(s.Active), cp(s.Test), cp(s.Standby)
+	if s.Adopted != nil {
+		a := *s.Adopted
+		s.Adopted = &a
+	}
 	return s
 }
 

@@ -180,3 +180,56 @@ func TestDeployOverAWarmStandby(t *testing.T) {
 		t.Fatalf("a bad snapshot digest: %v", err)
 	}
 }
+
+// TestAdoptedCycle: the workload an app ran before bgrender takes what no
+// active release takes, is the rollback target until a standby exists, and
+// goes with the first decommission after a promote.
+func TestAdoptedCycle(t *testing.T) {
+	s := New("myapp")
+	s.Adopted = &Adopted{Deployment: "myapp", Snapshot: "sha256:" + strings.Repeat("ab", 32)}
+	if !s.AdoptedRouted() {
+		t.Fatal("a fresh adoption is not routed")
+	}
+	if _, err := Decommission(s); err == nil || !strings.Contains(err.Error(), "takes all traffic until a release is promoted") {
+		t.Fatalf("decommission while adopted serves: %v", err)
+	}
+	s = must(t)(Deploy(s, deploy("v1", "r1")))
+	s = must(t)(Promote(s, forced))
+	if s.AdoptedRouted() || s.Adopted == nil || s.Standby != nil {
+		t.Fatalf("after the first promote: %+v", s)
+	}
+	back := must(t)(Rollback(s))
+	if !back.AdoptedRouted() || back.Test == nil || back.Test.ID != "r1" || back.Test.Promotion != nil || back.Last.Name != TRollback {
+		t.Fatalf("rollback to adopted: %+v", back)
+	}
+	again := must(t)(Promote(back, forced))
+	if again.Active.ID != "r1" || again.Adopted == nil {
+		t.Fatalf("promote after the rollback: %+v", again)
+	}
+	under := must(t)(Deploy(s, deploy("v2", "r2")))
+	if _, err := Rollback(under); err == nil || !strings.Contains(err.Error(), "abort it first") {
+		t.Fatalf("rollback to adopted with a release under test: %v", err)
+	}
+	gone := must(t)(Decommission(s))
+	if gone.Adopted != nil || gone.Active.ID != "r1" {
+		t.Fatalf("decommission: %+v", gone)
+	}
+	// With a standby too, decommission removes both.
+	two := must(t)(Promote(must(t)(Deploy(s, deploy("v2", "r2"))), forced))
+	both := must(t)(Decommission(two))
+	if both.Adopted != nil || both.Standby != nil || both.Last.Release != "r1" {
+		t.Fatalf("decommission with a standby: %+v", both)
+	}
+	// A rollback with a standby goes to the standby, not the adopted.
+	if rb := must(t)(Rollback(two)); rb.Active.ID != "r1" || rb.Adopted == nil {
+		t.Fatalf("rollback with a standby: %+v", rb)
+	}
+	bad := s.Clone()
+	bad.Adopted.Snapshot = "nope"
+	if err := bad.Validate(); err == nil || !strings.Contains(err.Error(), "adopted") {
+		t.Fatalf("Validate of a bad adopted snapshot: %v", err)
+	}
+	if bad.Adopted == s.Adopted {
+		t.Fatal("Clone shares Adopted")
+	}
+}
