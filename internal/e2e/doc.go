@@ -20,7 +20,10 @@
 //   - No Envoy or istiod: Traffic's gateway routes each request by the
 //     VirtualService and DestinationRule it reads from the API server (the
 //     cookie rule first, then the default rule; a subset must exist in the
-//     DestinationRule and select a Deployment's pods, else 503).
+//     DestinationRule and select a Deployment's pods, else 503), and its
+//     mesh caller (Traffic.MeshURL, a pod's sidecar calling the Service by
+//     name) by the VirtualService bound to "mesh"; with none, its calls go
+//     to every color in turn, as through the Service.
 //
 // The tests are behind the build tag e2e: go test -tags e2e ./internal/e2e/.
 package e2e

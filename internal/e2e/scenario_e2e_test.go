@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -149,6 +150,62 @@ type statusJSON struct {
 	Active, Test, Standby *struct{ Color, Version, Release string }
 }
 
+// assertMeshCalls checks where calls from inside the mesh to the Service
+// "myapp" go: without the test cookie to the active release, with it to the
+// release under test. The stand-ins sync every 100 ms; they get 10 s.
+func (s *scenario) assertMeshCalls(when string) {
+	s.t.Helper()
+	var st statusJSON
+	if err := json.Unmarshal([]byte(s.bg(0, "-o", "json", "status")), &st); err != nil {
+		s.t.Fatal(err)
+	}
+	if st.Active == nil || st.Test == nil {
+		s.t.Fatalf("%s: want an active release and one under test: %+v", when, st)
+	}
+	call := func(cookie string) string {
+		req, err := http.NewRequest(http.MethodGet, s.traffic.MeshURL+"/", nil)
+		if err != nil {
+			s.t.Fatal(err)
+		}
+		req.Host = "myapp"
+		if cookie != "" {
+			req.Header.Set("Cookie", cookie)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return err.Error()
+		}
+		defer resp.Body.Close()
+		return fmt.Sprintf("%d %s", resp.StatusCode, resp.Header.Get(smoketest.VersionHeader))
+	}
+	want := map[string]string{"": "200 " + st.Active.Version, "a=1; test=true": "200 " + st.Test.Version}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		got := map[string]string{}
+		for cookie := range want {
+			for range 4 { // the Service would alternate between colors
+				if r := call(cookie); got[cookie] == "" || got[cookie] == r {
+					got[cookie] = r
+				} else {
+					got[cookie] = "mixed: " + got[cookie] + ", " + r
+				}
+			}
+		}
+		if fmt.Sprint(got) == fmt.Sprint(want) {
+			return
+		}
+		if time.Now().After(deadline) {
+			r := s.traffic.MeshRouted()
+			if len(r) > 8 {
+				r = r[len(r)-8:]
+			}
+			s.t.Errorf("%s: calls from inside the mesh got %v, want %v; the stand-in routed them %+v", when, got, want, r)
+			return
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
 // assertCluster checks the API server holds exactly what the state says.
 func (s *scenario) assertCluster(when string) {
 	s.t.Helper()
@@ -245,6 +302,17 @@ func (s *scenario) run() {
 	s.bg(0, "decommission")
 	s.bg(0, "wait", "--poll-interval", "200ms")
 	s.assertCluster("after decommission")
+
+	// Calls from pods inside the mesh follow the same routes as the
+	// Gateway's (istio.bind: both): ordinary calls stay on the active
+	// color, test calls reach the release under test.
+	s.bg(0, "deploy", "--version", "v5")
+	s.bg(0, "wait", "--poll-interval", "200ms") // the route commit
+	s.assertCluster("while v5 is under test")
+	s.assertMeshCalls("while v5 is under test")
+	s.bg(0, "abort")
+	s.bg(0, "wait", "--poll-interval", "200ms")
+	s.assertCluster("after aborting v5")
 
 	// A later commit for another app is as good as ours; one that changes
 	// our app after ours is not; one that breaks our build fails fast with

@@ -30,17 +30,23 @@ var (
 // Traffic stands in for what a cluster would do with the app's objects
 // (see the package doc): it writes each Deployment's rolled-out status, runs
 // a stand-in pod per Deployment, and routes a gateway by the VirtualService
-// and DestinationRule in the API server. It polls every 100 ms until the test
-// ends.
+// bound to a Gateway and a mesh caller by the one bound to "mesh", with the
+// DestinationRule, as they are in the API server. It polls every 100 ms
+// until the test ends.
 type Traffic struct {
 	// GatewayURL is where smoke checks go (the ingress gateway).
 	GatewayURL string
+	// MeshURL stands in for a pod inside the mesh calling the app's
+	// Service by name (send Host "<app>"): with no VirtualService bound to
+	// the mesh, its calls reach every color.
+	MeshURL string
 
 	t         testing.TB
 	client    dynamic.Interface
 	namespace string
 	app       string
 	gateway   *smoketest.Gateway
+	mesh      *smoketest.Gateway
 
 	mu sync.Mutex
 	// AppOptions gives the stand-in pods of a version their behaviour.
@@ -55,6 +61,8 @@ func StartTraffic(t testing.TB, client dynamic.Interface, namespace, app string)
 		appOptions: map[string][]smoketest.AppOption{}, pods: map[state.Color]*smoketest.App{}}
 	tr.gateway = smoketest.StartGateway(t, nil)
 	tr.GatewayURL = tr.gateway.URL
+	tr.mesh = smoketest.StartMeshCaller(t, nil)
+	tr.MeshURL = tr.mesh.URL
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
@@ -89,6 +97,9 @@ func (tr *Traffic) SetAppOptions(version string, opts ...smoketest.AppOption) {
 	tr.appOptions[version] = opts
 }
 
+// MeshRouted returns the mesh caller's routing decisions so far.
+func (tr *Traffic) MeshRouted() []smoketest.Routed { return tr.mesh.Routed() }
+
 // Err returns the last error of the stand-ins' sync loop, if any.
 func (tr *Traffic) Err() error {
 	tr.mu.Lock()
@@ -122,17 +133,28 @@ func (tr *Traffic) sync(ctx context.Context) error {
 		tr.mu.Unlock()
 		pods[color] = pod
 	}
-	rules, hosts, err := tr.routes(ctx, podLabels)
+	gateway, mesh, err := tr.routes(ctx, podLabels)
 	if err != nil {
 		return err
 	}
 	tr.mu.Lock()
 	tr.pods = pods
 	tr.mu.Unlock()
-	tr.gateway.SetBackends(pods)
-	tr.gateway.SetHosts(hosts...)
-	tr.gateway.SetRoutes(rules)
+	for _, p := range []struct {
+		g *smoketest.Gateway
+		r routeSet
+	}{{tr.gateway, gateway}, {tr.mesh, mesh}} {
+		p.g.SetBackends(pods)
+		p.g.SetHosts(p.r.hosts...)
+		p.g.SetRoutes(p.r.rules)
+	}
 	return nil
+}
+
+// routeSet is what one VirtualService programs: its hosts and rules.
+type routeSet struct {
+	hosts []string
+	rules []smoketest.Rule
 }
 
 // rollOut writes the status the deployment controller and kubelets would
@@ -200,18 +222,16 @@ func imageTag(d *unstructured.Unstructured) string {
 	return ""
 }
 
-// routes reads the VirtualService and DestinationRule and returns the
-// gateway's rules: a rule routes to a color only if its subset exists in the
-// DestinationRule and selects pods of a Deployment, like Envoy finding no
-// endpoints (503) otherwise.
-func (tr *Traffic) routes(ctx context.Context, podLabels map[state.Color]map[string]string) ([]smoketest.Rule, []string, error) {
-	name := render.RoutingName(tr.app)
-	vs, err := tr.client.Resource(virtualServicesGVR).Namespace(tr.namespace).Get(ctx, name, metav1.GetOptions{})
-	if err != nil {
-		return nil, []string{"*"}, ignoreNotFound(err)
-	}
+// routes reads the app's VirtualServices and DestinationRule and returns
+// the rules of the one bound to a Gateway (no VirtualService: hosts "*" and
+// no rules, every request 404) and of the one bound to "mesh" (none: no
+// rules, calls go to the Service). A rule routes to a color only if its
+// subset exists in the DestinationRule and selects pods of a Deployment,
+// like Envoy finding no endpoints (503) otherwise.
+func (tr *Traffic) routes(ctx context.Context, podLabels map[state.Color]map[string]string) (gateway, mesh routeSet, err error) {
+	gateway.hosts = []string{"*"}
 	subsets := map[string]map[string]string{}
-	if dr, err := tr.client.Resource(destinationRulesGVR).Namespace(tr.namespace).Get(ctx, name, metav1.GetOptions{}); err == nil {
+	if dr, err := tr.client.Resource(destinationRulesGVR).Namespace(tr.namespace).Get(ctx, render.RoutingName(tr.app), metav1.GetOptions{}); err == nil {
 		items, _, _ := unstructured.NestedSlice(dr.Object, "spec", "subsets")
 		for _, it := range items {
 			m, _ := it.(map[string]any)
@@ -220,9 +240,32 @@ func (tr *Traffic) routes(ctx context.Context, podLabels map[state.Color]map[str
 			subsets[n] = labels
 		}
 	} else if err := ignoreNotFound(err); err != nil {
-		return nil, nil, err
+		return gateway, mesh, err
 	}
-	hosts, _, _ := unstructured.NestedStringSlice(vs.Object, "spec", "hosts")
+	for _, name := range []string{render.RoutingName(tr.app), render.MeshRoutingName(tr.app)} {
+		vs, err := tr.client.Resource(virtualServicesGVR).Namespace(tr.namespace).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			if err := ignoreNotFound(err); err != nil {
+				return gateway, mesh, err
+			}
+			continue
+		}
+		hosts, _, _ := unstructured.NestedStringSlice(vs.Object, "spec", "hosts")
+		set := routeSet{hosts: hosts, rules: rulesOf(vs, subsets, podLabels)}
+		gateways, _, _ := unstructured.NestedStringSlice(vs.Object, "spec", "gateways")
+		for _, g := range gateways {
+			if g == "mesh" {
+				mesh = set
+			} else {
+				gateway = set
+			}
+		}
+	}
+	return gateway, mesh, nil
+}
+
+// rulesOf turns a VirtualService's http rules into the stand-ins' rules.
+func rulesOf(vs *unstructured.Unstructured, subsets map[string]map[string]string, podLabels map[state.Color]map[string]string) []smoketest.Rule {
 	httpRules, _, _ := unstructured.NestedSlice(vs.Object, "spec", "http")
 	var rules []smoketest.Rule
 	for _, hr := range httpRules {
@@ -256,7 +299,7 @@ func (tr *Traffic) routes(ctx context.Context, podLabels map[state.Color]map[str
 		}
 		rules = append(rules, rule)
 	}
-	return rules, hosts, nil
+	return rules
 }
 
 func selects(selector, labels map[string]string) bool {

@@ -79,10 +79,14 @@ type Gateway struct {
 	backends map[state.Color]*App
 	proxies  map[state.Color]*httputil.ReverseProxy
 
+	// mesh: a caller's sidecar (StartMeshCaller), not the ingress gateway.
+	mesh bool
+
 	mu     sync.Mutex
 	rules  []compiledRule
 	hosts  []string
 	routed []Routed
+	next   int // round robin over the Service's endpoints (mesh)
 }
 
 // StartGateway starts a Gateway in front of backends (color -> App), with no
@@ -95,6 +99,22 @@ func StartGateway(t testing.TB, backends map[state.Color]*App) *Gateway {
 	g.srv = httptest.NewServer(http.HandlerFunc(g.serve))
 	g.URL = g.srv.URL
 	t.Cleanup(g.srv.Close)
+	return g
+}
+
+// StartMeshCaller starts a stand-in for the sidecar of a pod inside the mesh
+// that calls the app's Service by name (Host "<app>" or
+// "<app>.<ns>.svc.cluster.local"). Envoy cannot run here either. With rules
+// (SetRoutes, from the VirtualService bound to "mesh", and SetHosts, its
+// hosts) it routes as Gateway does. With no rules, or for a host that no
+// rule set covers, there is no VirtualService for the call, and the sidecar
+// sends it to the Service's endpoints: the pods of every color, here each
+// color's App in turn (colors in order), recorded with Rule "". That is what
+// makes an unbound release under test take production calls.
+func StartMeshCaller(t testing.TB, backends map[state.Color]*App) *Gateway {
+	t.Helper()
+	g := StartGateway(t, backends)
+	g.mesh = true
 	return g
 }
 
@@ -166,6 +186,9 @@ func (g *Gateway) Routed() []Routed {
 func (g *Gateway) serve(w http.ResponseWriter, r *http.Request) {
 	g.mu.Lock()
 	rule, ok := g.match(r)
+	if g.mesh && (len(g.rules) == 0 || !hostMatches(g.hosts, r.Host)) {
+		rule, ok = g.serviceEndpoint()
+	}
 	proxy := g.proxies[rule.Color]
 	g.mu.Unlock()
 	rec := Routed{Method: r.Method, Path: r.URL.Path, Host: r.Host, Rule: rule.Name, Color: rule.Color}
@@ -187,6 +210,24 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request) {
 	sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 	proxy.ServeHTTP(sw, r)
 	rec.Status = sw.status
+}
+
+// serviceEndpoint picks the next color with an App, round robin, as a
+// call to the Service without a VirtualService reaches any of its pods;
+// g.mu is held.
+func (g *Gateway) serviceEndpoint() (compiledRule, bool) {
+	var colors []state.Color
+	for _, c := range state.Colors() {
+		if g.backends[c] != nil {
+			colors = append(colors, c)
+		}
+	}
+	if len(colors) == 0 {
+		return compiledRule{}, true // no endpoints: 503
+	}
+	c := colors[g.next%len(colors)]
+	g.next++
+	return compiledRule{Rule: Rule{Color: c}}, true
 }
 
 // match returns the first rule matching r; g.mu is held.

@@ -180,3 +180,43 @@ func TestGatewayUpstreamDown(t *testing.T) {
 		t.Errorf("reply: %+v", got)
 	}
 }
+
+// A caller inside the mesh: without a VirtualService bound to the mesh its
+// calls reach every color through the Service, the release under test
+// included; with one, they follow its rules like the ingress gateway's.
+func TestMeshCaller(t *testing.T) {
+	blue := smoketest.StartApp(t, "v1", "r-a", state.Blue)
+	green := smoketest.StartApp(t, "v2", "r-b", state.Green)
+	mesh := smoketest.StartMeshCaller(t, map[state.Color]*smoketest.App{state.Blue: blue, state.Green: green})
+	versions := func(header http.Header, host string) map[string]int {
+		seen := map[string]int{}
+		for range 6 {
+			got := get(t, mesh.URL, "/", host, header)
+			if got.status != 200 {
+				t.Fatalf("reply %+v", got)
+			}
+			seen[got.version]++
+		}
+		return seen
+	}
+	if got := versions(nil, "reviews"); got["v1"] != 3 || got["v2"] != 3 {
+		t.Errorf("unbound, ordinary calls reach %v: want both colors in turn", got)
+	}
+	mesh.SetHosts("reviews", "reviews.default.svc.cluster.local")
+	mesh.SetRoutes([]smoketest.Rule{
+		{Name: "test", CookieRegex: render.CookieRegex("test", "true"), Color: state.Green},
+		{Name: "default", Color: state.Blue},
+	})
+	if got := versions(nil, "reviews.default.svc.cluster.local:9080"); got["v1"] != 6 {
+		t.Errorf("bound, ordinary calls reach %v: want the active color only", got)
+	}
+	if got := versions(http.Header{"Cookie": {"a=1; test=true"}}, "reviews"); got["v2"] != 6 {
+		t.Errorf("bound, test calls reach %v: want the test color only", got)
+	}
+	if got := versions(nil, "ratings"); got["v1"] != 3 || got["v2"] != 3 {
+		t.Errorf("a host the rules do not cover reaches %v: want the Service's endpoints", got)
+	}
+	if r := mesh.Routed(); r[0].Rule != "" || r[6].Rule != "default" || r[12].Rule != "test" {
+		t.Errorf("routed: %+v", r[:13])
+	}
+}
