@@ -223,12 +223,48 @@ func TestInMeshBackend(t *testing.T) {
 	}
 	e.run(0, "promote", "--force", "--reason", "second")
 	states.step("promoted-green")
+	green := colorObjects(t, e, "green")
+
+	// A change of the template and of the ConfigMap it mounts, released
+	// into blue as a config-only release and promoted.
+	files := gitopstest.Files(t, url, "main", "apps/reviews")
+	gitopstest.Seed(t, url, "main", map[string]string{
+		"apps/reviews/per-color/configmap.yaml":  strings.Replace(files["per-color/configmap.yaml"], "STAR_COLOR: black", "STAR_COLOR: red", 1),
+		"apps/reviews/per-color/deployment.yaml": strings.Replace(files["per-color/deployment.yaml"], "value: /tmp/logs", "value: /tmp/reviews-logs", 1),
+	}, "reviews: red stars, logs elsewhere")
+	if !sameObjects(green, colorObjects(t, e, "green")) {
+		t.Fatal("a template change reached the live color without a deploy")
+	}
+	e.run(0, "deploy", "--version", "1.20.3", "--no-wait")
+	states.step("deployed-config-change-blue")
+	objs = e.built()
+	if got := fieldOf(t, objs["ConfigMap/reviews-settings-blue"], "data.STAR_COLOR"); got != "red" {
+		t.Errorf("blue's ConfigMap: STAR_COLOR %q", got)
+	}
+	d := objs["Deployment/reviews-blue"]
+	if got := fieldOf(t, d, "spec.template.spec.volumes.[name=settings].configMap.name"); got != "reviews-settings-blue" {
+		t.Errorf("blue mounts ConfigMap %q", got)
+	}
+	if got := fieldOf(t, d, "spec.template.spec.containers.[name=reviews].env.[name=STAR_COLOR].valueFrom.configMapKeyRef.name"); got != "reviews-settings-blue" {
+		t.Errorf("blue's STAR_COLOR comes from ConfigMap %q", got)
+	}
+	if !sameObjects(green, colorObjects(t, e, "green")) {
+		t.Fatal("a deploy into blue changed green's objects")
+	}
+	e.run(0, "promote", "--force", "--reason", "config change tested")
+	states.step("promoted-blue-again")
 	e.run(0, "rollback")
-	states.step("rolled-back-blue")
+	states.step("rolled-back-green")
+	if !sameObjects(green, colorObjects(t, e, "green")) {
+		t.Fatal("a rollback changed green's objects")
+	}
 	e.run(0, "decommission")
-	states.step("decommissioned-green")
+	states.step("decommissioned-blue")
 	states.done()
 	mustBG(t, 0, "--repo", url, "check", "--all")
+	if objs := e.built(); objs["Deployment/reviews"] != nil || objs["Deployment/reviews-blue"] != nil || objs["Deployment/reviews-green"] == nil {
+		t.Errorf("after decommission: %v", keys(objs))
+	}
 }
 
 func keys(m map[string]*yaml.RNode) []string {
