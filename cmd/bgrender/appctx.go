@@ -581,9 +581,14 @@ func describeRoute(cfg config.Config, s state.State) string {
 	case s.Test != nil:
 		parts = append(parts, fmt.Sprintf("%s -> %s %s", selectorText(cfg), s.Test.Color, s.Test.Version))
 	}
-	if s.Active != nil {
+	switch {
+	case s.Active != nil:
 		parts = append(parts, fmt.Sprintf("default -> %s %s", s.Active.Color, s.Active.Version))
-	} else if s.Test != nil {
+	case s.Adopted != nil && s.Test != nil:
+		parts = append(parts, "default -> "+s.Adopted.Describe()+" (as it ran before bgrender)")
+	case s.Adopted != nil:
+		return "no route yet: the Service reaches " + s.Adopted.Describe() + " as before"
+	case s.Test != nil:
 		parts = append(parts, "default -> none (nothing promoted yet)")
 	}
 	if len(parts) == 0 {

@@ -560,7 +560,13 @@ func TestLiveTakeover(t *testing.T) {
 	if got := fieldOf(t, objs["PodDisruptionBudget/podinfo"], "spec.selector.matchLabels.color"); got != "adopted" {
 		t.Errorf("the adopted PDB selects color %q", got)
 	}
-	e.run(0, "deploy", "--version", "6.7.0", "--no-wait")
+	if r := e.run(0, "status"); !strings.Contains(r.stdout, "route:   no route yet: the Service reaches the adopted Deployment podinfo as before") {
+		t.Errorf("status after adopting:\n%s", r.stdout)
+	}
+	r = e.run(0, "deploy", "--version", "6.7.0", "--no-wait")
+	if !strings.Contains(r.stdout, "default -> the adopted Deployment podinfo") {
+		t.Errorf("deploy while taking over:\n%s", r.stdout)
+	}
 	if st := e.status(); st.Adopted == "" || !strings.Contains(st.Adopted, "serves") {
 		t.Errorf("status while taking over: adopted %q", st.Adopted)
 	}
