@@ -530,7 +530,7 @@ func (a *appCtx) commitFiles(ctx context.Context, files render.Files, next state
 				return transitionResult{}, err
 			}
 		}
-		res.PR = &prOut{Forge: string(p.client.Kind()), Branch: prBranch(next), Base: a.repo.Branch()}
+		res.PR = &prOut{Forge: string(p.client.Kind()), Branch: prBranch(next, o.transition), Base: a.repo.Branch()}
 		res.prBody = prBody(a, next, render.Diff(a.dir, a.files, files), p.reproduce)
 		out, err = a.repo.Propose(ctx, change, res.PR.Branch)
 	} else {

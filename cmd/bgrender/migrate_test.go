@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/bgrender/bgrender/pkg/forge/forgetest"
 	"github.com/bgrender/bgrender/pkg/gitops/gitopstest"
 )
 
@@ -95,4 +96,27 @@ func TestMigrate(t *testing.T) {
 	e.run(0, "promote", "--force", "--reason", "after the move")
 	e.run(0, "rollback")
 	mustBG(t, 0, "--repo", url, "check", "--all")
+}
+
+// TestMigratePR: migrate --pr is proposed on a branch of its own, not on the
+// branch of the app's last transition (whose pull request it would update).
+func TestMigratePR(t *testing.T) {
+	_, url := gitopstest.NewRemote(t, "main")
+	legacyApp(t, url)
+	e := newEnvOn(t, url, "apps/myapp")
+	t.Setenv("GITHUB_TOKEN", "forge-tok3n")
+	srv := forgetest.New(t, "github", "acme/env", "forge-tok3n")
+	head := e.head()
+	r := e.run(0, "-o", "json", "migrate", "--pr", "--forge", "github", "--forge-url", srv.URL, "--forge-repo", "acme/env")
+	var out transitionResult
+	decodeJSON(t, r.stdout, &out)
+	if out.PR == nil || out.PR.Branch != "bgrender/myapp/migrate" {
+		t.Fatalf("migrate --pr: %+v", out.PR)
+	}
+	if prs := srv.PRs(); len(prs) != 1 || prs[0].Head != "bgrender/myapp/migrate" || !strings.Contains(prs[0].Title, "migrate") {
+		t.Errorf("pull requests: %+v", prs)
+	}
+	if e.head() != head {
+		t.Error("migrate --pr moved main")
+	}
 }

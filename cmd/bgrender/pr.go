@@ -111,7 +111,14 @@ func shellQuote(s string) string {
 // prBranch is the branch a transition is proposed on. One branch per
 // transition of a release: proposing it again updates the same branch and
 // pull request.
-func prBranch(next state.State) string {
+//
+// A change that is not a state transition (transition, e.g. migrate, is not
+// next's last one) is named after itself alone: the last transition's name
+// would be the branch of that transition's own pull request.
+func prBranch(next state.State, transition string) string {
+	if transition != "" && transition != string(next.Last.Name) {
+		return fmt.Sprintf("bgrender/%s/%s", next.App, transition)
+	}
 	b := fmt.Sprintf("bgrender/%s/%s", next.App, next.Last.Name)
 	if next.Last.Release != "" {
 		b += "-" + next.Last.Release
