@@ -196,6 +196,7 @@ func (g *globals) checkApp(ctx context.Context, r *gitops.Repo, dir string) (che
 			fail("%v", f)
 		}
 		res.Findings = append(res.Findings, g.previewFindings(a, found)...)
+		res.Notes = append(res.Notes, kubecheck.SharedConfig(built)...)
 		objs.claims = kubecheck.GatewayClaims(built)
 	}
 	if _, ok := a.files[path.Base(render.KustomizationFile)]; !ok {

@@ -162,3 +162,18 @@ func TestCheckAllGatewayConflict(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckNotesSharedConfig: a ConfigMap in base/ that the pods read is
+// allowed (a CA bundle may be shared on purpose), and check says that its
+// changes skip the gate.
+func TestCheckNotesSharedConfig(t *testing.T) {
+	e := podinfoBothColors(t)
+	edit(t, e, "base/kustomization.yaml", "- gateway.yaml\n", "- gateway.yaml\n- ca.yaml\n")
+	edit(t, e, "base/ca.yaml", "", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ca-bundle\ndata:\n  ca.crt: pem\n")
+	edit(t, e, "per-color/deployment.yaml", "      - name: data\n        emptyDir: {}\n", "      - name: data\n        emptyDir: {}\n      - name: ca\n        configMap:\n          name: ca-bundle\n")
+	e.run(0, "deploy", "--version", "6.7.3", "--no-wait", "--replace")
+	r := e.run(0, "check")
+	if !strings.Contains(r.stderr, "ConfigMap/ca-bundle (in base/) is read by the pods of green") || !strings.Contains(r.stderr, "move it to per-color/") {
+		t.Errorf("check:\n%s\n%s", r.stdout, r.stderr)
+	}
+}

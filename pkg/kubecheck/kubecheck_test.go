@@ -75,3 +75,48 @@ func TestCheck(t *testing.T) {
 		})
 	}
 }
+
+func TestSharedConfig(t *testing.T) {
+	built := []byte(`apiVersion: v1
+kind: ConfigMap
+metadata: {name: ca-bundle}
+data: {ca.crt: x}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: web-config-blue}
+data: {a: b}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web-blue}
+spec:
+  selector: {matchLabels: {app: web, color: blue}}
+  template:
+    metadata: {labels: {app: web, color: blue}}
+    spec:
+      containers:
+      - name: web
+        image: web:1
+        envFrom: [{configMapRef: {name: web-config-blue}}]
+      volumes:
+      - {name: ca, configMap: {name: ca-bundle}}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web-green}
+spec:
+  selector: {matchLabels: {app: web, color: green}}
+  template:
+    metadata: {labels: {app: web, color: green}}
+    spec:
+      containers:
+      - name: web
+        image: web:2
+        env: [{name: CA, valueFrom: {configMapKeyRef: {name: ca-bundle, key: ca.crt}}}]
+`)
+	got := kubecheck.SharedConfig(built)
+	if len(got) != 1 || !strings.HasPrefix(got[0], "ConfigMap/ca-bundle (in base/) is read by the pods of blue and green") {
+		t.Fatalf("SharedConfig = %q", got)
+	}
+}
