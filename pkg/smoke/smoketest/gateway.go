@@ -7,6 +7,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -109,7 +110,8 @@ func StartGateway(t testing.TB, backends map[state.Color]*App) *Gateway {
 // hosts) it routes as Gateway does. With no rules, or for a host that no
 // rule set covers, there is no VirtualService for the call, and the sidecar
 // sends it to the Service's endpoints: the pods of every color, here each
-// color's App in turn (colors in order), recorded with Rule "". That is what
+// App in turn (by color, sorted; an app's pods from before bgrender may
+// have none, or "adopted"), recorded with Rule "". That is what
 // makes an unbound release under test take production calls.
 func StartMeshCaller(t testing.TB, backends map[state.Color]*App) *Gateway {
 	t.Helper()
@@ -216,12 +218,11 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request) {
 // call to the Service without a VirtualService reaches any of its pods;
 // g.mu is held.
 func (g *Gateway) serviceEndpoint() (compiledRule, bool) {
-	var colors []state.Color
-	for _, c := range state.Colors() {
-		if g.backends[c] != nil {
-			colors = append(colors, c)
-		}
+	colors := make([]state.Color, 0, len(g.backends))
+	for c := range g.backends {
+		colors = append(colors, c)
 	}
+	slices.Sort(colors)
 	if len(colors) == 0 {
 		return compiledRule{}, true // no endpoints: 503
 	}
