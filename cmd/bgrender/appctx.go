@@ -52,7 +52,7 @@ func appDir(flag string) (string, error) {
 // given and --repo was below the root, the app dir is the nearest directory
 // at or above it that holds bgrender.yaml; for init, the directory itself.
 func (g *globals) locate(appSet bool, command string) {
-	if looksLikeURL(g.repo) {
+	if gitops.IsRemote(g.repo) {
 		return
 	}
 	root, rel, ok := gitops.FindRoot(g.repo)
@@ -78,7 +78,7 @@ func (g *globals) locate(appSet bool, command string) {
 // checkNoSymlink refuses an app dir reached through a symbolic link in a
 // local checkout: bgrender would write outside the app dir, or the repo.
 func (g *globals) checkNoSymlink(dir string) error {
-	if looksLikeURL(g.repo) || dir == "." {
+	if gitops.IsRemote(g.repo) || dir == "." {
 		return nil
 	}
 	if link := linkOnPath(g.repo, dir); link != "" {
@@ -91,7 +91,7 @@ func (g *globals) checkNoSymlink(dir string) error {
 // checkout first fetches the branch from its remote and reads at the
 // remote's head when it is behind (a retry after a lost race).
 func (g *globals) openRepo(ctx context.Context, history, refresh bool) (*gitops.Repo, error) {
-	if g.noPush && looksLikeURL(g.repo) {
+	if g.noPush && gitops.IsRemote(g.repo) {
 		return nil, usagef("--no-push: a remote URL is cloned into memory, so a commit that is not pushed would be lost; use a local checkout")
 	}
 	if g.signKey != "" && g.signer == nil {
@@ -101,7 +101,7 @@ func (g *globals) openRepo(ctx context.Context, history, refresh bool) (*gitops.
 		}
 		g.signer = s
 	}
-	if g.remote != "" && looksLikeURL(g.repo) {
+	if g.remote != "" && gitops.IsRemote(g.repo) {
 		return nil, usagef("--remote names a remote of a local checkout; %s is a URL, which is pushed to itself", g.repo)
 	}
 	r, err := gitops.Open(ctx, gitops.Options{
@@ -116,7 +116,7 @@ func (g *globals) openRepo(ctx context.Context, history, refresh bool) (*gitops.
 	})
 	if err != nil {
 		hint := authHint(err)
-		if errors.Is(err, git.ErrRepositoryNotExists) && !looksLikeURL(g.repo) {
+		if errors.Is(err, git.ErrRepositoryNotExists) && !gitops.IsRemote(g.repo) {
 			where := g.repo
 			if abs, err := filepath.Abs(where); err == nil {
 				where = abs
@@ -136,15 +136,6 @@ func (g *globals) auth() gitops.Auth {
 		SSHKeyFile:       g.sshKey,
 		SSHKeyPassphrase: g.sshKeyPassphrase,
 	}
-}
-
-// looksLikeURL mirrors gitops' rule for remote URLs, for flag checks only.
-func looksLikeURL(s string) bool {
-	if strings.Contains(s, "://") {
-		return true
-	}
-	at, colon := strings.Index(s, "@"), strings.Index(s, ":")
-	return at > 0 && colon > at && !strings.Contains(s[:colon], "/")
 }
 
 // loadApp reads the app at --app from the branch head. With requireState it

@@ -352,3 +352,16 @@ func TestCheckoutRemotes(t *testing.T) {
 		t.Errorf("no remote at all:\n%s", r.stdout)
 	}
 }
+
+// TestNoPushRefusesEveryRemoteForm: --no-push with a location that is
+// cloned into memory would lose the commit; every form gitops treats as
+// remote is refused, the scp-like one without a user included (it was
+// taken for a local path, and the commit was reported as made locally).
+func TestNoPushRefusesEveryRemoteForm(t *testing.T) {
+	for _, repo := range []string{"github.com:acme/env.git", "git@github.com:acme/env.git", "https://github.com/acme/env.git", "file:///srv/env.git"} {
+		r := mustBG(t, 2, "--repo", repo, "--app", "apps/myapp", "--no-push", "deploy", "--version", "v1")
+		if !strings.Contains(r.stderr, "--no-push: a remote URL is cloned into memory") || strings.Contains(r.stdout+r.stderr, "committed locally") {
+			t.Errorf("--repo %s --no-push:\n%s%s", repo, r.stdout, r.stderr)
+		}
+	}
+}

@@ -58,7 +58,7 @@ func (p *prOpts) use(g *globals, c *cli.Context) error {
 func reproduceCommand(g *globals, c *cli.Context) string {
 	parts := []string{"bgrender"}
 	if g.repo != "." {
-		parts = append(parts, "--repo", shellQuote(redactURL(g.repo)))
+		parts = append(parts, "--repo", shellQuote(gitops.WithoutCredentials(g.repo)))
 	}
 	if g.branch != "" {
 		parts = append(parts, "--branch", shellQuote(g.branch))
@@ -82,20 +82,6 @@ func reproduceCommand(g *globals, c *cli.Context) string {
 		}
 	}
 	return strings.Join(parts, " ")
-}
-
-// redactURL drops the userinfo of a URL (credentials) for display.
-func redactURL(s string) string {
-	i := strings.Index(s, "://")
-	if i < 0 {
-		return s
-	}
-	rest := s[i+3:]
-	at := strings.LastIndex(rest, "@")
-	if slash := strings.Index(rest, "/"); at < 0 || (slash >= 0 && slash < at) {
-		return s
-	}
-	return s[:i+3] + rest[at+1:]
 }
 
 // shellQuote quotes s for a POSIX shell when it needs it.

@@ -14,6 +14,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/bgrender/bgrender/pkg/config"
+	"github.com/bgrender/bgrender/pkg/gitops"
 	"github.com/bgrender/bgrender/pkg/render"
 	"github.com/bgrender/bgrender/pkg/state"
 	"github.com/bgrender/bgrender/pkg/vet"
@@ -37,7 +38,7 @@ Nothing is committed; with --dry-run nothing is written either.
 			if err := g.checkNoSymlink(dir); err != nil {
 				return err
 			}
-			if looksLikeURL(g.repo) {
+			if gitops.IsRemote(g.repo) {
 				return usagef("render writes files in a local checkout; clone %s first (or use check to see drift)", g.repo)
 			}
 			root := filepath.Join(g.repo, filepath.FromSlash(dir))

@@ -1022,3 +1022,36 @@ func TestFindRoot(t *testing.T) {
 		}
 	}
 }
+
+// TestLocationRules: one classification of --repo values and one
+// redaction, for every caller.
+func TestLocationRules(t *testing.T) {
+	for in, remote := range map[string]bool{
+		"https://github.com/acme/env.git": true,
+		"file:///srv/env.git":             true,
+		"git@github.com:acme/env.git":     true,
+		"github.com:acme/env.git":         true,
+		"/srv/env":                        false,
+		".":                               false,
+		"../env":                          false,
+		"apps/env":                        false,
+	} {
+		if got := gitops.IsRemote(in); got != remote {
+			t.Errorf("IsRemote(%q) = %v, want %v", in, got, remote)
+		}
+	}
+	for in, want := range map[string]string{
+		"https://x-access-token:s3cr3t@github.com/acme/env.git": "https://github.com/acme/env.git",
+		"https://s3cr3t@gitlab.com/acme/env.git":                "https://gitlab.com/acme/env.git",
+		"ssh://git@example.com/acme/env.git":                    "ssh://example.com/acme/env.git",
+		"git@github.com:acme/env.git":                           "git@github.com:acme/env.git",
+		"/srv/env":                                              "/srv/env",
+	} {
+		if got := gitops.WithoutCredentials(in); got != want {
+			t.Errorf("WithoutCredentials(%q) = %q, want %q", in, got, want)
+		}
+	}
+	if got := gitops.Redacted("https://x:s3cr3t@github.com/acme/env.git"); strings.Contains(got, "s3cr3t") || !strings.Contains(got, "github.com/acme/env.git") {
+		t.Errorf("Redacted = %q", got)
+	}
+}

@@ -109,20 +109,58 @@ func parseURL(s string) (location, error) {
 	return l, nil
 }
 
-// redactRaw blanks the userinfo of something that looks like a URL but did
-// not parse.
-func redactRaw(s string) string {
-	i := strings.Index(s, "://")
-	if i < 0 {
-		return s
+// IsRemote reports whether repo, as Options.Repo takes it, is reached as a
+// remote: a URL of any scheme (file:// included: it is cloned into memory)
+// or scp-like [user@]host:path. Anything else is a path on this machine.
+// It is the rule Open follows; callers ask it rather than guess.
+func IsRemote(repo string) bool {
+	l, err := parseLocation(repo)
+	return err == nil && l.kind != kindLocal
+}
+
+// Redacted returns repo as it is safe to show: a URL's userinfo blanked.
+func Redacted(repo string) string {
+	if l, err := parseLocation(repo); err == nil {
+		return l.display
 	}
-	rest := s[i+3:]
+	return redactRaw(repo)
+}
+
+// WithoutCredentials returns repo with a URL's userinfo removed, for a
+// command line that someone else runs with their own credentials (from the
+// environment). scp-like locations keep their user, which is no secret.
+func WithoutCredentials(repo string) string {
+	i, j, ok := userinfoSpan(repo)
+	if !ok {
+		return repo
+	}
+	return repo[:i] + repo[j+1:]
+}
+
+// userinfoSpan finds the userinfo of something shaped like a URL:
+// s[i:j] is it, and s[j] is the '@' after it.
+func userinfoSpan(s string) (i, j int, ok bool) {
+	k := strings.Index(s, "://")
+	if k < 0 {
+		return 0, 0, false
+	}
+	rest := s[k+3:]
 	at := strings.LastIndex(rest, "@")
 	slash := strings.Index(rest, "/")
 	if at < 0 || (slash >= 0 && slash < at) {
+		return 0, 0, false
+	}
+	return k + 3, k + 3 + at, true
+}
+
+// redactRaw blanks the userinfo of something that looks like a URL but did
+// not parse.
+func redactRaw(s string) string {
+	i, j, ok := userinfoSpan(s)
+	if !ok {
 		return s
 	}
-	return s[:i+3] + redactedMark + rest[at:]
+	return s[:i] + redactedMark + s[j:]
 }
 
 // authMethod turns Auth into go-git's transport auth for this location.
