@@ -99,9 +99,9 @@ func (g *globals) source(cfg config.Config, o waitOpts) (wait.Source, config.Wai
 	case "":
 		return nil, w, usagef("no GitOps controller to wait on: set wait.controller in %s or pass --controller argocd|argocd-kube|flux", config.FileName)
 	case config.ControllerArgoCD:
-		token := os.Getenv("BGRENDER_ARGOCD_TOKEN")
+		token := g.getenv("BGRENDER_ARGOCD_TOKEN")
 		if token == "" {
-			token = os.Getenv("ARGOCD_AUTH_TOKEN")
+			token = g.getenv("ARGOCD_AUTH_TOKEN")
 		}
 		if token == "" {
 			return nil, w, usagef("no Argo CD token: set $BGRENDER_ARGOCD_TOKEN (a token of an account that may get the application)")
