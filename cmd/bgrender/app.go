@@ -58,6 +58,8 @@ type globals struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	now            func() time.Time
+	// sleep waits between smoke check retries (nil: a real timer).
+	sleep func(context.Context, time.Duration) error
 }
 
 func (g *globals) json() bool { return g.output == "json" }
@@ -65,8 +67,17 @@ func (g *globals) json() bool { return g.output == "json" }
 // run is the whole program: it parses args, runs one command and returns the
 // exit code. Nothing below it calls os.Exit.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	return runWith(ctx, args, stdin, stdout, stderr)
+}
+
+// runWith is run with what it takes from the process (environment, clock,
+// sleeps) replaced by opts, for tests.
+func runWith(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, opts ...func(*globals)) int {
 	g := &globals{stdin: stdin, stdout: stdout, stderr: stderr, now: time.Now, getenv: os.Getenv, builder: &render.Builder{},
 		jitter: func(d time.Duration) time.Duration { return d/2 + rand.N(d) }}
+	for _, o := range opts {
+		o(g)
+	}
 	app := newApp(g)
 	err := app.RunContext(ctx, args)
 	if err == nil {

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"sigs.k8s.io/kustomize/kyaml/kio"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
@@ -24,10 +26,33 @@ type result struct {
 // bg runs the CLI in-process with a fixed clock.
 func bg(t testing.TB, args ...string) result {
 	t.Helper()
+	return bgWith(t, nil, args...)
+}
+
+// bgWith is bg with the process's environment, clock or sleeps replaced
+// (see runWith).
+func bgWith(t testing.TB, opts []func(*globals), args ...string) result {
+	t.Helper()
 	var out, errb bytes.Buffer
-	code := run(context.Background(), append([]string{"bgrender"}, args...), strings.NewReader(""), &out, &errb)
+	code := runWith(context.Background(), append([]string{"bgrender"}, args...), strings.NewReader(""), &out, &errb, opts...)
 	return result{out.String(), errb.String(), code}
 }
+
+// testSize is full when BGRENDER_TEST_FULL=1 (.ci/run sets it) and small
+// otherwise: the chaos and long concurrency tests make the same assertions
+// at either size, the full one in CI.
+func testSize(t testing.TB, small, full int) int {
+	t.Helper()
+	if os.Getenv("BGRENDER_TEST_FULL") == "1" {
+		t.Logf("full size: %d", full)
+		return full
+	}
+	return small
+}
+
+// noBackoff makes smoke check retries follow each other at once: the
+// retries are still counted, only the waits between them go.
+func noBackoff(g *globals) { g.sleep = func(context.Context, time.Duration) error { return nil } }
 
 // mustBG runs the CLI and fails the test unless it exits with want.
 func mustBG(t testing.TB, want int, args ...string) result {
@@ -45,6 +70,8 @@ type env struct {
 	url    string
 	app    string
 	branch string
+	// opts replace what runs take from the process (bgWith).
+	opts []func(*globals)
 }
 
 func newEnv(t *testing.T, app string) *env {
@@ -56,7 +83,12 @@ func newEnv(t *testing.T, app string) *env {
 // run runs a command against the remote for the env's app dir.
 func (e *env) run(want int, args ...string) result {
 	e.t.Helper()
-	return mustBG(e.t, want, append([]string{"--repo", e.url, "--app", e.app}, args...)...)
+	full := append([]string{"--repo", e.url, "--app", e.app}, args...)
+	r := bgWith(e.t, e.opts, full...)
+	if r.code != want {
+		e.t.Fatalf("bgrender %s: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", strings.Join(full, " "), r.code, want, r.stdout, r.stderr)
+	}
+	return r
 }
 
 func (e *env) head() string {

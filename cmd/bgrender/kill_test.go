@@ -120,7 +120,7 @@ func (k *killRun) finish() {
 }
 
 // TestSIGKILLNeverCorrupts kills bgrender with SIGKILL at random points of
-// 200 transitions on a remote URL. After every kill the remote's branch is
+// 200 transitions (40 unless BGRENDER_TEST_FULL=1) on a remote URL. After every kill the remote's branch is
 // at the old head or at exactly one new commit on top of it; a lock a killed
 // run left is removed by the next run (it proves it dead) rather than
 // blocking the branch; and `check --all` passes at every commit.
@@ -129,14 +129,15 @@ func TestSIGKILLNeverCorrupts(t *testing.T) {
 	e := newEnvOn(t, url, "apps/myapp")
 	e.run(0, "init", "--name", "myapp", "--image", "ghcr.io/acme/myapp")
 	k := newKillRun(t, url, dir)
-	for i := 0; i < 200; i++ {
+	for i, n := 0, testSize(t, 40, 200); i < n; i++ {
 		k.once(i)
 	}
 	k.finish()
 	checkEveryCommit(t, dir, url)
 }
 
-// TestSIGKILLInACheckout: the same in a local checkout, 100 kills. After
+// TestSIGKILLInACheckout: the same in a local checkout, 100 kills (20
+// unless BGRENDER_TEST_FULL=1). After
 // every kill, git fsck and git status succeed in the checkout, whose branch
 // is at a commit of the remote's branch: where it was, or at the pushed
 // commit, or on its way there (the next run finishes the update), never at
@@ -149,7 +150,7 @@ func TestSIGKILLInACheckout(t *testing.T) {
 	checkout := gitopstest.Clone(t, url)
 	k := newKillRun(t, checkout, dir)
 	journals := 0
-	for i := 0; i < 100; i++ {
+	for i, n := 0, testSize(t, 20, 100); i < n; i++ {
 		k.once(i)
 		if fileExists(filepath.Join(checkout, ".git", "bgrender-checkout")) {
 			journals++ // killed while bringing the checkout forward: the next run finishes it

@@ -186,6 +186,7 @@ func get(t *testing.T, gateway, host, cookie string) string {
 // records no evidence; promote then still refuses.
 func TestVerifyRefusesWrongRelease(t *testing.T) {
 	r := newReleaseEnv(t)
+	r.opts = []func(*globals){noBackoff} // the retries of the wrong release, without their waits
 	r.release(0, "--version", "v1")
 	r.run(0, "deploy", "--version", "v2", "--poll-interval", "20ms")
 	r.argo.dropTestRoute = true

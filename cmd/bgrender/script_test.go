@@ -1,9 +1,7 @@
 package main
 
 import (
-	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -16,13 +14,11 @@ import (
 	"github.com/bgrender/bgrender/pkg/gitops"
 )
 
-// TestMain lets testscript run the real CLI as the "bgrender" command.
+// TestMain lets the test binary be bgrender itself: run under the name
+// "bgrender" (testscript's commands, binary(t)) it is the real program,
+// main() with its signal handling, and exits.
 func TestMain(m *testing.M) {
-	testscript.Main(m, map[string]func(){
-		"bgrender": func() {
-			os.Exit(run(context.Background(), os.Args, os.Stdin, os.Stdout, os.Stderr))
-		},
-	})
+	testscript.Main(m, map[string]func(){"bgrender": main})
 }
 
 // TestScripts runs the txtar CLI scripts in testdata/script. Each script gets

@@ -59,7 +59,7 @@ func (g *globals) runSmoke(ctx context.Context, cfg config.Config, t smoke.Targe
 	if len(cfg.Verify.Checks) == 0 {
 		return smoke.Report{}, usagef("no smoke checks: declare verify.checks (and verify.identity) in %s", config.FileName)
 	}
-	r := &smoke.Runner{Client: &http.Client{Transport: httptransport.New()}, Now: g.now, Progress: func(e smoke.Event) {
+	r := &smoke.Runner{Client: &http.Client{Transport: httptransport.New()}, Now: g.now, Sleep: g.sleep, Progress: func(e smoke.Event) {
 		if !g.json() {
 			fmt.Fprintf(g.stderr, "%s\n", e)
 		}
