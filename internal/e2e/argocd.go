@@ -30,6 +30,7 @@ import (
 	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/restmapper"
 
+	"github.com/bgrender/bgrender/internal/childproc"
 	"github.com/bgrender/bgrender/internal/kubetest"
 )
 
@@ -169,7 +170,7 @@ type ArgoCD struct {
 
 	cluster *kubetest.Cluster
 	hc      *http.Client
-	procs   []*argoProc // in start order
+	procs   []*childproc.Proc // in start order
 
 	// What StartApplicationSetController needs from start.
 	dir, bin, repoAddr string
@@ -271,8 +272,8 @@ func (a *ArgoCD) start(ctx context.Context, logf func(string, ...any), tools arg
 	redisAddr := "127.0.0.1:" + strconv.Itoa(redisPort)
 	repoAddr := "127.0.0.1:" + strconv.Itoa(repoPort)
 	a.dir, a.bin, a.repoAddr, a.env = dir, bin, repoAddr, env
-	start := func(name, bin string, args ...string) (*argoProc, error) {
-		p, err := startArgoProc(name, bin, args, env, filepath.Join(dir, name+".log"))
+	start := func(name, bin string, args ...string) (*childproc.Proc, error) {
+		p, err := childproc.Start(name, bin, args, env, filepath.Join(dir, name+".log"))
 		if err != nil {
 			return nil, err
 		}
@@ -318,7 +319,7 @@ func (a *ArgoCD) start(ctx context.Context, logf func(string, ...any), tools arg
 	}
 	a.URL = "http://127.0.0.1:" + strconv.Itoa(serverPort)
 	for _, w := range []struct {
-		p   *argoProc
+		p   *childproc.Proc
 		url string
 	}{
 		{repo, fmt.Sprintf("http://127.0.0.1:%d/healthz?full=true", repoMetrics)},
@@ -421,12 +422,12 @@ func installArgoCD(ctx context.Context, c *kubetest.Cluster, manifest string) er
 // login reads the admin password that the server put in Secret
 // argocd-initial-admin-secret and trades it for a token (POST
 // /api/v1/session, which wants Content-Type: application/json).
-func (a *ArgoCD) login(ctx context.Context, server *argoProc) error {
+func (a *ArgoCD) login(ctx context.Context, server *childproc.Proc) error {
 	secrets := a.cluster.Dynamic.Resource(schema.GroupVersionResource{Version: "v1", Resource: "secrets"}).Namespace(ArgoCDNamespace)
 	var password string
 	err := argoPollUntil(ctx, 60*time.Second, func() (bool, error) {
-		if server.exited() {
-			return false, fmt.Errorf("argocd-server exited (%v); its log %s ends:\n%s", server.err, server.log, argoLogTail(server.log))
+		if server.Exited() {
+			return false, fmt.Errorf("argocd-server exited (%v); its log %s ends:\n%s", server.Err(), server.Log, server.LogTail(4000))
 		}
 		s, err := secrets.Get(ctx, "argocd-initial-admin-secret", metav1.GetOptions{})
 		if err != nil {
@@ -556,13 +557,13 @@ func (a *ArgoCD) call(ctx context.Context, method, path string, in, out any) err
 
 func (a *ArgoCD) stop() {
 	for i := len(a.procs) - 1; i >= 0; i-- {
-		a.procs[i].stop()
+		a.procs[i].Stop(10 * time.Second)
 	}
 }
 
 func (a *ArgoCD) logTails(logf func(string, ...any)) {
 	for _, p := range a.procs {
-		logf("--- end of %s log (%s) ---\n%s", p.name, p.log, argoLogTail(p.log))
+		logf("--- end of %s log (%s) ---\n%s", p.Name, p.Log, p.LogTail(4000))
 	}
 }
 
@@ -583,61 +584,9 @@ func removeStaleArgoDirs() {
 	}
 }
 
-// argoProc is a child process in its own process group.
-type argoProc struct {
-	name string
-	cmd  *exec.Cmd
-	log  string
-	done chan struct{}
-	err  error
-}
-
-func startArgoProc(name, bin string, args, env []string, logPath string) (*argoProc, error) {
-	logFile, err := os.Create(logPath)
-	if err != nil {
-		return nil, err
-	}
-	defer logFile.Close() // the child has its own descriptor
-	cmd := exec.Command(bin, args...)
-	cmd.Env = env
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	// Its own process group, so that stop reaches the git and kustomize it
-	// runs; killed if the test binary dies without running its cleanups.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start %s: %w", name, err)
-	}
-	p := &argoProc{name: name, cmd: cmd, log: logPath, done: make(chan struct{})}
-	go func() {
-		p.err = cmd.Wait()
-		close(p.done)
-	}()
-	return p, nil
-}
-
-func (p *argoProc) exited() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
-}
-
-func (p *argoProc) stop() {
-	pgid := p.cmd.Process.Pid
-	syscall.Kill(-pgid, syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(10 * time.Second):
-	}
-	syscall.Kill(-pgid, syscall.SIGKILL) // whatever is left in the group
-	<-p.done
-}
-
 // waitArgoHTTP polls url until it answers 200, the process exits or the time
 // is up.
-func waitArgoHTTP(ctx context.Context, p *argoProc, url string, limit time.Duration) error {
+func waitArgoHTTP(ctx context.Context, p *childproc.Proc, url string, limit time.Duration) error {
 	hc := &http.Client{Timeout: 5 * time.Second}
 	var last string
 	err := argoPollUntil(ctx, limit, func() (bool, error) {
@@ -652,23 +601,23 @@ func waitArgoHTTP(ctx context.Context, p *argoProc, url string, limit time.Durat
 		} else {
 			last = err.Error()
 		}
-		if p.exited() {
-			return false, fmt.Errorf("%s exited (%v) before it was ready; its log %s ends:\n%s", p.name, p.err, p.log, argoLogTail(p.log))
+		if p.Exited() {
+			return false, fmt.Errorf("%s exited (%v) before it was ready; its log %s ends:\n%s", p.Name, p.Err(), p.Log, p.LogTail(4000))
 		}
 		return false, nil
 	})
-	if err != nil && !p.exited() {
-		return fmt.Errorf("%s not ready at %s: %w (last answer: %s); its log %s ends:\n%s", p.name, url, err, last, p.log, argoLogTail(p.log))
+	if err != nil && !p.Exited() {
+		return fmt.Errorf("%s not ready at %s: %w (last answer: %s); its log %s ends:\n%s", p.Name, url, err, last, p.Log, p.LogTail(4000))
 	}
 	return err
 }
 
 // argoWaitRedis waits until redis answers PING.
-func argoWaitRedis(ctx context.Context, p *argoProc, addr string, limit time.Duration) error {
+func argoWaitRedis(ctx context.Context, p *childproc.Proc, addr string, limit time.Duration) error {
 	var last error
 	err := argoPollUntil(ctx, limit, func() (bool, error) {
-		if p.exited() {
-			return false, fmt.Errorf("redis-server exited (%v); its log %s ends:\n%s", p.err, p.log, argoLogTail(p.log))
+		if p.Exited() {
+			return false, fmt.Errorf("redis-server exited (%v); its log %s ends:\n%s", p.Err(), p.Log, p.LogTail(4000))
 		}
 		conn, err := net.DialTimeout("tcp", addr, time.Second)
 		if err != nil {
@@ -725,14 +674,6 @@ func argoFreePorts(n int) ([]int, error) {
 		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
 	}
 	return ports, nil
-}
-
-func argoLogTail(path string) string {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return err.Error()
-	}
-	return argoTail(string(data), 4000)
 }
 
 func argoTail(s string, n int) string {

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/bgrender/bgrender/internal/childproc"
 )
 
 // StartApplicationSetController starts Argo CD's ApplicationSet controller
@@ -22,7 +24,7 @@ func (a *ArgoCD) StartApplicationSetController(t testing.TB) {
 	}
 	addr := func(i int) string { return fmt.Sprintf("127.0.0.1:%d", ports[i]) }
 	const name = "argocd-applicationset-controller"
-	p, err := startArgoProc(name, filepath.Join(a.bin, name), []string{
+	p, err := childproc.Start(name, filepath.Join(a.bin, name), []string{
 		"--kubeconfig", a.cluster.Kubeconfig, "--namespace", ArgoCDNamespace,
 		"--argocd-repo-server", a.repoAddr, "--repo-server-plaintext",
 		"--metrics-addr", addr(0), "--probe-addr", addr(1), "--webhook-addr", addr(2),

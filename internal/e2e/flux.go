@@ -15,7 +15,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -24,6 +23,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
+	"github.com/bgrender/bgrender/internal/childproc"
 	"github.com/bgrender/bgrender/internal/kubetest"
 	"github.com/bgrender/bgrender/pkg/wait"
 )
@@ -206,7 +206,7 @@ type Flux struct {
 	Wait bool
 
 	c     *kubetest.Cluster
-	procs []*fluxProc
+	procs []*childproc.Proc
 }
 
 var fluxSeq atomic.Int64
@@ -294,14 +294,14 @@ func StartFlux(t testing.TB, c *kubetest.Cluster) *Flux {
 		}},
 	}
 	for _, s := range specs {
-		p, err := startFluxProc(s.name, s.bin, append(append([]string{}, common...), s.args...), env, filepath.Join(dir, s.name+".log"))
+		p, err := childproc.Start(s.name, s.bin, append(append([]string{}, common...), s.args...), env, filepath.Join(dir, s.name+".log"))
 		if err != nil {
 			t.Fatalf("flux: %v", err)
 		}
 		f.procs = append(f.procs, p)
 	}
 	for i, s := range specs {
-		if err := f.procs[i].waitReady(ctx, "http://"+s.health+"/readyz", 60*time.Second); err != nil {
+		if err := waitReady(ctx, f.procs[i], "http://"+s.health+"/readyz", 60*time.Second); err != nil {
 			t.Fatalf("flux: %v", err)
 		}
 	}
@@ -476,40 +476,9 @@ func fluxEstablished(crd *unstructured.Unstructured) bool {
 	return false
 }
 
-// fluxProc is a controller process in its own process group.
-type fluxProc struct {
-	name, log string
-	cmd       *exec.Cmd
-	done      chan struct{}
-	err       error
-}
-
-func startFluxProc(name, bin string, args, env []string, logPath string) (*fluxProc, error) {
-	logFile, err := os.Create(logPath)
-	if err != nil {
-		return nil, err
-	}
-	defer logFile.Close() // the child has its own descriptor
-	cmd := exec.Command(bin, args...)
-	cmd.Env = env
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	// Own process group, so that stop reaches any children; and killed if
-	// the test binary dies without running its cleanups.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start %s: %w", name, err)
-	}
-	p := &fluxProc{name: name, log: logPath, cmd: cmd, done: make(chan struct{})}
-	go func() {
-		p.err = cmd.Wait()
-		close(p.done)
-	}()
-	return p, nil
-}
-
 // waitReady polls url until it answers 200, the process exits or the time
 // is up.
-func (p *fluxProc) waitReady(ctx context.Context, url string, limit time.Duration) error {
+func waitReady(ctx context.Context, p *childproc.Proc, url string, limit time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
 	var last string
@@ -530,50 +499,28 @@ func (p *fluxProc) waitReady(ctx context.Context, url string, limit time.Duratio
 			last = err.Error()
 		}
 		select {
-		case <-p.done:
-			return fmt.Errorf("%s exited (%v) before it was ready; its log %s ends:\n%s", p.name, p.err, p.log, fluxLogTail(p.log, 3000))
+		case <-p.Done():
+			return fmt.Errorf("%s exited (%v) before it was ready; its log %s ends:\n%s", p.Name, p.Err(), p.Log, p.LogTail(3000))
 		case <-ctx.Done():
-			return fmt.Errorf("%s not ready at %s after %s (last answer: %s); its log %s ends:\n%s", p.name, url, limit, last, p.log, fluxLogTail(p.log, 3000))
+			return fmt.Errorf("%s not ready at %s after %s (last answer: %s); its log %s ends:\n%s", p.Name, url, limit, last, p.Log, p.LogTail(3000))
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
 }
 
-// stop sends SIGTERM to the process group, and SIGKILL to what is left of
-// it after 5s (controller-runtime would otherwise wait up to 30s for
-// reconciles in flight).
-func (p *fluxProc) stop() {
-	pgid := p.cmd.Process.Pid
-	syscall.Kill(-pgid, syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(5 * time.Second):
-	}
-	syscall.Kill(-pgid, syscall.SIGKILL)
-	<-p.done
-}
-
+// stop stops the controllers, the last started first. SIGKILL follows
+// SIGTERM after 5s: controller-runtime would otherwise wait up to 30s for
+// reconciles in flight.
 func (f *Flux) stop() {
 	for i := len(f.procs) - 1; i >= 0; i-- {
-		f.procs[i].stop()
+		f.procs[i].Stop(5 * time.Second)
 	}
 }
 
 func (f *Flux) logTails(logf func(string, ...any)) {
 	for _, p := range f.procs {
-		logf("--- end of %s log (%s) ---\n%s", p.name, p.log, fluxLogTail(p.log, 6000))
+		logf("--- end of %s log (%s) ---\n%s", p.Name, p.Log, p.LogTail(6000))
 	}
-}
-
-func fluxLogTail(path string, n int) string {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return err.Error()
-	}
-	if len(data) > n {
-		return "..." + string(data[len(data)-n:])
-	}
-	return string(data)
 }
 
 // fluxFreePorts asks the kernel for n distinct free loopback ports. Another

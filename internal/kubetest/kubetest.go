@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -26,6 +25,8 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+
+	"github.com/bgrender/bgrender/internal/childproc"
 )
 
 // Cluster is a running etcd and kube-apiserver.
@@ -40,7 +41,7 @@ type Cluster struct {
 
 	dir       string
 	ownsDir   bool
-	procs     []*proc // in start order
+	procs     []*childproc.Proc // in start order
 	discovery discovery.DiscoveryInterface
 	nsSeq     atomic.Int64
 	stopOnce  sync.Once
@@ -134,7 +135,7 @@ func New(ctx context.Context, logf func(string, ...any), opts ...Option) (*Clust
 func (c *Cluster) Stop() error {
 	c.stopOnce.Do(func() {
 		for i := len(c.procs) - 1; i >= 0; i-- {
-			c.procs[i].stop()
+			c.procs[i].Stop(10 * time.Second)
 		}
 		if c.ownsDir {
 			c.stopErr = os.RemoveAll(c.dir)
@@ -167,7 +168,7 @@ func (c *Cluster) start(ctx context.Context, o options) error {
 	}
 	etcdURL := "http://127.0.0.1:" + strconv.Itoa(ports[0])
 	peerURL := "http://127.0.0.1:" + strconv.Itoa(ports[1])
-	etcd, err := startProc("etcd", etcdBin, []string{
+	etcd, err := childproc.Start("etcd", etcdBin, []string{
 		"--name=kubetest",
 		"--data-dir=" + filepath.Join(c.dir, "etcd"),
 		"--listen-client-urls=" + etcdURL,
@@ -177,7 +178,7 @@ func (c *Cluster) start(ctx context.Context, o options) error {
 		"--initial-cluster=kubetest=" + peerURL,
 		"--logger=zap",
 		"--log-outputs=stderr",
-	}, filepath.Join(c.dir, "etcd.log"))
+	}, nil, filepath.Join(c.dir, "etcd.log"))
 	if err != nil {
 		return err
 	}
@@ -216,7 +217,7 @@ func (c *Cluster) start(ctx context.Context, o options) error {
 		"--v=1",
 	}
 	args = append(args, o.apiServerArgs...)
-	api, err := startProc("kube-apiserver", apiBin, args, filepath.Join(c.dir, "kube-apiserver.log"))
+	api, err := childproc.Start("kube-apiserver", apiBin, args, nil, filepath.Join(c.dir, "kube-apiserver.log"))
 	if err != nil {
 		return err
 	}
@@ -289,67 +290,12 @@ func removeStaleDirs() {
 // logTails writes the end of each process's log.
 func (c *Cluster) logTails(logf func(string, ...any)) {
 	for _, p := range c.procs {
-		data, err := os.ReadFile(p.log)
-		if err == nil {
-			logf("--- end of %s log (%s) ---\n%s", p.name, p.log, tail(string(data), 3000))
-		}
+		logf("--- end of %s log (%s) ---\n%s", p.Name, p.Log, p.LogTail(3000))
 	}
-}
-
-// proc is a child process in its own process group.
-type proc struct {
-	name string
-	cmd  *exec.Cmd
-	log  string
-	done chan struct{}
-	err  error
-}
-
-func startProc(name, bin string, args []string, logPath string) (*proc, error) {
-	logFile, err := os.Create(logPath)
-	if err != nil {
-		return nil, err
-	}
-	defer logFile.Close() // the child has its own descriptor
-	cmd := exec.Command(bin, args...)
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	// Own process group, so that stop reaches any children; and killed if
-	// the test binary dies without running its cleanups.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start %s: %w", name, err)
-	}
-	p := &proc{name: name, cmd: cmd, log: logPath, done: make(chan struct{})}
-	go func() {
-		p.err = cmd.Wait()
-		close(p.done)
-	}()
-	return p, nil
-}
-
-func (p *proc) exited() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
-}
-
-func (p *proc) stop() {
-	pgid := p.cmd.Process.Pid
-	syscall.Kill(-pgid, syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(10 * time.Second):
-	}
-	// Whatever is left in the group, including the leader if it ignored SIGTERM.
-	syscall.Kill(-pgid, syscall.SIGKILL)
-	<-p.done
 }
 
 // waitHTTP polls url until it answers 200, the process exits or the time is up.
-func waitHTTP(ctx context.Context, p *proc, hc *http.Client, url, token string, limit time.Duration) error {
+func waitHTTP(ctx context.Context, p *childproc.Proc, hc *http.Client, url, token string, limit time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
 	var last string
@@ -372,24 +318,17 @@ func waitHTTP(ctx context.Context, p *proc, hc *http.Client, url, token string, 
 		} else {
 			last = err.Error()
 		}
-		if p.exited() {
-			return fmt.Errorf("%s exited (%v) before it was ready; its log %s ends:\n%s", p.name, p.err, p.log, logTail(p.log))
+		if p.Exited() {
+			return fmt.Errorf("%s exited (%v) before it was ready; its log %s ends:\n%s", p.Name, p.Err(), p.Log, p.LogTail(3000))
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("%s not ready at %s after %s (last answer: %s); its log %s ends:\n%s", p.name, url, limit, last, p.log, logTail(p.log))
+			return fmt.Errorf("%s not ready at %s after %s (last answer: %s); its log %s ends:\n%s", p.Name, url, limit, last, p.Log, p.LogTail(3000))
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
 }
 
-func logTail(path string) string {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return err.Error()
-	}
-	return tail(string(data), 3000)
-}
 
 // freePorts asks the kernel for n distinct free loopback ports. Another
 // process could take one before we use it; the start then fails loudly.
