@@ -329,7 +329,6 @@ func waitHTTP(ctx context.Context, p *childproc.Proc, hc *http.Client, url, toke
 	}
 }
 
-
 // freePorts asks the kernel for n distinct free loopback ports. Another
 // process could take one before we use it; the start then fails loudly.
 func freePorts(n int) ([]int, error) {
