@@ -18,6 +18,7 @@ import (
 	"github.com/bgrender/bgrender/pkg/gate"
 	"github.com/bgrender/bgrender/pkg/gitops"
 	"github.com/bgrender/bgrender/pkg/kubecheck"
+	"github.com/bgrender/bgrender/pkg/release"
 	"github.com/bgrender/bgrender/pkg/render"
 	"github.com/bgrender/bgrender/pkg/state"
 	"github.com/bgrender/bgrender/pkg/vet"
@@ -449,24 +450,12 @@ func (a *appCtx) apply(ctx context.Context, next state.State, subject, body, hin
 	case err != nil:
 		return transitionResult{}, err
 	}
-	note := standbyNote(a.st, next)
+	note := release.Note(a.st, next)
 	if note != "" {
 		body = strings.TrimPrefix(body+"\n"+note, "\n")
 	}
 	return a.commitFiles(ctx, files, next, commitOpts{subject: subject, body: body, hint: hint, note: note,
-		transition: string(next.Last.Name), trailers: trailers(next), replace: []string{render.OverlaysDir}})
-}
-
-// standbyNote says what a transition did to the warm standby, when a deploy
-// takes its color or an abort gives it back.
-func standbyNote(prev, next state.State) string {
-	switch t := next.Test; {
-	case t != nil && t.Replaces != nil && prev.Standby != nil && prev.Standby.ID == t.Replaces.ID:
-		return fmt.Sprintf("Replaces standby %s %s: rollback is not possible until this release is promoted or aborted (an abort puts %s back).", t.Replaces.Color, t.Replaces.Version, t.Replaces.Version)
-	case next.Last.Name == state.TAbort && next.Standby != nil && prev.Test != nil && prev.Test.Replaces != nil:
-		return fmt.Sprintf("Puts standby %s %s back as it was: rollback is possible again.", next.Standby.Color, next.Standby.Version)
-	}
-	return ""
+		transition: string(next.Last.Name), trailers: release.Trailers(next), replace: []string{render.OverlaysDir}})
 }
 
 // commitOpts say how commitFiles commits: the message, and which paths of
@@ -494,7 +483,7 @@ func (a *appCtx) commitFiles(ctx context.Context, files render.Files, next state
 		Note: o.note,
 		App:  next.App, Dir: a.dir, Transition: o.transition, Subject: subject,
 		Phase: string(next.Phase()), Active: releaseJSON(next.Active), Test: releaseJSON(next.Test),
-		Standby: releaseJSON(next.Standby), Route: describeRoute(a.cfg, next), Next: hint,
+		Standby: releaseJSON(next.Standby), Route: release.Route(a.cfg, next), Next: hint,
 		Parent: a.repo.Head().String(),
 	}
 	if next.Last.Release != "" {
@@ -550,51 +539,6 @@ const (
 	trailerVersion    = gate.TrailerVersion
 	trailerColor      = gate.TrailerColor
 )
-
-// trailers are the machine-readable facts of a transition commit.
-func trailers(s state.State) []gitops.Trailer {
-	t := []gitops.Trailer{{Key: trailerApp, Value: s.App}, {Key: trailerTransition, Value: string(s.Last.Name)}}
-	if s.Last.Release != "" {
-		t = append(t,
-			gitops.Trailer{Key: trailerRelease, Value: s.Last.Release},
-			gitops.Trailer{Key: trailerVersion, Value: s.Last.Version},
-			gitops.Trailer{Key: trailerColor, Value: string(s.Last.Color)})
-	}
-	return t
-}
-
-// describeRoute says in one line where traffic goes in state s.
-func describeRoute(cfg config.Config, s state.State) string {
-	var parts []string
-	switch {
-	case s.Test != nil && s.Test.Unrouted:
-		parts = append(parts, fmt.Sprintf("%s -> none (%s %s has no test route yet)", selectorText(cfg), s.Test.Color, s.Test.Version))
-	case s.Test != nil:
-		parts = append(parts, fmt.Sprintf("%s -> %s %s", selectorText(cfg), s.Test.Color, s.Test.Version))
-	}
-	switch {
-	case s.Active != nil:
-		parts = append(parts, fmt.Sprintf("default -> %s %s", s.Active.Color, s.Active.Version))
-	case s.Adopted != nil && s.Test != nil:
-		parts = append(parts, "default -> "+s.Adopted.Describe()+" (as it ran before bgrender)")
-	case s.Adopted != nil:
-		return "no route yet: the Service reaches " + s.Adopted.Describe() + " as before"
-	case s.Test != nil:
-		parts = append(parts, "default -> none (nothing promoted yet)")
-	}
-	if len(parts) == 0 {
-		return "no route (nothing deployed)"
-	}
-	return strings.Join(parts, "; ")
-}
-
-func selectorText(cfg config.Config) string {
-	if c := cfg.TestRoute.Cookie; c != nil {
-		return fmt.Sprintf("cookie %s=%s", c.Name, c.Value)
-	}
-	h := cfg.TestRoute.Header
-	return fmt.Sprintf("header %s: %s", h.Name, h.Value)
-}
 
 // newReleaseID makes a release id unique per deploy from what identifies it:
 // the app, version, color, the commit it builds on and the time.

@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 
 	"github.com/bgrender/bgrender/pkg/config"
+	"github.com/bgrender/bgrender/pkg/release"
 	"github.com/bgrender/bgrender/pkg/render"
 	"github.com/bgrender/bgrender/pkg/state"
 )
@@ -165,7 +166,7 @@ func (g *globals) initApp(c *cli.Context, cfg config.Config, o initOpts) error {
 		return err
 	}
 	subject := fmt.Sprintf("%s: init (image %s, namespace %s)", cfg.App, cfg.Image, cfg.Namespace)
-	body := "Route: " + describeRoute(cfg, st)
+	body := "Route: " + release.Route(cfg, st)
 	note := ""
 	if o.adopt {
 		subject = fmt.Sprintf("%s: adopt (image %s, namespace %s)", cfg.App, cfg.Image, cfg.Namespace)
@@ -174,7 +175,7 @@ func (g *globals) initApp(c *cli.Context, cfg config.Config, o initOpts) error {
 	}
 	hint := fmt.Sprintf("point an Argo CD Application or Flux Kustomization at %s, then `%s deploy --version V`", dir, g.cmdPrefix(a))
 	res, err := a.commitFiles(ctx, want, st, commitOpts{subject: subject, body: body, hint: hint, note: note,
-		transition: string(state.TInit), trailers: trailers(st), replace: []string{"."}})
+		transition: string(state.TInit), trailers: release.Trailers(st), replace: []string{"."}})
 	if err != nil {
 		return err
 	}

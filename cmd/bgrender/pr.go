@@ -10,6 +10,7 @@ import (
 	"github.com/bgrender/bgrender/pkg/config"
 	"github.com/bgrender/bgrender/pkg/forge"
 	"github.com/bgrender/bgrender/pkg/gitops"
+	"github.com/bgrender/bgrender/pkg/release"
 	"github.com/bgrender/bgrender/pkg/state"
 )
 
@@ -159,7 +160,7 @@ func prBody(a *appCtx, next state.State, diff, reproduce string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "bgrender proposes **%s** for **%s** (`%s`) on `%s`.\n\n", next.Last.Name, next.App, a.dir, a.repo.Branch())
 	b.WriteString("| | before | after |\n|---|---|---|\n")
-	fmt.Fprintf(&b, "| route | %s | %s |\n", mdCell(describeRoute(a.cfg, a.st)), mdCell(describeRoute(a.cfg, next)))
+	fmt.Fprintf(&b, "| route | %s | %s |\n", mdCell(release.Route(a.cfg, a.st)), mdCell(release.Route(a.cfg, next)))
 	for _, c := range state.Colors() {
 		fmt.Fprintf(&b, "| %s | %s | %s |\n", c, mdCell(colorText(a.cfg, a.st, c)), mdCell(colorText(a.cfg, next, c)))
 	}

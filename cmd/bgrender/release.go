@@ -8,6 +8,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/bgrender/bgrender/pkg/release"
 	"github.com/bgrender/bgrender/pkg/state"
 )
 
@@ -155,8 +156,7 @@ func (g *globals) release(ctx context.Context, req state.DeployRequest, o waitOp
 		if err != nil {
 			return next, "", "", err
 		}
-		r := next.Active
-		return next, fmt.Sprintf("%s: promote %s in %s (release %s)", next.App, r.Version, r.Color, r.ID), "", nil
+		return next, release.Subject(a.st, next), "", nil
 	})
 	if err != nil {
 		return abortRelease(err)
@@ -176,7 +176,7 @@ func (g *globals) release(ctx context.Context, req state.DeployRequest, o waitOp
 			if err != nil {
 				return next, "", "", err
 			}
-			return next, fmt.Sprintf("%s: rollback to %s in %s (release %s) after a failed release", next.App, next.Active.Version, next.Active.Color, next.Active.ID), "", nil
+			return next, release.Subject(a.st, next) + " after a failed release", "", nil
 		}, "Cause: "+cause.Error())
 		if err != nil {
 			return finish(outcomeFailed, errors.Join(cause, fmt.Errorf("rollback: %w", err)))
@@ -221,7 +221,7 @@ func (g *globals) release(ctx context.Context, req state.DeployRequest, o waitOp
 			if err != nil {
 				return next, "", "", err
 			}
-			return next, decommissionSubject(a.st, next), "", nil
+			return next, release.Subject(a.st, next), "", nil
 		}); err != nil {
 			return finish(outcomeReleased, fmt.Errorf("decommission: %w", err))
 		}

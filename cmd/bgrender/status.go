@@ -8,6 +8,7 @@ import (
 
 	"github.com/bgrender/bgrender/pkg/config"
 	"github.com/bgrender/bgrender/pkg/gitops"
+	"github.com/bgrender/bgrender/pkg/release"
 	"github.com/bgrender/bgrender/pkg/render"
 	"github.com/bgrender/bgrender/pkg/state"
 )
@@ -48,7 +49,7 @@ color, version and release, or null) and commit.
 			r, dir := a.repo, a.dir
 			out := statusOut{
 				App: a.st.App, Phase: string(a.st.Phase()), Active: releaseJSON(a.st.Active),
-				Test: releaseJSON(a.st.Test), Standby: releaseJSON(a.st.Standby), Route: describeRoute(a.cfg, a.st),
+				Test: releaseJSON(a.st.Test), Standby: releaseJSON(a.st.Standby), Route: release.Route(a.cfg, a.st),
 				Unreleased: g.unreleased(a), Adopted: describeAdopted(a.st),
 			}
 			last, err := r.LastChange(ctx, dir)

@@ -12,6 +12,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/bgrender/bgrender/pkg/gitops"
+	"github.com/bgrender/bgrender/pkg/release"
 	"github.com/bgrender/bgrender/pkg/state"
 )
 
@@ -89,7 +90,7 @@ func (g *globals) commitOnce(ctx context.Context, step stepFunc, refresh bool, b
 	if err != nil {
 		return transitionResult{}, a, err
 	}
-	msg := append([]string{"Route: " + describeRoute(a.cfg, next)}, body...)
+	msg := append([]string{"Route: " + release.Route(a.cfg, next)}, body...)
 	if next.Last.Name == state.TPromote && next.Active.Promotion.Evidence != nil {
 		msg = append(msg, evidenceLines(*next.Active.Promotion.Evidence)...)
 	}
@@ -122,9 +123,8 @@ func (g *globals) routeStep(a *appCtx) (state.State, string, string, error) {
 	if err != nil {
 		return next, "", "", err
 	}
-	t := next.Test
-	subject := fmt.Sprintf("%s: route the test route to %s %s (release %s)", next.App, t.Color, t.Version, t.ID)
-	hint := fmt.Sprintf("once applied, `%s verify` smoke-tests it through the test route (%s)", g.cmdPrefix(a), selectorText(a.cfg))
+	subject := release.Subject(a.st, next)
+	hint := fmt.Sprintf("once applied, `%s verify` smoke-tests it through the test route (%s)", g.cmdPrefix(a), release.Selector(a.cfg))
 	return next, subject, hint, nil
 }
 
@@ -238,11 +238,9 @@ func (g *globals) deploy(ctx context.Context, req state.DeployRequest, split boo
 		if err != nil {
 			return next, "", "", err
 		}
-		t := next.Test
-		subject := fmt.Sprintf("%s: deploy %s to %s (release %s)", next.App, t.Version, t.Color, t.ID)
-		hint := fmt.Sprintf("once Argo CD or Flux has applied this commit, `%s verify` smoke-tests it through the test route (%s), then `%s promote`", g.cmdPrefix(a), selectorText(a.cfg), g.cmdPrefix(a))
+		subject := release.Subject(a.st, next)
+		hint := fmt.Sprintf("once Argo CD or Flux has applied this commit, `%s verify` smoke-tests it through the test route (%s), then `%s promote`", g.cmdPrefix(a), release.Selector(a.cfg), g.cmdPrefix(a))
 		if split {
-			subject += " without test route yet"
 			hint = "waiting for the subset to be applied before routing to it"
 		}
 		return next, subject, hint, nil
@@ -302,11 +300,7 @@ forced with a reason, which goes into the commit and the state.
 				if err != nil {
 					return next, "", "", err
 				}
-				r := next.Active
-				subject := fmt.Sprintf("%s: promote %s in %s (release %s)", next.App, r.Version, r.Color, r.ID)
-				if force {
-					subject += " [forced: " + reason + "]"
-				}
+				subject := release.Subject(a.st, next)
 				hint := "if the release misbehaves, `" + g.cmdPrefix(a) + " rollback`"
 				if next.Standby != nil {
 					hint += fmt.Sprintf("; when it is healthy, `%s decommission` removes %s %s", g.cmdPrefix(a), next.Standby.Color, next.Standby.Version)
@@ -353,12 +347,7 @@ that was active keeps its Deployment and becomes the standby.
 			"bgrender --repo https://github.com/acme/env.git --app apps/myapp rollback --pr   # for review: a pull request, token from $GITHUB_TOKEN",
 			"bgrender --app apps/myapp rollback --expect-release r-1a2b3c4d5e                # only if that release is still the active one"),
 		state.Rollback,
-		func(_, s state.State) string {
-			if s.Active == nil {
-				return fmt.Sprintf("%s: rollback to %s (%s in %s goes back under test)", s.App, s.Adopted.Describe(), s.Test.Version, s.Test.Color)
-			}
-			return fmt.Sprintf("%s: rollback to %s in %s (release %s)", s.App, s.Active.Version, s.Active.Color, s.Active.ID)
-		},
+		release.Subject,
 		func(a *appCtx, s state.State) string {
 			if s.Active == nil {
 				return fmt.Sprintf("%s %s stays up behind the test route: `%s promote` routes everyone to it again, `%s abort` removes it", s.Test.Color, s.Test.Version, g.cmdPrefix(a), g.cmdPrefix(a))
@@ -408,8 +397,7 @@ func (g *globals) abort(ctx context.Context, split bool, o waitOpts, e expectOpt
 		if err != nil {
 			return next, "", "", err
 		}
-		t := next.Test
-		return next, fmt.Sprintf("%s: unroute %s in %s (release %s) before removing it", next.App, t.Version, t.Color, t.ID),
+		return next, release.Subject(a.st, next),
 			"waiting for the route removal to be applied before removing the subset", nil
 	}))
 	if err != nil {
@@ -433,7 +421,7 @@ func (g *globals) abortStep(a *appCtx) (state.State, string, string, error) {
 	if err != nil {
 		return next, "", "", err
 	}
-	return next, fmt.Sprintf("%s: abort %s in %s (release %s)", next.App, next.Last.Version, next.Last.Color, next.Last.Release),
+	return next, release.Subject(a.st, next),
 		fmt.Sprintf("deploy a fixed version with `%s deploy --version V`", g.cmdPrefix(a)), nil
 }
 
@@ -468,21 +456,8 @@ func decommissionCommand(g *globals) *cli.Command {
 `+examples("bgrender --app apps/myapp decommission",
 			"bgrender --app apps/myapp decommission --pr --forge gitlab   # as a merge request, token from $GITLAB_TOKEN"),
 		state.Decommission,
-		decommissionSubject,
+		release.Subject,
 		func(a *appCtx, s state.State) string { return "" })
-}
-
-// decommissionSubject is the commit subject of a decommission from prev to
-// next: the standby color, the adopted Deployment, or both.
-func decommissionSubject(prev, next state.State) string {
-	var gone []string
-	if next.Last.Release != "" {
-		gone = append(gone, fmt.Sprintf("%s in %s (release %s)", next.Last.Version, next.Last.Color, next.Last.Release))
-	}
-	if prev.Adopted != nil && next.Adopted == nil {
-		gone = append(gone, prev.Adopted.Describe())
-	}
-	return fmt.Sprintf("%s: decommission %s", next.App, strings.Join(gone, " and "))
 }
 
 // joinApp returns p inside the app dir, for messages.

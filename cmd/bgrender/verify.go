@@ -11,6 +11,7 @@ import (
 
 	"github.com/bgrender/bgrender/internal/httptransport"
 	"github.com/bgrender/bgrender/pkg/config"
+	"github.com/bgrender/bgrender/pkg/release"
 	"github.com/bgrender/bgrender/pkg/smoke"
 	"github.com/bgrender/bgrender/pkg/state"
 )
@@ -153,7 +154,7 @@ func (g *globals) verify(ctx context.Context, o waitOpts, v verifyOpts, e expect
 			return next, "", "", err
 		}
 		t := next.Test
-		return next, fmt.Sprintf("%s: verify %s in %s (release %s): %d checks passed", next.App, t.Version, t.Color, t.ID, len(ev.Checks)),
+		return next, release.Subject(a.st, next),
 			fmt.Sprintf("`%s promote` switches the default route to %s", g.cmdPrefix(a), t.Color), nil
 	}), evidenceLines(ev)...)
 	return res, err

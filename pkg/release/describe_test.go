@@ -1,0 +1,111 @@
+package release_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/bgrender/bgrender/pkg/config"
+	"github.com/bgrender/bgrender/pkg/release"
+	"github.com/bgrender/bgrender/pkg/state"
+)
+
+// TestSubjects walks a cycle, an adopted app's included, and checks the
+// subject, route and trailers of every commit.
+func TestSubjects(t *testing.T) {
+	cfg := config.Default("shop", "ghcr.io/acme/shop")
+	s := state.New("shop")
+	s.Adopted = &state.Adopted{Deployment: "shop", Snapshot: "sha256:" + strings.Repeat("0", 64)}
+	forced := state.PromoteRequest{Force: true, Reason: "hotfix"}
+	steps := []struct {
+		step           func(state.State) (state.State, error)
+		subject, route string
+	}{
+		{func(s state.State) (state.State, error) {
+			return state.Deploy(s, state.DeployRequest{Version: "v1", ReleaseID: "r-1", Unrouted: true})
+		}, "shop: deploy v1 to blue (release r-1) without test route yet", "cookie test=true -> none (blue v1 has no test route yet); default -> the adopted Deployment shop (as it ran before bgrender)"},
+		{state.Route, "shop: route the test route to blue v1 (release r-1)", "cookie test=true -> blue v1; default -> the adopted Deployment shop (as it ran before bgrender)"},
+		{func(s state.State) (state.State, error) {
+			return state.Verify(s, state.Evidence{Release: "r-1", Commit: "c1", Checks: []string{"ready", "home"}, VerifiedAt: "2026-12-01T00:00:00Z"})
+		}, "shop: verify v1 in blue (release r-1): 2 checks passed", ""},
+		{func(s state.State) (state.State, error) { return state.Promote(s, state.PromoteRequest{}) }, "shop: promote v1 in blue (release r-1)", "default -> blue v1"},
+		{state.Rollback, "shop: rollback to the adopted Deployment shop (v1 in blue goes back under test)", "cookie test=true -> blue v1; default -> the adopted Deployment shop (as it ran before bgrender)"},
+		{func(s state.State) (state.State, error) { return state.Promote(s, forced) }, "shop: promote v1 in blue (release r-1) [forced: hotfix]", "default -> blue v1"},
+		{func(s state.State) (state.State, error) {
+			return state.Deploy(s, state.DeployRequest{Version: "v2", ReleaseID: "r-2"})
+		}, "shop: deploy v2 to green (release r-2)", "cookie test=true -> green v2; default -> blue v1"},
+		{state.Unroute, "shop: unroute v2 in green (release r-2) before removing it", ""},
+		{state.Abort, "shop: abort v2 in green (release r-2)", "default -> blue v1"},
+		{func(s state.State) (state.State, error) {
+			return state.Deploy(s, state.DeployRequest{Version: "v3", ReleaseID: "r-3"})
+		}, "", ""},
+		{func(s state.State) (state.State, error) { return state.Promote(s, forced) }, "", ""},
+		{state.Rollback, "shop: rollback to v1 in blue (release r-1)", "default -> blue v1"},
+		{state.Decommission, "shop: decommission v3 in green (release r-3) and the adopted Deployment shop", "default -> blue v1"},
+	}
+	for i, st := range steps {
+		next, err := st.step(s)
+		if err != nil {
+			t.Fatalf("step %d: %v", i+1, err)
+		}
+		if st.subject != "" {
+			if got := release.Subject(s, next); got != st.subject {
+				t.Errorf("step %d: subject %q, want %q", i+1, got, st.subject)
+			}
+		}
+		if st.route != "" {
+			if got := release.Route(cfg, next); got != st.route {
+				t.Errorf("step %d: route %q, want %q", i+1, got, st.route)
+			}
+		}
+		tr := release.Trailers(next)
+		if tr[0].Value != "shop" || tr[1].Value != string(next.Last.Name) || (next.Last.Release != "") != (len(tr) == 5) {
+			t.Errorf("step %d: trailers %v", i+1, tr)
+		}
+		s = next
+	}
+	if got := release.Route(cfg, state.New("shop")); got != "no route (nothing deployed)" {
+		t.Errorf("route of a new app: %q", got)
+	}
+}
+
+// TestNote: a deploy into the warm standby's color says so, and the abort
+// that gives it back says that too.
+func TestNote(t *testing.T) {
+	s := state.New("shop")
+	for _, step := range []func(state.State) (state.State, error){
+		func(s state.State) (state.State, error) {
+			return state.Deploy(s, state.DeployRequest{Version: "v1", ReleaseID: "r-1"})
+		},
+		func(s state.State) (state.State, error) {
+			return state.Promote(s, state.PromoteRequest{Force: true, Reason: "x"})
+		},
+		func(s state.State) (state.State, error) {
+			return state.Deploy(s, state.DeployRequest{Version: "v2", ReleaseID: "r-2"})
+		},
+		func(s state.State) (state.State, error) {
+			return state.Promote(s, state.PromoteRequest{Force: true, Reason: "x"})
+		},
+	} {
+		var err error
+		if s, err = step(s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	over, err := state.Deploy(s, state.DeployRequest{Version: "v3", ReleaseID: "r-3"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := release.Note(s, over); !strings.HasPrefix(got, "Replaces standby blue v1: rollback is not possible") {
+		t.Errorf("deploy over the standby: %q", got)
+	}
+	back, err := state.Abort(over)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := release.Note(over, back); got != "Puts standby blue v1 back as it was: rollback is possible again." {
+		t.Errorf("abort: %q", got)
+	}
+	if got := release.Note(s, s); got != "" {
+		t.Errorf("no change: %q", got)
+	}
+}
