@@ -125,9 +125,13 @@ func (f *fakeArgoCD) sync() {
 	for _, n := range nodes {
 		switch n.GetKind() {
 		case "Deployment":
-			color := state.Color(n.GetLabels()["color"])
-			tmpl, _ := n.Pipe(yaml.Lookup("spec", "template", "metadata", "labels"))
-			release := yaml.GetValue(tmpl.Field(render.LabelRelease).Value)
+			// The pods' color: a Deployment kept from before bgrender
+			// (init --adopt) has it on its pods alone.
+			label := func(k string) string {
+				v, _ := n.Pipe(yaml.Lookup("spec", "template", "metadata", "labels", k))
+				return yaml.GetValue(v)
+			}
+			color, release := state.Color(label(render.LabelColor)), label(render.LabelRelease)
 			image, _ := n.GetString("spec.template.spec.containers.[name=myapp].image")
 			version := image[strings.LastIndex(image, ":")+1:]
 			if old := f.pods[color]; old != nil && old.Release == release {

@@ -190,7 +190,7 @@ func (g *globals) release(ctx context.Context, req state.DeployRequest, o waitOp
 		return finish(outcomeRolledBack, cause)
 	}
 	if _, err := g.waitApplied(ctx, a, o, promoted.Commit); err != nil {
-		if a.st.Standby == nil {
+		if a.st.Standby == nil && a.st.Adopted == nil {
 			return finish(outcomeFailed, fmt.Errorf("promotion of the first release was not applied, and there is nothing to roll back to: %w", err))
 		}
 		return rollback(err)

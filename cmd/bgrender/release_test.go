@@ -274,3 +274,50 @@ func TestWaitAcceptsOnlyHarmlessDescendants(t *testing.T) {
 		t.Fatalf("a descendant that changes our app must not count as applied:\n%s", res.stderr)
 	}
 }
+
+// TestReleaseRollsBackToTheAdoptedDeployment: the first release of an app
+// taken over with init --adopt fails its checks on the default route after
+// the switch; the rollback sends users back to the Deployment the app ran
+// before, and the release goes back under test.
+func TestReleaseRollsBackToTheAdoptedDeployment(t *testing.T) {
+	e := newEnv(t, "apps/myapp")
+	const token = "argocd-T0KEN-adopted"
+	t.Setenv("BGRENDER_ARGOCD_TOKEN", token)
+	argo := newFakeArgoCD(t, e.url, "apps/myapp", token)
+	gitopstest.Seed(t, e.url, "main", map[string]string{
+		"apps/myapp/kustomization.yaml": "resources:\n- service.yaml\n- deployment.yaml\n",
+		"apps/myapp/service.yaml":       "apiVersion: v1\nkind: Service\nmetadata:\n  name: myapp\nspec:\n  selector: {app: myapp}\n  ports:\n  - {name: http, port: 3000}\n",
+		"apps/myapp/deployment.yaml": "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: myapp\n  labels: {app: myapp}\nspec:\n  selector:\n    matchLabels: {app: myapp}\n  template:\n    metadata:\n      labels: {app: myapp}\n" +
+			"    spec:\n      containers:\n      - name: myapp\n        image: ghcr.io/acme/myapp:v0\n        ports:\n        - {name: http, containerPort: 3000}\n",
+	}, "myapp as it ran before bgrender")
+	e.run(0, "init", "--adopt", "--name", "myapp", "--image", "ghcr.io/acme/myapp", "--host", "myapp.example.com")
+	gitopstest.Seed(t, e.url, "main", map[string]string{"apps/myapp/bgrender.yaml": strings.Replace(releaseConfig, "SERVER", argo.srv.URL, 1)}, "configure waits and smoke checks")
+	r := &releaseEnv{env: e, argo: argo}
+	r.opts = []func(*globals){noBackoff}
+	r.argo.appOptions["v1"] = []smoketest.AppOption{smoketest.Handle("/", func(w http.ResponseWriter, req *http.Request) {
+		w.Header().Set("x-app-version", "v1")
+		if req.Header.Get("Cookie") == "" {
+			http.Error(w, "broken for real users", http.StatusInternalServerError)
+			return
+		}
+		w.Write([]byte(`{"version":"v1"}`))
+	})}
+	res, sum := r.release(1, "--version", "v1")
+	if sum.Outcome != outcomeRolledBack || transitions(sum) != "deploy,route,verify,promote,rollback" {
+		t.Fatalf("v1: %s %s %q\n%s", sum.Outcome, transitions(sum), sum.Error, res.stderr)
+	}
+	if !strings.Contains(res.stdout+res.stderr, "rollback to the adopted Deployment myapp (v1 in blue goes back under test) after a failed release") {
+		t.Errorf("the rollback's subject:\n%s", res.stdout)
+	}
+	var st statusOut
+	decodeJSON(t, r.run(0, "-o", "json", "status").stdout, &st)
+	if st.Active != nil || st.Test == nil || st.Test.Version != "v1" || st.Adopted == "" {
+		t.Fatalf("after the rollback: %+v", st)
+	}
+	if got := get(t, r.argo.gateway.URL, "myapp.example.com", ""); got != "v0" {
+		t.Fatalf("users reach %q after the rollback, want v0, what ran before bgrender", got)
+	}
+	if got := get(t, r.argo.gateway.URL, "myapp.example.com", "test=true"); got != "v1" {
+		t.Fatalf("the test route reaches %q after the rollback, want v1", got)
+	}
+}
