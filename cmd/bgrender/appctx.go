@@ -17,7 +17,6 @@ import (
 	"github.com/bgrender/bgrender/pkg/config"
 	"github.com/bgrender/bgrender/pkg/gate"
 	"github.com/bgrender/bgrender/pkg/gitops"
-	"github.com/bgrender/bgrender/pkg/kubecheck"
 	"github.com/bgrender/bgrender/pkg/release"
 	"github.com/bgrender/bgrender/pkg/render"
 	"github.com/bgrender/bgrender/pkg/state"
@@ -326,69 +325,18 @@ func (g *globals) openAppWith(ctx context.Context, history, refresh bool) (*appC
 	return a, nil
 }
 
-// desired returns every file of the app dir after moving from state prev
-// (what current was rendered for) to next: the user's files unchanged,
-// bgrender's owned files rendered (a release new in its color snapshotted,
-// the others kept as they are), and next as it records that.
-func desired(cfg config.Config, current render.Files, prev, next state.State) (render.Files, state.State, error) {
-	owned, next, err := render.Render(cfg, current, prev, next)
-	if err != nil {
-		return nil, next, fmt.Errorf("render overlays: %w", err)
-	}
-	st, err := state.Marshal(next)
-	if err != nil {
-		return nil, next, err
-	}
-	out := render.Files{}
-	for p, b := range current {
-		if !render.Owned(p) && p != state.FileName {
-			out[p] = b
-		}
-	}
-	for p, b := range owned {
-		out[p] = b
-	}
-	out[state.FileName] = st
-	return out, next, nil
-}
-
-// verifyBuild builds the app dir and checks the routing invariants; a
-// transition whose result does not build is never committed. The files are
-// the app's as readApp measured them, with bgrender's own rendered.
-func (g *globals) verifyBuild(app, dir string, files, shared render.Files) ([]byte, error) {
-	built, err := g.builder.BuildShared(dir, files, shared)
-	if err != nil {
-		return nil, fmt.Errorf("%s: kustomize build failed, nothing was committed: %w", dir, err)
-	}
-	if errs := render.CheckRouting(app, built); len(errs) > 0 {
-		return nil, fmt.Errorf("%s: rendered routing is inconsistent, nothing was committed: %w", dir, errors.Join(errs...))
-	}
-	return built, nil
-}
-
 // vetObjects refuses a transition that adds a problem kubecheck finds to
 // the objects (built, in state next): one the API server would refuse, or
 // a pod that would not start. Problems the app had before the transition
 // do not block it, so a rollback or abort is never held up by them.
 func (a *appCtx) vetObjects(built []byte, next state.State) error {
-	after := kubecheck.Check(built, kubecheckOptions(a.cfg, next))
-	if len(after) == 0 {
+	found := release.NewProblems(a.cfg, func() ([]byte, error) { return a.build(a.files) }, a.st, built, next)
+	if len(found) == 0 {
 		return nil
 	}
-	had := map[string]bool{}
-	if before, err := a.build(a.files); err == nil {
-		for _, f := range kubecheck.Check(before, kubecheckOptions(a.cfg, a.st)) {
-			had[f.Error()] = true
-		}
-	}
-	var added []string
-	for _, f := range after {
-		if !had[f.Error()] {
-			added = append(added, "  - "+f.Error())
-		}
-	}
-	if len(added) == 0 {
-		return nil
+	added := make([]string, len(found))
+	for i, f := range found {
+		added[i] = "  - " + f.Error()
 	}
 	return fmt.Errorf("%s: the objects this commit would make have problems, nothing was committed:\n%s\nfix them in %s/ or base/ and run it again (`bgrender --app %s check` lists them)", a.dir, strings.Join(added, "\n"), render.TemplateDir, a.dir)
 }
@@ -438,7 +386,7 @@ func releaseJSON(r *state.Release) *releaseOut {
 // apply renders next, checks it builds, and commits and pushes it as one
 // transition (or prints the diff with --dry-run).
 func (a *appCtx) apply(ctx context.Context, next state.State, subject, body, hint string) (transitionResult, error) {
-	files, next, err := desired(a.cfg, a.files, a.st, next)
+	files, next, err := release.Files(a.cfg, a.files, a.st, next)
 	var drift *render.DriftError
 	switch {
 	case errors.As(err, &drift):
@@ -471,7 +419,7 @@ type commitOpts struct {
 // commits and pushes them (or prints the diff with --dry-run, or proposes
 // them with --pr).
 func (a *appCtx) commitFiles(ctx context.Context, files render.Files, next state.State, o commitOpts) (transitionResult, error) {
-	built, err := a.g.verifyBuild(a.cfg.App, a.dir, files, a.shared)
+	built, err := release.Build(a.g.builder, a.cfg.App, a.dir, files, a.shared)
 	if err != nil {
 		return transitionResult{}, err
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/bgrender/bgrender/pkg/config"
 	"github.com/bgrender/bgrender/pkg/gitops"
 	"github.com/bgrender/bgrender/pkg/kubecheck"
+	"github.com/bgrender/bgrender/pkg/release"
 	"github.com/bgrender/bgrender/pkg/render"
 	"github.com/bgrender/bgrender/pkg/state"
 )
@@ -160,7 +161,7 @@ func (g *globals) checkApp(ctx context.Context, r *gitops.Repo, dir string) (che
 	if u := g.unreleased(a); u != "" {
 		res.Notes = append(res.Notes, u)
 	}
-	want, _, err := desired(a.cfg, a.files, a.st, a.st)
+	want, _, err := release.Files(a.cfg, a.files, a.st, a.st)
 	var drift *render.DriftError
 	switch {
 	case errors.Is(err, render.ErrOldLayout):
@@ -191,7 +192,7 @@ func (g *globals) checkApp(ctx context.Context, r *gitops.Repo, dir string) (che
 			fail("routing: %v", e)
 		}
 		objs.ids = ids
-		found := kubecheck.Check(built, kubecheckOptions(a.cfg, a.st))
+		found := kubecheck.Check(built, release.CheckOptions(a.cfg, a.st))
 		for _, f := range found {
 			fail("%v", f)
 		}
@@ -313,20 +314,6 @@ func indent(s string) string {
 	return strings.ReplaceAll(strings.TrimRight(s, "\n"), "\n", "\n    ")
 }
 
-// kubecheckOptions is what the config and the state expect of the objects.
-func kubecheckOptions(cfg config.Config, st state.State) kubecheck.Options {
-	opts := kubecheck.Options{ConfigMaps: cfg.Provided.ConfigMaps, Secrets: cfg.Provided.Secrets}
-	for _, c := range state.Colors() {
-		if cfg.SecretEnv {
-			opts.Secrets = append(opts.Secrets, render.SecretEnvName(cfg.App, c))
-		}
-		if rel := st.InColor(c); rel != nil {
-			opts.Images = append(opts.Images, kubecheck.Image{Deployment: render.DeploymentName(cfg.App, c), Container: cfg.Container, App: cfg.App, Tag: rel.Version})
-		}
-	}
-	return opts
-}
-
 // previewFindings judges the objects the next deploy would make, when
 // per-color/ or bgrender.yaml holds a change that no color runs yet (or
 // nothing is deployed): a pull request that breaks the template fails
@@ -346,7 +333,7 @@ func (g *globals) previewFindings(a *appCtx, current []kubecheck.Finding) []stri
 		return nil // no color a deploy could go into
 	}
 	what := fmt.Sprintf("the next deploy (%s/ and %s as committed, into %s)", render.TemplateDir, config.FileName, next.Test.Color)
-	files, next, err := desired(a.cfg, a.files, a.st, next)
+	files, next, err := release.Files(a.cfg, a.files, a.st, next)
 	if err != nil {
 		return []string{fmt.Sprintf("%s would fail: %v", what, err)}
 	}
@@ -360,7 +347,7 @@ func (g *globals) previewFindings(a *appCtx, current []kubecheck.Finding) []stri
 	}
 	suffix := "-" + string(next.Test.Color)
 	var out []string
-	for _, f := range kubecheck.Check(built, kubecheckOptions(a.cfg, next)) {
+	for _, f := range kubecheck.Check(built, release.CheckOptions(a.cfg, next)) {
 		if !had[f.Error()] && strings.HasSuffix(f.Object, suffix) {
 			out = append(out, fmt.Sprintf("%s would make %v", what, f))
 		}

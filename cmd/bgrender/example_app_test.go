@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/bgrender/bgrender/pkg/config"
+	"github.com/bgrender/bgrender/pkg/release"
 	"github.com/bgrender/bgrender/pkg/render"
 	"github.com/bgrender/bgrender/pkg/state"
 )
@@ -37,14 +38,14 @@ func TestExampleAppMatchesRender(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, _, err := desired(cfg, files, st, st)
+	want, _, err := release.Files(cfg, files, st, st)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if d := render.Diff(".", ownedOnly(files), ownedOnly(want)); d != "" {
 		t.Fatalf("the committed example overlays drift from what bgrender renders; run `go run ./cmd/bgrender render`:\n%s", d)
 	}
-	if _, err := (&globals{builder: &render.Builder{}}).verifyBuild(cfg.App, ".", files, nil); err != nil {
+	if _, err := release.Build(&render.Builder{}, cfg.App, ".", files, nil); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -158,7 +158,7 @@ func (g *globals) initApp(c *cli.Context, cfg config.Config, o initOpts) error {
 	if adopted != "" {
 		st.Adopted = &state.Adopted{Deployment: cfg.App, Snapshot: adopted}
 	}
-	want, st, err := desired(cfg, files, st, st)
+	want, st, err := release.Files(cfg, files, st, st)
 	if err != nil {
 		return err
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/bgrender/bgrender/pkg/config"
 	"github.com/bgrender/bgrender/pkg/gitops"
+	"github.com/bgrender/bgrender/pkg/release"
 	"github.com/bgrender/bgrender/pkg/render"
 	"github.com/bgrender/bgrender/pkg/state"
 	"github.com/bgrender/bgrender/pkg/vet"
@@ -63,7 +64,7 @@ Nothing is committed; with --dry-run nothing is written either.
 			if err != nil {
 				return err
 			}
-			want, _, err := desired(cfg, current, st, st)
+			want, _, err := release.Files(cfg, current, st, st)
 			if err != nil {
 				return err
 			}
@@ -71,7 +72,7 @@ Nothing is committed; with --dry-run nothing is written either.
 			if err != nil {
 				return fmt.Errorf("%w; nothing was written", err)
 			}
-			if _, err := g.verifyBuild(cfg.App, dir, want, shared); err != nil {
+			if _, err := release.Build(g.builder, cfg.App, dir, want, shared); err != nil {
 				return err
 			}
 			diff := render.Diff(dir, ownedOnly(current), ownedOnly(want))
