@@ -9,7 +9,6 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"sort"
 	"strings"
 
 	"github.com/go-git/go-git/v5"
@@ -184,76 +183,30 @@ func (g *globals) appLimits() vet.Limits {
 // wants bgrender to read or write). Every file that parses as YAML is
 // measured before anything else parses it.
 func (g *globals) readApp(ctx context.Context, r *gitops.Repo, dir string) (render.Files, error) {
-	l := g.appLimits()
-	tree, err := r.ReadTree(ctx, dir, gitops.Bounds{FileBytes: l.FileBytes, DirBytes: l.DirBytes})
-	if err != nil {
+	files, err := release.ReadDir(ctx, r, dir, g.appLimits())
+	var tooLarge *gitops.TooLargeError
+	switch {
+	case errors.As(err, &tooLarge):
 		return nil, fmt.Errorf("read app %s: %w%s", dir, err, limitHint(err))
+	case err != nil:
+		return nil, fmt.Errorf("%w%s", err, limitHint(err))
 	}
-	if len(tree.Links) > 0 {
-		return nil, symlinkError(dir, tree.Links)
-	}
-	if errs := vet.Files(tree.Files, l); len(errs) > 0 {
-		for _, err := range errs {
-			var le *vet.LimitError
-			if errors.As(err, &le) {
-				le.File = path.Join(dir, le.File)
-			}
-		}
-		return nil, fmt.Errorf("%w%s", errors.Join(errs...), limitHint(errs[0]))
-	}
-	return tree.Files, nil
+	return files, nil
 }
 
 // readShared reads, from the same commit, the directories elsewhere in the
-// repo that the app's kustomizations reach, and those they reach in turn,
-// within the same limits as the app dir (counted together). A directory
-// that is not there is left for the build to report.
+// repo that the app's kustomizations reach (release.ReadShared).
 func (g *globals) readShared(ctx context.Context, r *gitops.Repo, dir string, files render.Files) (render.Files, error) {
-	l := g.appLimits()
-	shared := render.Files{}
-	tried := map[string]bool{}
-	var total int64
-	for {
-		var dirs []string
-		for _, d := range render.SharedDirs(dir, files, shared) {
-			if !tried[d] {
-				dirs = append(dirs, d)
-			}
+	shared, err := release.ReadShared(ctx, r, dir, files, g.appLimits())
+	if err != nil {
+		hint := limitHint(err)
+		var over *release.SharedTooLargeError
+		if errors.As(err, &over) {
+			hint = " (if the app really needs it, raise --max-app-size)"
 		}
-		if len(dirs) == 0 {
-			return shared, nil
-		}
-		for _, d := range dirs {
-			tried[d] = true
-			tree, err := r.ReadTree(ctx, d, gitops.Bounds{FileBytes: l.FileBytes, DirBytes: l.DirBytes})
-			var tooLarge *gitops.TooLargeError
-			switch {
-			case errors.As(err, &tooLarge) || ctx.Err() != nil:
-				return nil, fmt.Errorf("read %s, which %s's kustomizations use: %w%s", d, dir, err, limitHint(err))
-			case err != nil:
-				continue // not a directory: the build names the entry
-			}
-			if len(tree.Links) > 0 {
-				return nil, symlinkError(d, tree.Links)
-			}
-			if errs := vet.Files(tree.Files, l); len(errs) > 0 {
-				for _, err := range errs {
-					var le *vet.LimitError
-					if errors.As(err, &le) {
-						le.File = path.Join(d, le.File)
-					}
-				}
-				return nil, fmt.Errorf("%w%s", errors.Join(errs...), limitHint(errs[0]))
-			}
-			for p, b := range tree.Files {
-				total += int64(len(b))
-				shared[path.Join(d, p)] = b
-			}
-			if l.DirBytes > 0 && total > l.DirBytes {
-				return nil, fmt.Errorf("%s: the directories its kustomizations use elsewhere in the repo hold %d bytes, over the limit of %d%s", dir, total, l.DirBytes, limitHint(&vet.LimitError{}))
-			}
-		}
+		return nil, fmt.Errorf("%w%s", err, hint)
 	}
+	return shared, nil
 }
 
 // build builds the app dir with files (its own, or a transition's result)
@@ -288,13 +241,7 @@ func appDirsHint(ctx context.Context, r *gitops.Repo) string {
 
 // symlinkError names the symbolic links of an app dir.
 func symlinkError(dir string, links map[string]string) error {
-	var names []string
-	for p, target := range links {
-		names = append(names, fmt.Sprintf("%s -> %s", path.Join(dir, p), target))
-	}
-	sort.Strings(names)
-	return fmt.Errorf("%s: symbolic links in the app dir: %s; bgrender does not follow links (they could lead out of the repo): replace each with the file or directory itself",
-		dir, strings.Join(names, ", "))
+	return &release.LinkError{Dir: dir, Links: links}
 }
 
 // openApp opens the repo and loads the app for a transition.
