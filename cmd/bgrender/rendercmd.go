@@ -241,40 +241,29 @@ func writeNoFollow(p string, b []byte) error {
 }
 
 // readSharedOnDisk is readShared for a checkout's working tree: the
-// directories elsewhere under root that the app's kustomizations reach.
+// directories elsewhere under root that the app's kustomizations reach,
+// never through a symbolic link.
 func readSharedOnDisk(root, dir string, files render.Files, l vet.Limits) (render.Files, error) {
-	shared := render.Files{}
-	tried := map[string]bool{}
-	for {
-		var dirs []string
-		for _, d := range render.SharedDirs(dir, files, shared) {
-			if !tried[d] {
-				dirs = append(dirs, d)
-			}
+	shared, err := release.ReachShared(dir, files, l, func(d string) (render.Files, error) {
+		if link := linkOnPath(root, d); link != "" {
+			return nil, fmt.Errorf("%s, which %s's kustomizations use, is reached through the symbolic link %s; bgrender does not follow links (they could lead out of the repo)", d, dir, link)
 		}
-		if len(dirs) == 0 {
-			return shared, nil
+		got, links, err := readTree(filepath.Join(root, filepath.FromSlash(d)))
+		switch {
+		case err != nil:
+			return nil, fmt.Errorf("%s: %w", d, gitops.ErrNotDirectory) // the build names the entry
+		case len(links) > 0:
+			return nil, symlinkError(d, links)
 		}
-		for _, d := range dirs {
-			tried[d] = true
-			if link := linkOnPath(root, d); link != "" {
-				return nil, fmt.Errorf("%s, which %s's kustomizations use, is reached through the symbolic link %s; bgrender does not follow links (they could lead out of the repo)", d, dir, link)
-			}
-			got, links, err := readTree(filepath.Join(root, filepath.FromSlash(d)))
-			if err != nil {
-				continue // not a directory: the build names the entry
-			}
-			if len(links) > 0 {
-				return nil, symlinkError(d, links)
-			}
-			if errs := vet.Files(got, l); len(errs) > 0 {
-				return nil, fmt.Errorf("%s: %w%s", d, errors.Join(errs...), limitHint(errs[0]))
-			}
-			for p, b := range got {
-				shared[path.Join(d, p)] = b
-			}
+		if errs := vet.Files(got, l); len(errs) > 0 {
+			return nil, fmt.Errorf("%s: %w", d, errors.Join(errs...))
 		}
+		return got, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%w%s", err, limitHint(err))
 	}
+	return shared, nil
 }
 
 // linkOnPath returns the first of root/d's parents below root, or root/d

@@ -51,6 +51,10 @@ var (
 	// does not have (an empty repository has every branch: the first commit
 	// creates it).
 	ErrBranchNotFound = errors.New("branch not found")
+
+	// ErrNotDirectory is wrapped by ReadTree's error for a path that is a
+	// file.
+	ErrNotDirectory = errors.New("it is a file, not a directory")
 )
 
 // DirtyError reports uncommitted changes in a local checkout (see

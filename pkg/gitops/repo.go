@@ -636,7 +636,7 @@ func (r *Repo) ReadTree(ctx context.Context, dir string, b Bounds) (Tree, error)
 		return out, nil
 	}
 	if mode != filemode.Dir {
-		return Tree{}, fmt.Errorf("read %s: it is a file, not a directory", d)
+		return Tree{}, fmt.Errorf("read %s: %w", d, ErrNotDirectory)
 	}
 	files, err := listFiles(ctx, r.objects, h)
 	if err != nil {

@@ -65,6 +65,23 @@ func ReadDir(ctx context.Context, r *gitops.Repo, dir string, l vet.Limits) (ren
 // limits, their sizes counted together. A directory that is not there is
 // left for the build to report.
 func ReadShared(ctx context.Context, r *gitops.Repo, dir string, files render.Files, l vet.Limits) (render.Files, error) {
+	return ReachShared(dir, files, l, func(d string) (render.Files, error) {
+		got, err := ReadDir(ctx, r, d, l)
+		var tooLarge *gitops.TooLargeError
+		if errors.As(err, &tooLarge) || ctx.Err() != nil {
+			return nil, fmt.Errorf("read %s, which %s's kustomizations use: %w", d, dir, err)
+		}
+		return got, err
+	})
+}
+
+// ReachShared collects the shared directories of the app dir dir (files)
+// with read, which reads one directory by repo path (a commit's, or a
+// working tree's) and returns its files relative to it. A read error ends
+// it, but one that wraps gitops.ErrNotDirectory skips the path (the build
+// names the entry that leads there); the sizes are counted together
+// against l.
+func ReachShared(dir string, files render.Files, l vet.Limits, read func(d string) (render.Files, error)) (render.Files, error) {
 	shared := render.Files{}
 	tried := map[string]bool{}
 	var total int64
@@ -80,17 +97,12 @@ func ReadShared(ctx context.Context, r *gitops.Repo, dir string, files render.Fi
 		}
 		for _, d := range dirs {
 			tried[d] = true
-			got, err := ReadDir(ctx, r, d, l)
-			var tooLarge *gitops.TooLargeError
-			var link *LinkError
-			var limit *vet.LimitError
+			got, err := read(d)
 			switch {
-			case errors.As(err, &link) || errors.As(err, &limit):
-				return nil, err
-			case errors.As(err, &tooLarge) || ctx.Err() != nil:
-				return nil, fmt.Errorf("read %s, which %s's kustomizations use: %w", d, dir, err)
+			case errors.Is(err, gitops.ErrNotDirectory):
+				continue
 			case err != nil:
-				continue // not a directory: the build names the entry
+				return nil, err
 			}
 			for p, b := range got {
 				total += int64(len(b))
