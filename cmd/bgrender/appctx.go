@@ -25,16 +25,8 @@ import (
 // appCtx is one app read from the branch head: the files of its directory,
 // its config and its state.
 type appCtx struct {
-	g     *globals
-	repo  *gitops.Repo
-	dir   string       // app dir, slash path relative to the repo root ("." for the root)
-	files render.Files // every file under dir at the head
-	// shared are the files elsewhere in the repo that the app's
-	// kustomizations reach (a shared component or base), by repo path, at
-	// the same commit; bgrender reads them and never writes them.
-	shared render.Files
-	cfg    config.Config
-	st     state.State
+	g *globals
+	*release.App
 }
 
 // appDir validates --app and returns it as a clean slash path.
@@ -144,29 +136,19 @@ func (g *globals) loadApp(ctx context.Context, r *gitops.Repo, dir string) (*app
 	if err != nil {
 		return nil, err
 	}
-	a := &appCtx{g: g, repo: r, dir: dir, files: files}
-	if a.shared, err = g.readShared(ctx, r, dir, files); err != nil {
+	shared, err := g.readShared(ctx, r, dir, files)
+	if err != nil {
 		return nil, err
 	}
-	cfgData, ok := files[config.FileName]
-	if !ok {
-		return nil, fmt.Errorf("%s: no %s at %s on branch %s%s; or create the app with `bgrender --app %s init --name NAME --image REPO`",
-			dir, config.FileName, r.Location(), r.Branch(), appDirsHint(ctx, r), dir)
+	app, err := release.Parse(r, dir, files, shared)
+	var noConfig *release.NoConfigError
+	if errors.As(err, &noConfig) {
+		return nil, fmt.Errorf("%w%s; or create the app with `bgrender --app %s init --name NAME --image REPO`", err, appDirsHint(ctx, r), dir)
 	}
-	if a.cfg, err = config.Parse(path.Join(dir, config.FileName), cfgData); err != nil {
+	if err != nil {
 		return nil, err
 	}
-	stData, ok := files[state.FileName]
-	if !ok {
-		return nil, fmt.Errorf("%s: no %s; the app dir was not created by bgrender init", dir, state.FileName)
-	}
-	if a.st, err = state.Parse(path.Join(dir, state.FileName), stData); err != nil {
-		return nil, err
-	}
-	if a.st.App != a.cfg.App {
-		return nil, fmt.Errorf("%s: app %q does not match app %q in %s", path.Join(dir, state.FileName), a.st.App, a.cfg.App, config.FileName)
-	}
-	return a, nil
+	return &appCtx{g: g, App: app}, nil
 }
 
 // appLimits are the limits app dirs are read within.
@@ -212,7 +194,7 @@ func (g *globals) readShared(ctx context.Context, r *gitops.Repo, dir string, fi
 // build builds the app dir with files (its own, or a transition's result)
 // and the shared files it reaches.
 func (a *appCtx) build(files render.Files) ([]byte, error) {
-	return a.g.builder.BuildShared(a.dir, files, a.shared)
+	return a.Build(a.g.builder, files)
 }
 
 // authHint says where credentials go, for an error of the server's refusing
@@ -277,7 +259,7 @@ func (g *globals) openAppWith(ctx context.Context, history, refresh bool) (*appC
 // a pod that would not start. Problems the app had before the transition
 // do not block it, so a rollback or abort is never held up by them.
 func (a *appCtx) vetObjects(built []byte, next state.State) error {
-	found := release.NewProblems(a.cfg, func() ([]byte, error) { return a.build(a.files) }, a.st, built, next)
+	found := release.NewProblems(a.Config, func() ([]byte, error) { return a.build(a.Files) }, a.State, built, next)
 	if len(found) == 0 {
 		return nil
 	}
@@ -285,7 +267,7 @@ func (a *appCtx) vetObjects(built []byte, next state.State) error {
 	for i, f := range found {
 		added[i] = "  - " + f.Error()
 	}
-	return fmt.Errorf("%s: the objects this commit would make have problems, nothing was committed:\n%s\nfix them in %s/ or base/ and run it again (`bgrender --app %s check` lists them)", a.dir, strings.Join(added, "\n"), render.TemplateDir, a.dir)
+	return fmt.Errorf("%s: the objects this commit would make have problems, nothing was committed:\n%s\nfix them in %s/ or base/ and run it again (`bgrender --app %s check` lists them)", a.Dir, strings.Join(added, "\n"), render.TemplateDir, a.Dir)
 }
 
 // transitionResult is what every transition command prints.
@@ -333,19 +315,19 @@ func releaseJSON(r *state.Release) *releaseOut {
 // apply renders next, checks it builds, and commits and pushes it as one
 // transition (or prints the diff with --dry-run).
 func (a *appCtx) apply(ctx context.Context, next state.State, subject, body, hint string) (transitionResult, error) {
-	files, next, err := release.Files(a.cfg, a.files, a.st, next)
+	files, next, err := release.Files(a.Config, a.Files, a.State, next)
 	var drift *render.DriftError
 	switch {
 	case errors.As(err, &drift):
 		// A transition never changes a color's files but by a deploy into
 		// it; it does not build on ones edited by hand either.
-		return transitionResult{}, refusedError{fmt.Sprintf("%s: refused: %v", a.dir, explainDrift(ctx, a, err))}
+		return transitionResult{}, refusedError{fmt.Sprintf("%s: refused: %v", a.Dir, explainDrift(ctx, a, err))}
 	case errors.Is(err, render.ErrOldLayout):
-		return transitionResult{}, fmt.Errorf("%s: %w (`%s migrate`)", a.dir, render.ErrOldLayout, a.g.cmdPrefix(a))
+		return transitionResult{}, fmt.Errorf("%s: %w (`%s migrate`)", a.Dir, render.ErrOldLayout, a.g.cmdPrefix(a))
 	case err != nil:
 		return transitionResult{}, err
 	}
-	note := release.Note(a.st, next)
+	note := release.Note(a.State, next)
 	if note != "" {
 		body = strings.TrimPrefix(body+"\n"+note, "\n")
 	}
@@ -366,7 +348,7 @@ type commitOpts struct {
 // commits and pushes them (or prints the diff with --dry-run, or proposes
 // them with --pr).
 func (a *appCtx) commitFiles(ctx context.Context, files render.Files, next state.State, o commitOpts) (transitionResult, error) {
-	built, err := release.Build(a.g.builder, a.cfg.App, a.dir, files, a.shared)
+	built, err := release.Build(a.g.builder, a.Config.App, a.Dir, files, a.Shared)
 	if err != nil {
 		return transitionResult{}, err
 	}
@@ -376,21 +358,21 @@ func (a *appCtx) commitFiles(ctx context.Context, files render.Files, next state
 	subject, body, hint := o.subject, o.body, o.hint
 	res := transitionResult{
 		Note: o.note,
-		App:  next.App, Dir: a.dir, Transition: o.transition, Subject: subject,
+		App:  next.App, Dir: a.Dir, Transition: o.transition, Subject: subject,
 		Phase: string(next.Phase()), Active: releaseJSON(next.Active), Test: releaseJSON(next.Test),
-		Standby: releaseJSON(next.Standby), Route: release.Route(a.cfg, next), Next: hint,
-		Parent: a.repo.Head().String(),
+		Standby: releaseJSON(next.Standby), Route: release.Route(a.Config, next), Next: hint,
+		Parent: a.Repo.Head().String(),
 	}
 	if next.Last.Release != "" {
 		res.Release = &releaseOut{Color: string(next.Last.Color), Version: next.Last.Version, Release: next.Last.Release}
 	}
 	if a.g.dryRun {
 		res.DryRun = true
-		res.Diff = render.Diff(a.dir, a.files, files)
+		res.Diff = render.Diff(a.Dir, a.Files, files)
 		return res, nil
 	}
 	change := gitops.Change{
-		Dir:     a.dir,
+		Dir:     a.Dir,
 		Files:   files,
 		Replace: o.replace,
 		Message: gitops.FormatMessage(subject, body, o.trailers),
@@ -401,25 +383,25 @@ func (a *appCtx) commitFiles(ctx context.Context, files render.Files, next state
 		// A proposal: nothing local changes, so a dirty worktree is no obstacle.
 		p := a.g.pr
 		if p.client == nil {
-			if p.client, err = p.newForge(a.repo, a.g.getenv); err != nil {
+			if p.client, err = p.newForge(a.Repo, a.g.getenv); err != nil {
 				return transitionResult{}, err
 			}
 		}
-		res.PR = &prOut{Forge: string(p.client.Kind()), Branch: prBranch(next, o.transition), Base: a.repo.Branch()}
-		res.prBody = prBody(a, next, render.Diff(a.dir, a.files, files), p.reproduce)
-		out, err = a.repo.Propose(ctx, change, res.PR.Branch)
+		res.PR = &prOut{Forge: string(p.client.Kind()), Branch: prBranch(next, o.transition), Base: a.Repo.Branch()}
+		res.prBody = prBody(a, next, render.Diff(a.Dir, a.Files, files), p.reproduce)
+		out, err = a.Repo.Propose(ctx, change, res.PR.Branch)
 	} else {
-		if err := a.repo.CheckClean(ctx, a.dir); err != nil {
+		if err := a.Repo.CheckClean(ctx, a.Dir); err != nil {
 			var dirty *gitops.DirtyError
 			if errors.As(err, &dirty) {
-				return transitionResult{}, fmt.Errorf("%s: %w; commit or discard local changes to the app dir first", a.dir, err)
+				return transitionResult{}, fmt.Errorf("%s: %w; commit or discard local changes to the app dir first", a.Dir, err)
 			}
-			return transitionResult{}, fmt.Errorf("%s: %w", a.dir, err)
+			return transitionResult{}, fmt.Errorf("%s: %w", a.Dir, err)
 		}
-		out, err = a.repo.Apply(ctx, change)
+		out, err = a.Repo.Apply(ctx, change)
 	}
 	if err != nil {
-		return transitionResult{}, fmt.Errorf("%s: commit %s: %w%s", a.dir, o.transition, err, authHint(err))
+		return transitionResult{}, fmt.Errorf("%s: commit %s: %w%s", a.Dir, o.transition, err, authHint(err))
 	}
 	res.Commit, res.Parent, res.Pushed = out.Commit.String(), out.Parent.String(), out.Pushed
 	res.LocalBehind = out.LocalBehind

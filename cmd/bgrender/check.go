@@ -156,12 +156,12 @@ func (g *globals) checkApp(ctx context.Context, r *gitops.Repo, dir string) (che
 		fail("%v", err)
 		return res, objs
 	}
-	res.App = a.st.App
-	objs.namespace, objs.cfg = a.cfg.Namespace, &a.cfg
+	res.App = a.State.App
+	objs.namespace, objs.cfg = a.Config.Namespace, &a.Config
 	if u := g.unreleased(a); u != "" {
 		res.Notes = append(res.Notes, u)
 	}
-	want, _, err := release.Files(a.cfg, a.files, a.st, a.st)
+	want, _, err := release.Files(a.Config, a.Files, a.State, a.State)
 	var drift *render.DriftError
 	switch {
 	case errors.Is(err, render.ErrOldLayout):
@@ -175,16 +175,16 @@ func (g *globals) checkApp(ctx context.Context, r *gitops.Repo, dir string) (che
 		fail("%v", err)
 		return res, objs
 	default:
-		if d := render.Diff(dir, ownedOnly(a.files), ownedOnly(want)); d != "" {
+		if d := render.Diff(dir, ownedOnly(a.Files), ownedOnly(want)); d != "" {
 			fail("overlays drift from the state (run `bgrender --app %s render` and commit the result):\n%s", dir, d)
 		}
 	}
 	// readApp measured the files.
-	built, err := a.build(a.files)
+	built, err := a.build(a.Files)
 	if err != nil {
 		fail("kustomize build %s: %v", dir, err)
 	} else {
-		routing, ids, err := render.Inspect(a.cfg.App, a.cfg.Namespace, built)
+		routing, ids, err := render.Inspect(a.Config.App, a.Config.Namespace, built)
 		if err != nil {
 			fail("kustomize build %s: %v", dir, err)
 		}
@@ -192,7 +192,7 @@ func (g *globals) checkApp(ctx context.Context, r *gitops.Repo, dir string) (che
 			fail("routing: %v", e)
 		}
 		objs.ids = ids
-		found := kubecheck.Check(built, release.CheckOptions(a.cfg, a.st))
+		found := kubecheck.Check(built, release.CheckOptions(a.Config, a.State))
 		for _, f := range found {
 			fail("%v", f)
 		}
@@ -200,7 +200,7 @@ func (g *globals) checkApp(ctx context.Context, r *gitops.Repo, dir string) (che
 		res.Notes = append(res.Notes, kubecheck.SharedConfig(built)...)
 		objs.claims = kubecheck.GatewayClaims(built)
 	}
-	if _, ok := a.files[path.Base(render.KustomizationFile)]; !ok {
+	if _, ok := a.Files[path.Base(render.KustomizationFile)]; !ok {
 		fail("%s: no %s; Argo CD and Flux need one at the app dir", dir, render.KustomizationFile)
 	}
 	res.OK = len(res.Findings) == 0
@@ -321,19 +321,19 @@ func indent(s string) string {
 // are left to their own findings.
 func (g *globals) previewFindings(a *appCtx, current []kubecheck.Finding) []string {
 	version := "check"
-	switch rel := firstRelease(a.st.Active, a.st.Test); {
+	switch rel := firstRelease(a.State.Active, a.State.Test); {
 	case rel == nil:
 	case !templateChanged(a, *rel):
 		return nil
 	default:
 		version = rel.Version
 	}
-	next, err := state.Deploy(a.st, state.DeployRequest{Version: version, ReleaseID: "r-check", Replace: true})
+	next, err := state.Deploy(a.State, state.DeployRequest{Version: version, ReleaseID: "r-check", Replace: true})
 	if err != nil {
 		return nil // no color a deploy could go into
 	}
 	what := fmt.Sprintf("the next deploy (%s/ and %s as committed, into %s)", render.TemplateDir, config.FileName, next.Test.Color)
-	files, next, err := release.Files(a.cfg, a.files, a.st, next)
+	files, next, err := release.Files(a.Config, a.Files, a.State, next)
 	if err != nil {
 		return []string{fmt.Sprintf("%s would fail: %v", what, err)}
 	}
@@ -347,7 +347,7 @@ func (g *globals) previewFindings(a *appCtx, current []kubecheck.Finding) []stri
 	}
 	suffix := "-" + string(next.Test.Color)
 	var out []string
-	for _, f := range kubecheck.Check(built, release.CheckOptions(a.cfg, next)) {
+	for _, f := range kubecheck.Check(built, release.CheckOptions(a.Config, next)) {
 		if !had[f.Error()] && strings.HasSuffix(f.Object, suffix) {
 			out = append(out, fmt.Sprintf("%s would make %v", what, f))
 		}
@@ -370,6 +370,6 @@ func templateChanged(a *appCtx, rel state.Release) bool {
 	if rel.Snapshot == "" {
 		return false
 	}
-	now, err := render.Snapshot(a.cfg, render.Subtree(a.files, render.TemplateDir), rel)
+	now, err := render.Snapshot(a.Config, render.Subtree(a.Files, render.TemplateDir), rel)
 	return err != nil || render.Digest(now) != rel.Snapshot
 }

@@ -21,7 +21,7 @@ func explainDrift(ctx context.Context, a *appCtx, err error) error {
 		return err
 	}
 	var snapshot map[string][]byte
-	c, ferr := a.repo.FindDirVersion(ctx, joinApp(a.dir, drift.Dir), driftHistory, func(files map[string][]byte) bool {
+	c, ferr := a.Repo.FindDirVersion(ctx, joinApp(a.Dir, drift.Dir), driftHistory, func(files map[string][]byte) bool {
 		if render.Digest(files) != drift.Release.Snapshot {
 			return false
 		}
@@ -33,8 +33,8 @@ func explainDrift(ctx context.Context, a *appCtx, err error) error {
 	}
 	drift.Found = &render.DriftOrigin{
 		Commit:  short(c.Hash.String()),
-		RepoDir: joinApp(a.dir, drift.Dir),
-		Changed: render.DriftedFiles(drift.Dir, a.files, snapshot),
+		RepoDir: joinApp(a.Dir, drift.Dir),
+		Changed: render.DriftedFiles(drift.Dir, a.Files, snapshot),
 	}
 	return drift
 }

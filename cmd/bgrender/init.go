@@ -153,7 +153,7 @@ func (g *globals) initApp(c *cli.Context, cfg config.Config, o initOpts) error {
 		return err
 	}
 	files[config.FileName] = cfgData
-	a := &appCtx{g: g, repo: r, dir: dir, files: current, cfg: cfg}
+	a := &appCtx{g: g, App: &release.App{Repo: r, Dir: dir, Files: current, Config: cfg}}
 	st := state.New(cfg.App)
 	if adopted != "" {
 		st.Adopted = &state.Adopted{Deployment: cfg.App, Snapshot: adopted}
@@ -162,7 +162,7 @@ func (g *globals) initApp(c *cli.Context, cfg config.Config, o initOpts) error {
 	if err != nil {
 		return err
 	}
-	if a.shared, err = g.readShared(ctx, r, dir, want); err != nil {
+	if a.Shared, err = g.readShared(ctx, r, dir, want); err != nil {
 		return err
 	}
 	subject := fmt.Sprintf("%s: init (image %s, namespace %s)", cfg.App, cfg.Image, cfg.Namespace)

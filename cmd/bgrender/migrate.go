@@ -53,17 +53,17 @@ after: nothing restarts.
 			if err != nil {
 				return err
 			}
-			defer a.repo.Close()
-			cfg, cfgData, bindNote, err := keepGatewayBinding(a.cfg, a.files[config.FileName])
+			defer a.Repo.Close()
+			cfg, cfgData, bindNote, err := keepGatewayBinding(a.Config, a.Files[config.FileName])
 			if err != nil {
 				return err
 			}
-			files, next, err := render.Migrate(cfg, a.st, a.files)
+			files, next, err := render.Migrate(cfg, a.State, a.Files)
 			if err != nil {
 				return err
 			}
 			files[config.FileName] = cfgData
-			a.cfg = cfg
+			a.Config = cfg
 			st, err := state.Marshal(next)
 			if err != nil {
 				return err
@@ -73,12 +73,12 @@ after: nothing restarts.
 				return err
 			}
 			res, err := a.commitFiles(ctx, files, next, commitOpts{
-				subject:    fmt.Sprintf("%s: migrate to per-color snapshots (no object changes)", a.cfg.App),
+				subject:    fmt.Sprintf("%s: migrate to per-color snapshots (no object changes)", a.Config.App),
 				body:       "base/deployment/ is now per-color/; each deployed color runs a snapshot of it, taken as it runs now." + bindNote,
 				note:       strings.TrimSpace(bindNote),
 				hint:       fmt.Sprintf("edit the template in %s; the next `%s deploy` takes it into the idle color", render.TemplateDir, g.cmdPrefix(a)),
 				transition: transitionMigrate,
-				trailers:   []gitops.Trailer{{Key: trailerApp, Value: a.cfg.App}, {Key: trailerTransition, Value: transitionMigrate}},
+				trailers:   []gitops.Trailer{{Key: trailerApp, Value: a.Config.App}, {Key: trailerTransition, Value: transitionMigrate}},
 				replace:    []string{"."},
 			})
 			if err != nil {
@@ -92,13 +92,13 @@ after: nothing restarts.
 // sameObjects checks that the app builds to the same objects (compared as
 // parsed YAML, in order) in its files now and in files.
 func (g *globals) sameObjects(a *appCtx, files render.Files) error {
-	before, err := a.build(a.files)
+	before, err := a.build(a.Files)
 	if err != nil {
-		return fmt.Errorf("%s: kustomize build before the migration: %w", a.dir, err)
+		return fmt.Errorf("%s: kustomize build before the migration: %w", a.Dir, err)
 	}
 	after, err := a.build(files)
 	if err != nil {
-		return fmt.Errorf("%s: kustomize build after the migration: %w", a.dir, err)
+		return fmt.Errorf("%s: kustomize build after the migration: %w", a.Dir, err)
 	}
 	canon := func(b []byte) (string, error) {
 		nodes, err := kio.FromBytes(b)
@@ -120,8 +120,8 @@ func (g *globals) sameObjects(a *appCtx, files render.Files) error {
 		return err
 	}
 	if x != y {
-		return fmt.Errorf("%s: migrating would change objects, so nothing was done:\n%s", a.dir,
-			render.Diff(a.dir, render.Files{"build.yaml": before}, render.Files{"build.yaml": after}))
+		return fmt.Errorf("%s: migrating would change objects, so nothing was done:\n%s", a.Dir,
+			render.Diff(a.Dir, render.Files{"build.yaml": before}, render.Files{"build.yaml": after}))
 	}
 	return nil
 }

@@ -158,11 +158,11 @@ func (p *prOpts) newForge(r *gitops.Repo, getenv func(string) string) (*forge.Cl
 // images, the evidence of a promotion, and how to render it again.
 func prBody(a *appCtx, next state.State, diff, reproduce string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "bgrender proposes **%s** for **%s** (`%s`) on `%s`.\n\n", next.Last.Name, next.App, a.dir, a.repo.Branch())
+	fmt.Fprintf(&b, "bgrender proposes **%s** for **%s** (`%s`) on `%s`.\n\n", next.Last.Name, next.App, a.Dir, a.Repo.Branch())
 	b.WriteString("| | before | after |\n|---|---|---|\n")
-	fmt.Fprintf(&b, "| route | %s | %s |\n", mdCell(release.Route(a.cfg, a.st)), mdCell(release.Route(a.cfg, next)))
+	fmt.Fprintf(&b, "| route | %s | %s |\n", mdCell(release.Route(a.Config, a.State)), mdCell(release.Route(a.Config, next)))
 	for _, c := range state.Colors() {
-		fmt.Fprintf(&b, "| %s | %s | %s |\n", c, mdCell(colorText(a.cfg, a.st, c)), mdCell(colorText(a.cfg, next, c)))
+		fmt.Fprintf(&b, "| %s | %s | %s |\n", c, mdCell(colorText(a.Config, a.State, c)), mdCell(colorText(a.Config, next, c)))
 	}
 	if next.Last.Name == state.TPromote && next.Active != nil && next.Active.Promotion != nil {
 		pr := next.Active.Promotion
@@ -178,7 +178,7 @@ func prBody(a *appCtx, next state.State, diff, reproduce string) string {
 	fmt.Fprintf(&b, "\n### Reproduce\n\n```sh\n%s\n```\n\n", reproduce)
 	fmt.Fprintf(&b, "Rendered on `%s` at `%s`. Merging applies exactly this transition. If `%s` changes `%s` before this merges, "+
 		"`bgrender check --all --base %s` on this branch fails; run the command above again to render it anew.\n",
-		a.repo.Branch(), short(a.repo.Head().String()), a.repo.Branch(), a.dir, a.repo.Branch())
+		a.Repo.Branch(), short(a.Repo.Head().String()), a.Repo.Branch(), a.Dir, a.Repo.Branch())
 	if diff != "" {
 		const maxDiff = 50_000 // forges cap a description at 64 KiB (GitHub) or 1 MB
 		if len(diff) > maxDiff {

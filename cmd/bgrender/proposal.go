@@ -108,7 +108,7 @@ func (b *baseChecker) tokenTarget(ctx context.Context, dir string, cfg config.Co
 	}
 	const why = "merge it only if that server is yours (this check fails so that it is not merged unseen), or give the server with --argocd-server in the CI job that waits"
 	if ba, err := b.g.loadApp(ctx, b.base, dir); err == nil {
-		if was := ba.cfg.Wait.TokenTarget(); was != target {
+		if was := ba.Config.Wait.TokenTarget(); was != target {
 			return []string{fmt.Sprintf("wait: this pull request changes where bgrender sends the Argo CD token, from %q to %q; %s", was, target, why)}
 		}
 		return nil
@@ -121,7 +121,7 @@ func (b *baseChecker) tokenTarget(ctx context.Context, dir string, cfg config.Co
 		}
 		for _, d := range dirs {
 			if ba, err := b.g.loadApp(ctx, b.base, d); err == nil {
-				b.targets[ba.cfg.Wait.TokenTarget()] = true
+				b.targets[ba.Config.Wait.TokenTarget()] = true
 			}
 		}
 	}
@@ -181,7 +181,7 @@ func (g *globals) checkProposal(ctx context.Context, pr, base *gitops.Repo, dir 
 	if err != nil {
 		return fail("%s; the app on %s does not load: %v", moved, base.Branch(), err)
 	}
-	if _, err := replayOn(ctx, pr, ba.st, c, dir); err != nil {
+	if _, err := replayOn(ctx, pr, ba.State, c, dir); err != nil {
 		var refused *state.RefusedError
 		if errors.As(err, &refused) {
 			return fail("%s: the %s is no longer valid there: %v; %s", moved, transition, err, redo)

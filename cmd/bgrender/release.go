@@ -110,14 +110,14 @@ func (g *globals) release(ctx context.Context, req state.DeployRequest, o waitOp
 	if err != nil {
 		return err
 	}
-	a.repo.Close()
-	if !o.configured(a.cfg) {
+	a.Repo.Close()
+	if !o.configured(a.Config) {
 		return usagef("release waits for the GitOps controller: set wait.controller in bgrender.yaml or pass --controller")
 	}
-	if _, err := v.target(a.cfg, state.Release{}, true); err != nil {
+	if _, err := v.target(a.Config, state.Release{}, true); err != nil {
 		return err
 	}
-	if len(a.cfg.Verify.Checks) == 0 {
+	if len(a.Config.Verify.Checks) == 0 {
 		return usagef("release needs smoke checks: declare verify.checks in bgrender.yaml")
 	}
 
@@ -152,11 +152,11 @@ func (g *globals) release(ctx context.Context, req state.DeployRequest, o waitOp
 	}
 	// The switch.
 	promoted, _, err := g.commitStep(ctx, func(a *appCtx) (state.State, string, string, error) {
-		next, err := state.Promote(a.st, state.PromoteRequest{})
+		next, err := state.Promote(a.State, state.PromoteRequest{})
 		if err != nil {
 			return next, "", "", err
 		}
-		return next, release.Subject(a.st, next), "", nil
+		return next, release.Subject(a.State, next), "", nil
 	})
 	if err != nil {
 		return abortRelease(err)
@@ -169,14 +169,14 @@ func (g *globals) release(ctx context.Context, req state.DeployRequest, o waitOp
 	if err != nil {
 		return finish(outcomeFailed, err)
 	}
-	a.repo.Close()
+	a.Repo.Close()
 	rollback := func(cause error) error {
 		res, _, err := g.commitStep(ctx, func(a *appCtx) (state.State, string, string, error) {
-			next, err := state.Rollback(a.st)
+			next, err := state.Rollback(a.State)
 			if err != nil {
 				return next, "", "", err
 			}
-			return next, release.Subject(a.st, next) + " after a failed release", "", nil
+			return next, release.Subject(a.State, next) + " after a failed release", "", nil
 		}, "Cause: "+cause.Error())
 		if err != nil {
 			return finish(outcomeFailed, errors.Join(cause, fmt.Errorf("rollback: %w", err)))
@@ -190,38 +190,38 @@ func (g *globals) release(ctx context.Context, req state.DeployRequest, o waitOp
 		return finish(outcomeRolledBack, cause)
 	}
 	if _, err := g.waitApplied(ctx, a, o, promoted.Commit); err != nil {
-		if a.st.Standby == nil && a.st.Adopted == nil {
+		if a.State.Standby == nil && a.State.Adopted == nil {
 			return finish(outcomeFailed, fmt.Errorf("promotion of the first release was not applied, and there is nothing to roll back to: %w", err))
 		}
 		return rollback(err)
 	}
-	target, err := v.target(a.cfg, *a.st.Active, false)
+	target, err := v.target(a.Config, *a.State.Active, false)
 	if err != nil {
 		return finish(outcomeFailed, err)
 	}
-	if _, err := g.runSmoke(ctx, a.cfg, target); err != nil {
-		if a.st.Standby == nil && a.st.Adopted == nil {
+	if _, err := g.runSmoke(ctx, a.Config, target); err != nil {
+		if a.State.Standby == nil && a.State.Adopted == nil {
 			return finish(outcomeFailed, fmt.Errorf("checks on the default route failed and there is no previous release to roll back to: %w", err))
 		}
 		return rollback(fmt.Errorf("checks on the default route: %w", err))
 	}
-	if decommissionAfter > 0 && a.st.Standby != nil {
+	if decommissionAfter > 0 && a.State.Standby != nil {
 		if !g.json() {
-			fmt.Fprintf(g.stderr, "keeping %s warm for %s before decommissioning it\n", a.st.Standby.Describe(), decommissionAfter)
+			fmt.Fprintf(g.stderr, "keeping %s warm for %s before decommissioning it\n", a.State.Standby.Describe(), decommissionAfter)
 		}
 		t := time.NewTimer(decommissionAfter)
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return finish(outcomeReleased, fmt.Errorf("interrupted before decommissioning %s: %w", a.st.Standby.Describe(), ctx.Err()))
+			return finish(outcomeReleased, fmt.Errorf("interrupted before decommissioning %s: %w", a.State.Standby.Describe(), ctx.Err()))
 		case <-t.C:
 		}
 		if err := g.transition(ctx, func(a *appCtx) (state.State, string, string, error) {
-			next, err := state.Decommission(a.st)
+			next, err := state.Decommission(a.State)
 			if err != nil {
 				return next, "", "", err
 			}
-			return next, release.Subject(a.st, next), "", nil
+			return next, release.Subject(a.State, next), "", nil
 		}); err != nil {
 			return finish(outcomeReleased, fmt.Errorf("decommission: %w", err))
 		}

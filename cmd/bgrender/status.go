@@ -45,12 +45,12 @@ color, version and release, or null) and commit.
 			if err != nil {
 				return err
 			}
-			defer a.repo.Close()
-			r, dir := a.repo, a.dir
+			defer a.Repo.Close()
+			r, dir := a.Repo, a.Dir
 			out := statusOut{
-				App: a.st.App, Phase: string(a.st.Phase()), Active: releaseJSON(a.st.Active),
-				Test: releaseJSON(a.st.Test), Standby: releaseJSON(a.st.Standby), Route: release.Route(a.cfg, a.st),
-				Unreleased: g.unreleased(a), Adopted: describeAdopted(a.st),
+				App: a.State.App, Phase: string(a.State.Phase()), Active: releaseJSON(a.State.Active),
+				Test: releaseJSON(a.State.Test), Standby: releaseJSON(a.State.Standby), Route: release.Route(a.Config, a.State),
+				Unreleased: g.unreleased(a), Adopted: describeAdopted(a.State),
 			}
 			last, err := r.LastChange(ctx, dir)
 			if err != nil && !errors.Is(err, gitops.ErrHistoryTruncated) {
@@ -105,17 +105,17 @@ func firstLine(s string) string {
 // cannot be said (no active release, no snapshot, a template that does not
 // render).
 func (g *globals) unreleased(a *appCtx) string {
-	act := a.st.Active
+	act := a.State.Active
 	if act == nil || act.Snapshot == "" {
 		return ""
 	}
-	now, err := render.Snapshot(a.cfg, render.Subtree(a.files, render.TemplateDir), *act)
+	now, err := render.Snapshot(a.Config, render.Subtree(a.Files, render.TemplateDir), *act)
 	if err != nil || render.Digest(now) == act.Snapshot {
 		return ""
 	}
 	changed := fmt.Sprintf("%s/ or %s changed since %s was deployed", render.TemplateDir, config.FileName, act.Describe())
-	if t := a.st.Test; t != nil && t.Snapshot != "" {
-		if tn, err := render.Snapshot(a.cfg, render.Subtree(a.files, render.TemplateDir), *t); err == nil && render.Digest(tn) == t.Snapshot {
+	if t := a.State.Test; t != nil && t.Snapshot != "" {
+		if tn, err := render.Snapshot(a.Config, render.Subtree(a.Files, render.TemplateDir), *t); err == nil && render.Digest(tn) == t.Snapshot {
 			return fmt.Sprintf("%s; %s under test runs the change: `%s verify`, then `%s promote` releases it", changed, t.Describe(), g.cmdPrefix(a), g.cmdPrefix(a))
 		}
 	}

@@ -43,22 +43,22 @@ func (g *globals) commitStep(ctx context.Context, step stepFunc, body ...string)
 		res, a, err := g.commitOnce(ctx, step, raced || refreshed, body...)
 		var refused *state.RefusedError
 		if a != nil && firstHead == "" {
-			firstHead = a.repo.Head().String()
+			firstHead = a.Repo.Head().String()
 		}
 		switch {
 		case err == nil:
 			return res, a, nil
-		case errors.As(err, &refused) && a != nil && !raced && !refreshed && a.repo.CanRefresh():
+		case errors.As(err, &refused) && a != nil && !raced && !refreshed && a.Repo.CanRefresh():
 			// A checkout judges on what it has: its remote may be ahead.
 			// Judge again on the remote's head before refusing.
 			refreshed = true
 			continue
-		case (raced || refreshed) && errors.As(err, &refused) && a != nil && a.repo.Head().String() != firstHead:
-			return res, a, fmt.Errorf("%w (another transition landed first; branch %s is now at %s)", err, a.repo.Branch(), short(a.repo.Head().String()))
+		case (raced || refreshed) && errors.As(err, &refused) && a != nil && a.Repo.Head().String() != firstHead:
+			return res, a, fmt.Errorf("%w (another transition landed first; branch %s is now at %s)", err, a.Repo.Branch(), short(a.Repo.Head().String()))
 		case errors.As(err, &refused) && a != nil:
 			// Name the head the refusal was judged at: a pipeline that started
 			// just after another landed learns what it saw.
-			return res, a, fmt.Errorf("%w (branch %s is at %s)", err, a.repo.Branch(), short(a.repo.Head().String()))
+			return res, a, fmt.Errorf("%w (branch %s is at %s)", err, a.Repo.Branch(), short(a.Repo.Head().String()))
 		case !errors.Is(err, gitops.ErrPushRejected) && !errors.Is(err, gitops.ErrLocked):
 			return res, a, err
 		case attempt >= maxLockedAttempts && errors.Is(err, gitops.ErrLocked):
@@ -85,12 +85,12 @@ func (g *globals) commitOnce(ctx context.Context, step stepFunc, refresh bool, b
 	if err != nil {
 		return transitionResult{}, nil, err
 	}
-	defer a.repo.Close()
+	defer a.Repo.Close()
 	next, subject, hint, err := step(a)
 	if err != nil {
 		return transitionResult{}, a, err
 	}
-	msg := append([]string{"Route: " + release.Route(a.cfg, next)}, body...)
+	msg := append([]string{"Route: " + release.Route(a.Config, next)}, body...)
 	if next.Last.Name == state.TPromote && next.Active.Promotion.Evidence != nil {
 		msg = append(msg, evidenceLines(*next.Active.Promotion.Evidence)...)
 	}
@@ -119,20 +119,20 @@ func (g *globals) finish(ctx context.Context, res transitionResult) error {
 
 // routeStep adds the test route (make-before-break, second commit of deploy).
 func (g *globals) routeStep(a *appCtx) (state.State, string, string, error) {
-	next, err := state.Route(a.st)
+	next, err := state.Route(a.State)
 	if err != nil {
 		return next, "", "", err
 	}
-	subject := release.Subject(a.st, next)
-	hint := fmt.Sprintf("once applied, `%s verify` smoke-tests it through the test route (%s)", g.cmdPrefix(a), release.Selector(a.cfg))
+	subject := release.Subject(a.State, next)
+	hint := fmt.Sprintf("once applied, `%s verify` smoke-tests it through the test route (%s)", g.cmdPrefix(a), release.Selector(a.Config))
 	return next, subject, hint, nil
 }
 
 func (g *globals) cmdPrefix(a *appCtx) string {
-	if a.dir == "." {
+	if a.Dir == "." {
 		return "bgrender"
 	}
-	return "bgrender --app " + a.dir
+	return "bgrender --app " + a.Dir
 }
 
 // tagPattern is the classic pipeline's color-coded release tag: v2.0-green.
@@ -231,15 +231,15 @@ func deployRequest(version, color, tag string) (state.DeployRequest, error) {
 // deploy commits a new release; with split, as two commits with a wait between.
 func (g *globals) deploy(ctx context.Context, req state.DeployRequest, split bool, o waitOpts) error {
 	res, a, err := g.commitStep(ctx, func(a *appCtx) (state.State, string, string, error) {
-		split = split && o.configured(a.cfg)
+		split = split && o.configured(a.Config)
 		req.Unrouted = split
-		req.ReleaseID = newReleaseID(a.st.App, req.Version, req.Color, a.repo.Head().String(), g.now().UnixNano())
-		next, err := state.Deploy(a.st, req)
+		req.ReleaseID = newReleaseID(a.State.App, req.Version, req.Color, a.Repo.Head().String(), g.now().UnixNano())
+		next, err := state.Deploy(a.State, req)
 		if err != nil {
 			return next, "", "", err
 		}
-		subject := release.Subject(a.st, next)
-		hint := fmt.Sprintf("once Argo CD or Flux has applied this commit, `%s verify` smoke-tests it through the test route (%s), then `%s promote`", g.cmdPrefix(a), release.Selector(a.cfg), g.cmdPrefix(a))
+		subject := release.Subject(a.State, next)
+		hint := fmt.Sprintf("once Argo CD or Flux has applied this commit, `%s verify` smoke-tests it through the test route (%s), then `%s promote`", g.cmdPrefix(a), release.Selector(a.Config), g.cmdPrefix(a))
 		if split {
 			hint = "waiting for the subset to be applied before routing to it"
 		}
@@ -252,7 +252,7 @@ func (g *globals) deploy(ctx context.Context, req state.DeployRequest, split boo
 		return err
 	}
 	if _, err := g.waitApplied(ctx, a, o, res.Commit); err != nil {
-		return fmt.Errorf("%s: the release is deployed without its test route, but waiting for commit %s failed: %w; once it is applied run `%s route`, or `%s abort`", a.dir, short(res.Commit), err, g.cmdPrefix(a), g.cmdPrefix(a))
+		return fmt.Errorf("%s: the release is deployed without its test route, but waiting for commit %s failed: %w; once it is applied run `%s route`, or `%s abort`", a.Dir, short(res.Commit), err, g.cmdPrefix(a), g.cmdPrefix(a))
 	}
 	res, _, err = g.commitStep(ctx, g.routeStep)
 	if err != nil {
@@ -296,11 +296,11 @@ forced with a reason, which goes into the commit and the state.
 				return err
 			}
 			return g.transition(c.Context, e.guard(state.RoleTest, func(a *appCtx) (state.State, string, string, error) {
-				next, err := state.Promote(a.st, state.PromoteRequest{Force: force, Reason: reason})
+				next, err := state.Promote(a.State, state.PromoteRequest{Force: force, Reason: reason})
 				if err != nil {
 					return next, "", "", err
 				}
-				subject := release.Subject(a.st, next)
+				subject := release.Subject(a.State, next)
 				hint := "if the release misbehaves, `" + g.cmdPrefix(a) + " rollback`"
 				if next.Standby != nil {
 					hint += fmt.Sprintf("; when it is healthy, `%s decommission` removes %s %s", g.cmdPrefix(a), next.Standby.Color, next.Standby.Version)
@@ -328,11 +328,11 @@ func simpleTransition(g *globals, name, role, usage, desc string, step func(stat
 				return err
 			}
 			return g.transition(c.Context, e.guard(role, func(a *appCtx) (state.State, string, string, error) {
-				next, err := step(a.st)
+				next, err := step(a.State)
 				if err != nil {
 					return next, "", "", err
 				}
-				return next, subject(a.st, next), hint(a, next), nil
+				return next, subject(a.State, next), hint(a, next), nil
 			}))
 		},
 	}
@@ -389,15 +389,15 @@ in one commit.
 // abort drops the release under test; with split, the route goes first.
 func (g *globals) abort(ctx context.Context, split bool, o waitOpts, e expectOpts) error {
 	res, a, err := g.commitStep(ctx, e.guard(state.RoleTest, func(a *appCtx) (state.State, string, string, error) {
-		split = split && o.configured(a.cfg) && a.st.TestRouted()
+		split = split && o.configured(a.Config) && a.State.TestRouted()
 		if !split {
 			return g.abortStep(a)
 		}
-		next, err := state.Unroute(a.st)
+		next, err := state.Unroute(a.State)
 		if err != nil {
 			return next, "", "", err
 		}
-		return next, release.Subject(a.st, next),
+		return next, release.Subject(a.State, next),
 			"waiting for the route removal to be applied before removing the subset", nil
 	}))
 	if err != nil {
@@ -407,7 +407,7 @@ func (g *globals) abort(ctx context.Context, split bool, o waitOpts, e expectOpt
 		return err
 	}
 	if _, err := g.waitApplied(ctx, a, o, res.Commit); err != nil {
-		return fmt.Errorf("%s: the test route is removed, but waiting for commit %s failed: %w; run `%s abort` again to remove the release", a.dir, short(res.Commit), err, g.cmdPrefix(a))
+		return fmt.Errorf("%s: the test route is removed, but waiting for commit %s failed: %w; run `%s abort` again to remove the release", a.Dir, short(res.Commit), err, g.cmdPrefix(a))
 	}
 	res, _, err = g.commitStep(ctx, e.guard(state.RoleTest, g.abortStep))
 	if err != nil {
@@ -417,11 +417,11 @@ func (g *globals) abort(ctx context.Context, split bool, o waitOpts, e expectOpt
 }
 
 func (g *globals) abortStep(a *appCtx) (state.State, string, string, error) {
-	next, err := state.Abort(a.st)
+	next, err := state.Abort(a.State)
 	if err != nil {
 		return next, "", "", err
 	}
-	return next, release.Subject(a.st, next),
+	return next, release.Subject(a.State, next),
 		fmt.Sprintf("deploy a fixed version with `%s deploy --version V`", g.cmdPrefix(a)), nil
 }
 
@@ -479,8 +479,8 @@ func expectFlags(e *expectOpts, role string) []cli.Flag {
 // checked on the state every attempt reads, so a race cannot slip past it.
 func (e expectOpts) guard(role string, step stepFunc) stepFunc {
 	return func(a *appCtx) (state.State, string, string, error) {
-		if err := state.Expect(a.st, role, e.release, e.version); err != nil {
-			return a.st, "", "", err
+		if err := state.Expect(a.State, role, e.release, e.version); err != nil {
+			return a.State, "", "", err
 		}
 		return step(a)
 	}

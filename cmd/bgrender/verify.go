@@ -113,48 +113,48 @@ func (g *globals) verify(ctx context.Context, o waitOpts, v verifyOpts, e expect
 	if err != nil {
 		return transitionResult{}, err
 	}
-	defer a.repo.Close()
-	if err := state.Expect(a.st, state.RoleTest, e.release, e.version); err != nil {
+	defer a.Repo.Close()
+	if err := state.Expect(a.State, state.RoleTest, e.release, e.version); err != nil {
 		return transitionResult{}, err
 	}
-	if a.st.Test == nil {
-		return transitionResult{}, &state.RefusedError{App: a.st.App, Reason: state.ErrNoTest, Detail: "nothing to verify: no release is under test"}
+	if a.State.Test == nil {
+		return transitionResult{}, &state.RefusedError{App: a.State.App, Reason: state.ErrNoTest, Detail: "nothing to verify: no release is under test"}
 	}
-	if !a.st.TestRouted() {
-		return transitionResult{}, &state.RefusedError{App: a.st.App, Reason: state.ErrNoTest,
-			Detail: fmt.Sprintf("%s has no test route yet; `%s route` it first", a.st.Test.Describe(), g.cmdPrefix(a))}
+	if !a.State.TestRouted() {
+		return transitionResult{}, &state.RefusedError{App: a.State.App, Reason: state.ErrNoTest,
+			Detail: fmt.Sprintf("%s has no test route yet; `%s route` it first", a.State.Test.Describe(), g.cmdPrefix(a))}
 	}
-	target, err := v.target(a.cfg, *a.st.Test, true)
+	target, err := v.target(a.Config, *a.State.Test, true)
 	if err != nil {
 		return transitionResult{}, err
 	}
-	last, err := a.repo.LastChange(ctx, a.dir)
+	last, err := a.Repo.LastChange(ctx, a.Dir)
 	if err != nil {
-		return transitionResult{}, fmt.Errorf("%s: find the last transition commit: %w", a.dir, err)
+		return transitionResult{}, fmt.Errorf("%s: find the last transition commit: %w", a.Dir, err)
 	}
 	commit := last.Hash.String()
 	applied, err := g.waitApplied(ctx, a, o, commit)
 	if err != nil {
-		return transitionResult{}, fmt.Errorf("%s: verify: %w", a.dir, err)
+		return transitionResult{}, fmt.Errorf("%s: verify: %w", a.Dir, err)
 	}
-	report, err := g.runSmoke(ctx, a.cfg, target)
+	report, err := g.runSmoke(ctx, a.Config, target)
 	if err != nil {
-		return transitionResult{}, fmt.Errorf("%s: verify %s through the test route: %w", a.dir, a.st.Test.Describe(), err)
+		return transitionResult{}, fmt.Errorf("%s: verify %s through the test route: %w", a.Dir, a.State.Test.Describe(), err)
 	}
 	ev := state.Evidence{
-		Release: a.st.Test.ID, Commit: commit, Revision: applied.Revision, Source: applied.Source,
+		Release: a.State.Test.ID, Commit: commit, Revision: applied.Revision, Source: applied.Source,
 		VerifiedAt: g.now().UTC().Format(time.RFC3339),
 	}
 	for _, c := range report.Checks {
 		ev.Checks = append(ev.Checks, c.Name)
 	}
 	res, _, err := g.commitStep(ctx, e.guard(state.RoleTest, func(a *appCtx) (state.State, string, string, error) {
-		next, err := state.Verify(a.st, ev)
+		next, err := state.Verify(a.State, ev)
 		if err != nil {
 			return next, "", "", err
 		}
 		t := next.Test
-		return next, release.Subject(a.st, next),
+		return next, release.Subject(a.State, next),
 			fmt.Sprintf("`%s promote` switches the default route to %s", g.cmdPrefix(a), t.Color), nil
 	}), evidenceLines(ev)...)
 	return res, err

@@ -57,9 +57,9 @@ controller to refresh instead of waiting for its poll.
 			if err != nil {
 				return err
 			}
-			defer a.repo.Close()
-			r, dir := a.repo, a.dir
-			src, w, err := g.source(a.cfg, o)
+			defer a.Repo.Close()
+			r, dir := a.Repo, a.Dir
+			src, w, err := g.source(a.Config, o)
 			if err != nil {
 				return err
 			}
@@ -73,7 +73,7 @@ controller to refresh instead of waiting for its poll.
 			acc := &gitAcceptor{g: g, repo: r, dir: dir}
 			defer acc.Close()
 			res, err := g.waitFor(ctx, src, w, o, acc, commit)
-			out := waitOut{App: a.cfg.App, Source: src.Name(), Commit: commit, Revision: res.Revision, Applied: err == nil, Elapsed: res.Elapsed.Round(1e6).String()}
+			out := waitOut{App: a.Config.App, Source: src.Name(), Commit: commit, Revision: res.Revision, Applied: err == nil, Elapsed: res.Elapsed.Round(1e6).String()}
 			if err != nil {
 				out.Error = err.Error()
 			}
@@ -96,7 +96,7 @@ controller to refresh instead of waiting for its poll.
 // waitApplied waits for the app's commit, for commands that wait between
 // the commits of a make-before-break transition.
 func (g *globals) waitApplied(ctx context.Context, a *appCtx, o waitOpts, commit string) (wait.Result, error) {
-	src, w, err := g.source(a.cfg, o)
+	src, w, err := g.source(a.Config, o)
 	if err != nil {
 		return wait.Result{}, err
 	}
@@ -105,7 +105,7 @@ func (g *globals) waitApplied(ctx context.Context, a *appCtx, o waitOpts, commit
 		return wait.Result{}, err
 	}
 	defer r.Close()
-	acc := &gitAcceptor{g: g, repo: r, dir: a.dir}
+	acc := &gitAcceptor{g: g, repo: r, dir: a.Dir}
 	defer acc.Close()
 	return g.waitFor(ctx, src, w, o, acc, commit)
 }

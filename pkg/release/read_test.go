@@ -65,3 +65,22 @@ func keys[V any](m map[string]V) []string {
 	}
 	return out
 }
+
+// Load reads an app from a commit; a dir without bgrender.yaml is a
+// *NoConfigError naming where it looked.
+func TestLoad(t *testing.T) {
+	_, url := gitopstest.NewRemote(t, "main")
+	gitopstest.Seed(t, url, "main", map[string]string{
+		"apps/plain/kustomization.yaml": "resources: []\n",
+	}, "a kustomize app, not bgrender's")
+	ctx := context.Background()
+	r, err := gitops.Open(ctx, gitops.Options{Repo: url, Branch: "main"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	var noConfig *release.NoConfigError
+	if _, err := release.Load(ctx, r, "apps/plain", vet.DefaultLimits()); !errors.As(err, &noConfig) || noConfig.Branch != "main" || noConfig.Dir != "apps/plain" {
+		t.Fatalf("Load of a plain kustomize app: %v", err)
+	}
+}
