@@ -254,22 +254,6 @@ func (g *globals) openAppWith(ctx context.Context, history, refresh bool) (*appC
 	return a, nil
 }
 
-// vetObjects refuses a transition that adds a problem kubecheck finds to
-// the objects (built, in state next): one the API server would refuse, or
-// a pod that would not start. Problems the app had before the transition
-// do not block it, so a rollback or abort is never held up by them.
-func (a *appCtx) vetObjects(built []byte, next state.State) error {
-	found := release.NewProblems(a.Config, func() ([]byte, error) { return a.build(a.Files) }, a.State, built, next)
-	if len(found) == 0 {
-		return nil
-	}
-	added := make([]string, len(found))
-	for i, f := range found {
-		added[i] = "  - " + f.Error()
-	}
-	return fmt.Errorf("%s: the objects this commit would make have problems, nothing was committed:\n%s\nfix them in %s/ or base/ and run it again (`bgrender --app %s check` lists them)", a.Dir, strings.Join(added, "\n"), render.TemplateDir, a.Dir)
-}
-
 // transitionResult is what every transition command prints.
 type transitionResult struct {
 	App        string      `json:"app"`
@@ -348,11 +332,11 @@ type commitOpts struct {
 // commits and pushes them (or prints the diff with --dry-run, or proposes
 // them with --pr).
 func (a *appCtx) commitFiles(ctx context.Context, files render.Files, next state.State, o commitOpts) (transitionResult, error) {
-	built, err := release.Build(a.g.builder, a.Config.App, a.Dir, files, a.Shared)
-	if err != nil {
-		return transitionResult{}, err
-	}
-	if err := a.vetObjects(built, next); err != nil {
+	if _, err := a.Check(a.g.builder, files, next); err != nil {
+		var problems *release.ProblemsError
+		if errors.As(err, &problems) {
+			return transitionResult{}, fmt.Errorf("%w (`bgrender --app %s check` lists them)", err, a.Dir)
+		}
 		return transitionResult{}, err
 	}
 	subject, body, hint := o.subject, o.body, o.hint
@@ -379,6 +363,7 @@ func (a *appCtx) commitFiles(ctx context.Context, files render.Files, next state
 		Author:  gitops.Signature{Name: a.g.authorName, Email: a.g.authorEmail, When: a.g.now()},
 	}
 	var out gitops.Result
+	var err error
 	if a.g.pr != nil {
 		// A proposal: nothing local changes, so a dirty worktree is no obstacle.
 		p := a.g.pr

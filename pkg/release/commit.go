@@ -1,0 +1,83 @@
+package release
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/bgrender/bgrender/pkg/gitops"
+	"github.com/bgrender/bgrender/pkg/kubecheck"
+	"github.com/bgrender/bgrender/pkg/render"
+	"github.com/bgrender/bgrender/pkg/state"
+)
+
+// ProblemsError is a transition whose objects would have problems that
+// they did not have before it (kubecheck): nothing is committed.
+type ProblemsError struct {
+	Dir      string
+	Findings []kubecheck.Finding
+}
+
+func (e *ProblemsError) Error() string {
+	lines := make([]string, len(e.Findings))
+	for i, f := range e.Findings {
+		lines[i] = "  - " + f.Error()
+	}
+	return fmt.Sprintf("%s: the objects this commit would make have problems, nothing was committed:\n%s\nfix them in %s/ or base/ and run it again", e.Dir, strings.Join(lines, "\n"), render.TemplateDir)
+}
+
+// Check builds files, the app dir in state next, with the shared files it
+// reaches, checks its routing (Build) and refuses problems of its objects
+// that the app's objects now do not have (*ProblemsError). It returns the
+// build.
+func (a *App) Check(b *render.Builder, files render.Files, next state.State) ([]byte, error) {
+	built, err := Build(b, a.Config.App, a.Dir, files, a.Shared)
+	if err != nil {
+		return nil, err
+	}
+	before := func() ([]byte, error) { return a.Build(b, a.Files) }
+	if found := NewProblems(a.Config, before, a.State, built, next); len(found) > 0 {
+		return nil, &ProblemsError{Dir: a.Dir, Findings: found}
+	}
+	return built, nil
+}
+
+// Message is the commit message bgrender writes for the transition from
+// prev to next: the subject, the route the commit leaves, the lines of
+// body, what it did to the warm standby, and the trailers.
+func Message(a *App, next state.State, body ...string) string {
+	lines := append([]string{"Route: " + Route(a.Config, next)}, body...)
+	if note := Note(a.State, next); note != "" {
+		lines = append(lines, note)
+	}
+	return gitops.FormatMessage(Subject(a.State, next), strings.Join(lines, "\n"), Trailers(next))
+}
+
+// Commit commits the transition of a to next (a state.Deploy, Promote, …
+// of a.State) and pushes it: the app dir's files for next (Files), built
+// and checked (Check), with the message bgrender writes (Message). The
+// push is a compare-and-swap on the head a was read at; a transition that
+// lost the race fails with gitops.ErrPushRejected, and is run again on the
+// app read anew (Load), never blindly. A color's files edited by hand are a
+// *render.DriftError: a transition never builds on them.
+func (a *App) Commit(ctx context.Context, b *render.Builder, next state.State, author gitops.Signature) (gitops.Result, error) {
+	files, next, err := Files(a.Config, a.Files, a.State, next)
+	if err != nil {
+		return gitops.Result{}, err
+	}
+	if _, err := a.Check(b, files, next); err != nil {
+		return gitops.Result{}, err
+	}
+	res, err := a.Repo.Apply(ctx, gitops.Change{
+		Dir:     a.Dir,
+		Files:   files,
+		Replace: []string{render.OverlaysDir},
+		Message: Message(a, next),
+		Author:  author,
+	})
+	if err != nil && !errors.Is(err, gitops.ErrPushRejected) {
+		return res, fmt.Errorf("%s: commit %s: %w", a.Dir, next.Last.Name, err)
+	}
+	return res, err
+}
