@@ -2,16 +2,13 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"path"
 	"regexp"
 	"strings"
-	"time"
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/bgrender/bgrender/pkg/gitops"
 	"github.com/bgrender/bgrender/pkg/release"
 	"github.com/bgrender/bgrender/pkg/state"
 )
@@ -34,49 +31,17 @@ type stepFunc func(a *appCtx) (next state.State, subject, hint string, err error
 // waited for the same bounded way; one that stays is reported with the
 // command that removes it.
 func (g *globals) commitStep(ctx context.Context, step stepFunc, body ...string) (transitionResult, *appCtx, error) {
-	// A lock is held for the moment of a write: a few tries are enough to
-	// tell one held from one left behind.
-	const maxAttempts, maxLockedAttempts = 10, 4
-	raced, refreshed := false, false
-	var firstHead string
-	for attempt := 1; ; attempt++ {
-		res, a, err := g.commitOnce(ctx, step, raced || refreshed, body...)
-		var refused *state.RefusedError
-		if a != nil && firstHead == "" {
-			firstHead = a.Repo.Head().String()
+	var res transitionResult
+	var last *appCtx
+	err := release.Retrier{Jitter: g.jitter}.Run(ctx, func(ctx context.Context, refresh bool) (*release.App, error) {
+		r, a, err := g.commitOnce(ctx, step, refresh, body...)
+		res, last = r, a
+		if a == nil {
+			return nil, err
 		}
-		switch {
-		case err == nil:
-			return res, a, nil
-		case errors.As(err, &refused) && a != nil && !raced && !refreshed && a.Repo.CanRefresh():
-			// A checkout judges on what it has: its remote may be ahead.
-			// Judge again on the remote's head before refusing.
-			refreshed = true
-			continue
-		case (raced || refreshed) && errors.As(err, &refused) && a != nil && a.Repo.Head().String() != firstHead:
-			return res, a, fmt.Errorf("%w (another transition landed first; branch %s is now at %s)", err, a.Repo.Branch(), short(a.Repo.Head().String()))
-		case errors.As(err, &refused) && a != nil:
-			// Name the head the refusal was judged at: a pipeline that started
-			// just after another landed learns what it saw.
-			return res, a, fmt.Errorf("%w (branch %s is at %s)", err, a.Repo.Branch(), short(a.Repo.Head().String()))
-		case !errors.Is(err, gitops.ErrPushRejected) && !errors.Is(err, gitops.ErrLocked):
-			return res, a, err
-		case attempt >= maxLockedAttempts && errors.Is(err, gitops.ErrLocked):
-			return res, a, err
-		case attempt == maxAttempts:
-			return res, a, fmt.Errorf("%w; gave up after %d attempts: the branch keeps moving", err, attempt)
-		}
-		raced = true
-		backoff := time.Duration(25<<min(attempt, 6)) * time.Millisecond
-		if g.jitter != nil {
-			backoff = g.jitter(backoff)
-		}
-		select {
-		case <-ctx.Done():
-			return res, a, ctx.Err()
-		case <-time.After(backoff):
-		}
-	}
+		return a.App, err
+	})
+	return res, last, err
 }
 
 // commitOnce is one attempt of commitStep; refresh is openRepo's.
