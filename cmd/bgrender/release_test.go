@@ -303,7 +303,9 @@ func TestReleaseRollsBackToTheAdoptedDeployment(t *testing.T) {
 		w.Write([]byte(`{"version":"v1"}`))
 	})}
 	res, sum := r.release(1, "--version", "v1")
-	if sum.Outcome != outcomeRolledBack || transitions(sum) != "deploy,route,verify,promote,rollback" {
+	// First the adopted Deployment's own routes, applied before v1's
+	// Deployment joins the Service (make-before-break).
+	if sum.Outcome != outcomeRolledBack || transitions(sum) != "route-adopted,deploy,route,verify,promote,rollback" {
 		t.Fatalf("v1: %s %s %q\n%s", sum.Outcome, transitions(sum), sum.Error, res.stderr)
 	}
 	if !strings.Contains(res.stdout+res.stderr, "rollback to the adopted Deployment myapp (v1 in blue goes back under test) after a failed release") {

@@ -82,6 +82,37 @@ func (g *globals) finish(ctx context.Context, res transitionResult) error {
 	return g.printTransition(res)
 }
 
+// routeAdopted commits the adopted Deployment's routes and waits for them to
+// be applied, when the app has one not routed yet and a controller to wait
+// on.
+func (g *globals) routeAdopted(ctx context.Context, o waitOpts) error {
+	a, err := g.openApp(ctx)
+	if err != nil {
+		return err
+	}
+	a.Repo.Close()
+	if ad := a.State.Adopted; ad == nil || ad.Routed || !o.configured(a.Config) || a.State.Phase() != state.PhaseEmpty {
+		return nil
+	}
+	res, a, err := g.commitStep(ctx, func(a *appCtx) (state.State, string, string, error) {
+		next, err := state.RouteAdopted(a.State)
+		if err != nil {
+			return next, "", "", err
+		}
+		return next, release.Subject(a.State, next), "waiting for the routes to be applied before the new color's Deployment joins the Service", nil
+	})
+	if err != nil {
+		return err
+	}
+	if err := g.finish(ctx, res); err != nil {
+		return err
+	}
+	if _, err := g.waitApplied(ctx, a, o, res.Commit); err != nil {
+		return fmt.Errorf("%s: the routes to the adopted Deployment are committed, but waiting for commit %s failed: %w; run the deploy again once it is applied", a.Dir, short(res.Commit), err)
+	}
+	return nil
+}
+
 // routeStep adds the test route (make-before-break, second commit of deploy).
 func (g *globals) routeStep(a *appCtx) (state.State, string, string, error) {
 	next, err := state.Route(a.State)
@@ -193,8 +224,16 @@ func deployRequest(version, color, tag string) (state.DeployRequest, error) {
 	return req, nil
 }
 
-// deploy commits a new release; with split, as two commits with a wait between.
+// deploy commits a new release; with split, as two commits with a wait
+// between — three for an app taken over with init --adopt whose own routes
+// do not lead to the adopted Deployment yet: those go first, so that the
+// new color's pods never join a Service without routes.
 func (g *globals) deploy(ctx context.Context, req state.DeployRequest, split bool, o waitOpts) error {
+	if split {
+		if err := g.routeAdopted(ctx, o); err != nil {
+			return err
+		}
+	}
 	res, a, err := g.commitStep(ctx, func(a *appCtx) (state.State, string, string, error) {
 		split = split && o.configured(a.Config)
 		req.Unrouted = split

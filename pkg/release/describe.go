@@ -52,6 +52,10 @@ func Subject(prev, next state.State) string {
 		case next.Adopted != nil && next.Test != nil:
 			return fmt.Sprintf("%s: rollback to %s (%s in %s goes back under test)", next.App, next.Adopted.Describe(), next.Test.Version, next.Test.Color)
 		}
+	case state.TRouteAdopted:
+		if a := next.Adopted; a != nil {
+			return fmt.Sprintf("%s: route everyone to %s before the first release", next.App, a.Describe())
+		}
 	case state.TAbort:
 		return fmt.Sprintf("%s: abort %s in %s (release %s)", next.App, last.Version, last.Color, last.Release)
 	case state.TDecommission:
@@ -107,7 +111,7 @@ func Route(cfg config.Config, s state.State) string {
 	switch {
 	case s.Active != nil:
 		parts = append(parts, fmt.Sprintf("default -> %s %s", s.Active.Color, s.Active.Version))
-	case s.Adopted != nil && s.Test != nil:
+	case s.Adopted != nil && s.Adopted.Routed:
 		parts = append(parts, "default -> "+s.Adopted.Describe()+" (as it ran before bgrender)")
 	case s.Adopted != nil:
 		return "no route yet: the Service reaches " + s.Adopted.Describe() + " as before"

@@ -20,6 +20,7 @@ func TestSubjects(t *testing.T) {
 		step           func(state.State) (state.State, error)
 		subject, route string
 	}{
+		{state.RouteAdopted, "shop: route everyone to the adopted Deployment shop before the first release", "default -> the adopted Deployment shop (as it ran before bgrender)"},
 		{func(s state.State) (state.State, error) {
 			return state.Deploy(s, state.DeployRequest{Version: "v1", ReleaseID: "r-1", Unrouted: true})
 		}, "shop: deploy v1 to blue (release r-1) without test route yet", "cookie test=true -> none (blue v1 has no test route yet); default -> the adopted Deployment shop (as it ran before bgrender)"},

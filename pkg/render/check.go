@@ -135,7 +135,7 @@ func (c *checker) checkPresence() {
 		// route yet (make-before-break) has a subset and no rule.
 		case len(deployed) > 0 && o.node == nil && o.name == c.drName():
 			c.fail(o.name, "", "missing, but Deployments %s exist: they get no traffic", strings.Join(deployed, ", "))
-		case len(deployed) == 0 && o.node != nil:
+		case len(deployed) == 0 && o.node != nil && c.podsWith(map[string]string{LabelApp: c.app, LabelColor: AdoptedColor}) == "":
 			c.fail(o.name, "", "exists, but no Deployment %s or %s does", DeploymentName(c.app, state.Blue), DeploymentName(c.app, state.Green))
 		}
 	}

@@ -132,7 +132,7 @@ func Overlays(cfg config.Config, s state.State, colors map[state.Color]ColorFile
 		add(path.Join(dir, KustomizationFile), r.colorKustomization(rel))
 		resources = append(resources, string(rel.Color))
 	}
-	if len(deployed) > 0 {
+	if len(deployed) > 0 || (s.Adopted != nil && s.Adopted.Routed) {
 		add(path.Join(OverlaysDir, DestinationRuleFile), r.destinationRule(deployed))
 		resources = append(resources, DestinationRuleFile)
 	}
@@ -315,9 +315,9 @@ func (r *renderer) routes(name string, hosts, gateways []string) *yaml.RNode {
 			kv("name", str(r.cfg.App+"-default")),
 			kv("route", r.routeTo(string(r.s.Active.Color))),
 		))
-	case r.s.Adopted != nil && len(r.s.Deployed()) > 0:
+	case r.s.Adopted != nil && r.s.Adopted.Routed:
 		// Taking over a live app: everyone else stays on what it ran.
-		// (With no release deployed there are no routes at all, and the
+		// (Until it is routed there are no routes at all, and the
 		// Service reaches the adopted pods as before.)
 		rules = append(rules, b.mapping(
 			kv("name", str(r.cfg.App+"-default")),

@@ -143,7 +143,7 @@ func (s State) Validate() error {
 		}
 	}
 	switch s.Last.Name {
-	case TInit, TDeploy, TPromote, TRollback, TAbort, TDecommission, TVerify, TRoute, TUnroute:
+	case TInit, TDeploy, TPromote, TRollback, TAbort, TDecommission, TVerify, TRoute, TUnroute, TRouteAdopted:
 	default:
 		return fmt.Errorf("lastTransition.name: unknown transition %q", s.Last.Name)
 	}

@@ -63,11 +63,18 @@ func Replay(s State, step Step, recorded State) (State, error) {
 		return expect(RoleTest, Route)
 	case TUnroute:
 		return expect(RoleTest, Unroute)
+	case TRouteAdopted:
+		return RouteAdopted(s)
 	case TInit:
 		if s.Active != nil || s.Test != nil || s.Standby != nil {
 			return s, refuse(s, ErrInvalidArgs, "init on an app that has releases")
 		}
-		return New(s.App), nil
+		n := New(s.App)
+		if a := recorded.Adopted; a != nil && !a.Routed {
+			cp := *a // init --adopt: what it keeps is recorded with it
+			n.Adopted = &cp
+		}
+		return n, nil
 	}
 	return s, refuse(s, ErrInvalidArgs, "unknown transition %q", step.Transition)
 }

@@ -112,6 +112,9 @@ const (
 	TVerify       Transition = "verify"
 	TRoute        Transition = "route"
 	TUnroute      Transition = "unroute"
+	// TRouteAdopted gives the adopted workload routes of its own before
+	// the first release's Deployment exists (make-before-break).
+	TRouteAdopted Transition = "route-adopted"
 )
 
 // LastTransition records the transition that produced a state.
@@ -149,14 +152,18 @@ type Adopted struct {
 	Deployment string `json:"deployment" yaml:"deployment"`
 	// Snapshot is the digest of its files, as init --adopt kept them.
 	Snapshot string `json:"snapshot" yaml:"snapshot"`
+	// Routed is set once the app's own routes lead to it (a subset and a
+	// default route): from the first deploy on, or a route-adopted commit
+	// before it. Until then the Service reaches its pods as before.
+	Routed bool `json:"routed,omitempty" yaml:"routed,omitempty"`
 }
 
 // Describe names the adopted workload for humans.
 func (a Adopted) Describe() string { return "the adopted Deployment " + a.Deployment }
 
 // AdoptedRouted reports whether the adopted workload takes the default
-// route: it is there and no release is active.
-func (s State) AdoptedRouted() bool { return s.Adopted != nil && s.Active == nil }
+// route: it is there, routed, and no release is active.
+func (s State) AdoptedRouted() bool { return s.Adopted != nil && s.Adopted.Routed && s.Active == nil }
 
 // New returns the state of a freshly initialised app.
 func New(app string) State {

@@ -103,6 +103,9 @@ func Deploy(s State, req DeployRequest) (State, error) {
 		replaces = next.Test.Replaces // a replaced test had taken it before
 	}
 	next.Test = &Release{ID: req.ReleaseID, Version: req.Version, Color: color, Unrouted: req.Unrouted, Snapshot: req.Snapshot, Replaces: replaces}
+	if next.Adopted != nil {
+		next.Adopted.Routed = true // everyone else stays on it, through the app's routes
+	}
 	next.Last = lastFor(TDeploy, *next.Test)
 	return next, nil
 }
@@ -358,4 +361,22 @@ func Expect(s State, role, release, version string) error {
 		return refuse(s, ErrStale, "expected %s as the %s release, but it is %s; this pipeline is stale", want, role, r.Describe())
 	}
 	return nil
+}
+
+// RouteAdopted gives the adopted workload (init --adopt) a subset and the
+// default route before any release exists: the first deploy's Deployment
+// then joins a Service whose callers the routes already keep off it.
+func RouteAdopted(s State) (State, error) {
+	switch {
+	case s.Adopted == nil:
+		return s, refuse(s, ErrInvalidArgs, "no adopted Deployment to route to")
+	case s.Adopted.Routed:
+		return s, refuse(s, ErrInvalidArgs, "%s is routed already", s.Adopted.Describe())
+	case s.Active != nil || s.Test != nil || s.Standby != nil:
+		return s, refuse(s, ErrInvalidArgs, "%s is routed by the releases' routes", s.Adopted.Describe())
+	}
+	next := s.clone()
+	next.Adopted.Routed = true
+	next.Last = LastTransition{Name: TRouteAdopted}
+	return next, nil
 }

@@ -187,13 +187,26 @@ func TestDeployOverAWarmStandby(t *testing.T) {
 func TestAdoptedCycle(t *testing.T) {
 	s := New("myapp")
 	s.Adopted = &Adopted{Deployment: "myapp", Snapshot: "sha256:" + strings.Repeat("ab", 32)}
-	if !s.AdoptedRouted() {
-		t.Fatal("a fresh adoption is not routed")
+	if s.AdoptedRouted() {
+		t.Fatal("a fresh adoption is routed: its pods may not have the color label yet")
+	}
+	routed := must(t)(RouteAdopted(s))
+	if !routed.AdoptedRouted() || routed.Last.Name != TRouteAdopted {
+		t.Fatalf("route-adopted: %+v", routed)
+	}
+	if _, err := RouteAdopted(routed); err == nil {
+		t.Fatal("route-adopted twice")
+	}
+	if replayed, err := Replay(s, StepOf(routed), routed); err != nil || !Equal(replayed, routed) {
+		t.Fatalf("replay of route-adopted: %v", err)
 	}
 	if _, err := Decommission(s); err == nil || !strings.Contains(err.Error(), "takes all traffic until a release is promoted") {
 		t.Fatalf("decommission while adopted serves: %v", err)
 	}
 	s = must(t)(Deploy(s, deploy("v1", "r1")))
+	if !s.AdoptedRouted() {
+		t.Fatal("the first deploy does not route everyone else to the adopted Deployment")
+	}
 	s = must(t)(Promote(s, forced))
 	if s.AdoptedRouted() || s.Adopted == nil || s.Standby != nil {
 		t.Fatalf("after the first promote: %+v", s)
