@@ -40,10 +40,16 @@ func TestStopKillsTheGroup(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat("/proc/" + strings.TrimSpace(string(pid))); err == nil {
-		// A zombie is gone as far as the test is concerned; a live one is not.
-		if stat, _ := os.ReadFile("/proc/" + strings.TrimSpace(string(pid)) + "/stat"); !strings.Contains(string(stat), ") Z") {
-			t.Errorf("the grandchild %s outlived Stop", strings.TrimSpace(string(pid)))
+	// SIGKILL is delivered at once but takes effect when the kernel next
+	// runs the process: allow it a moment. A zombie (dead, not yet reaped
+	// by its new parent) is gone as far as the test is concerned.
+	alive := func() bool {
+		stat, err := os.ReadFile("/proc/" + strings.TrimSpace(string(pid)) + "/stat")
+		return err == nil && !strings.Contains(string(stat), ") Z")
+	}
+	for deadline := time.Now().Add(5 * time.Second); alive(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the grandchild %s outlived Stop", strings.TrimSpace(string(pid)))
 		}
 	}
 }
