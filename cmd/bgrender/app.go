@@ -41,9 +41,6 @@ type globals struct {
 	// getenv reads the environment (forge tokens).
 	getenv func(string) string
 
-	// record, when set, sees every transition printed (release collects them).
-	record func(transitionResult)
-
 	// builder serialises kustomize builds: kustomize keeps process-wide state.
 	builder *render.Builder
 

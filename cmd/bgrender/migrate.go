@@ -84,7 +84,7 @@ after: nothing restarts.
 			if err != nil {
 				return err
 			}
-			return g.finish(ctx, res)
+			return g.finish(ctx, res, g.printTransition)
 		},
 	}
 }

@@ -25,12 +25,6 @@ func short(hash string) string {
 
 // printTransition reports a transition in the chosen format.
 func (g *globals) printTransition(res transitionResult) error {
-	if g.record != nil {
-		g.record(res)
-		if g.json() {
-			return nil // the command prints one summary object
-		}
-	}
 	if g.json() {
 		return writeJSON(g.stdout, res)
 	}

@@ -80,11 +80,16 @@ healthy switch; by default it stays warm for a manual decommission.
 // release runs the cycle and leaves the repo safe on every failure.
 func (g *globals) release(ctx context.Context, req state.DeployRequest, o waitOpts, v verifyOpts, decommissionAfter time.Duration) error {
 	sum := releaseSummary{Version: req.Version, Commits: []transitionResult{}}
-	g.record = func(r transitionResult) {
+	// emit collects each commit for the summary; in text it is printed as
+	// it lands, in JSON the summary is the one object printed.
+	emit := func(r transitionResult) error {
 		sum.App = r.App
 		sum.Commits = append(sum.Commits, r)
+		if g.json() {
+			return nil
+		}
+		return g.printTransition(r)
 	}
-	defer func() { g.record = nil }()
 	finish := func(outcome releaseOutcome, err error) error {
 		sum.Outcome = outcome
 		if err != nil {
@@ -124,7 +129,7 @@ func (g *globals) release(ctx context.Context, req state.DeployRequest, o waitOp
 	// abortRelease drops the release under test and waits until the
 	// controller has applied that, so the command ends with the cluster safe.
 	abortRelease := func(cause error) error {
-		if err := g.abort(ctx, true, o, expectOpts{release: releaseID(sum)}); err != nil {
+		if err := g.abort(ctx, true, o, expectOpts{release: releaseID(sum)}, emit); err != nil {
 			return finish(outcomeAborted, errors.Join(cause, fmt.Errorf("abort: %w", err)))
 		}
 		if len(sum.Commits) > 0 {
@@ -136,7 +141,7 @@ func (g *globals) release(ctx context.Context, req state.DeployRequest, o waitOp
 	}
 
 	// Before the switch: any failure aborts the release under test.
-	if err := g.deploy(ctx, req, true, o); err != nil {
+	if err := g.deploy(ctx, req, true, o, emit); err != nil {
 		var refused *state.RefusedError
 		if errors.As(err, &refused) || len(sum.Commits) == 0 {
 			return err // nothing was committed: a refusal stays a refusal (exit 3)
@@ -147,7 +152,7 @@ func (g *globals) release(ctx context.Context, req state.DeployRequest, o waitOp
 	if err != nil {
 		return abortRelease(err)
 	}
-	if err := g.printTransition(verified); err != nil {
+	if err := emit(verified); err != nil {
 		return err
 	}
 	// The switch.
@@ -161,7 +166,7 @@ func (g *globals) release(ctx context.Context, req state.DeployRequest, o waitOp
 	if err != nil {
 		return abortRelease(err)
 	}
-	if err := g.printTransition(promoted); err != nil {
+	if err := emit(promoted); err != nil {
 		return err
 	}
 	// After the switch: any failure rolls back.
@@ -181,7 +186,7 @@ func (g *globals) release(ctx context.Context, req state.DeployRequest, o waitOp
 		if err != nil {
 			return finish(outcomeFailed, errors.Join(cause, fmt.Errorf("rollback: %w", err)))
 		}
-		if err := g.printTransition(res); err != nil {
+		if err := emit(res); err != nil {
 			return err
 		}
 		if _, werr := g.waitApplied(ctx, a, o, res.Commit); werr != nil {
@@ -216,13 +221,17 @@ func (g *globals) release(ctx context.Context, req state.DeployRequest, o waitOp
 			return finish(outcomeReleased, fmt.Errorf("interrupted before decommissioning %s: %w", a.State.Standby.Describe(), ctx.Err()))
 		case <-t.C:
 		}
-		if err := g.transition(ctx, func(a *appCtx) (state.State, string, string, error) {
+		res, _, err := g.commitStep(ctx, func(a *appCtx) (state.State, string, string, error) {
 			next, err := state.Decommission(a.State)
 			if err != nil {
 				return next, "", "", err
 			}
 			return next, release.Subject(a.State, next), "", nil
-		}); err != nil {
+		})
+		if err == nil {
+			err = emit(res)
+		}
+		if err != nil {
 			return finish(outcomeReleased, fmt.Errorf("decommission: %w", err))
 		}
 	}

@@ -63,29 +63,33 @@ func (g *globals) commitOnce(ctx context.Context, step stepFunc, refresh bool, b
 	return res, a, err
 }
 
+// emitFunc receives each transition a command made, in order: a command
+// prints it (printTransition), release collects it for its summary.
+type emitFunc func(transitionResult) error
+
 // transition commits one step and prints it.
 func (g *globals) transition(ctx context.Context, step stepFunc) error {
 	res, _, err := g.commitStep(ctx, step)
 	if err != nil {
 		return err
 	}
-	return g.finish(ctx, res)
+	return g.finish(ctx, res, g.printTransition)
 }
 
-// finish opens the pull request of a proposal, then prints the transition.
-func (g *globals) finish(ctx context.Context, res transitionResult) error {
+// finish opens the pull request of a proposal, then emits the transition.
+func (g *globals) finish(ctx context.Context, res transitionResult, emit emitFunc) error {
 	if res.PR != nil && !res.DryRun {
 		if err := g.openPR(ctx, &res); err != nil {
 			return err
 		}
 	}
-	return g.printTransition(res)
+	return emit(res)
 }
 
 // routeAdopted commits the adopted Deployment's routes and waits for them to
 // be applied, when the app has one not routed yet and a controller to wait
 // on.
-func (g *globals) routeAdopted(ctx context.Context, o waitOpts) error {
+func (g *globals) routeAdopted(ctx context.Context, o waitOpts, emit emitFunc) error {
 	a, err := g.openApp(ctx)
 	if err != nil {
 		return err
@@ -104,7 +108,7 @@ func (g *globals) routeAdopted(ctx context.Context, o waitOpts) error {
 	if err != nil {
 		return err
 	}
-	if err := g.finish(ctx, res); err != nil {
+	if err := g.finish(ctx, res, emit); err != nil {
 		return err
 	}
 	if _, err := g.waitApplied(ctx, a, o, res.Commit); err != nil {
@@ -189,7 +193,7 @@ under test unless --replace.
 			// subset land first and the test route follows once they are applied.
 			// A proposal lands as one merge, so it is one commit.
 			split := !noWait && !g.dryRun && !p.enabled
-			return g.deploy(c.Context, req, split, o)
+			return g.deploy(c.Context, req, split, o, g.printTransition)
 		},
 	}
 }
@@ -228,9 +232,9 @@ func deployRequest(version, color, tag string) (state.DeployRequest, error) {
 // between — three for an app taken over with init --adopt whose own routes
 // do not lead to the adopted Deployment yet: those go first, so that the
 // new color's pods never join a Service without routes.
-func (g *globals) deploy(ctx context.Context, req state.DeployRequest, split bool, o waitOpts) error {
+func (g *globals) deploy(ctx context.Context, req state.DeployRequest, split bool, o waitOpts, emit emitFunc) error {
 	if split {
-		if err := g.routeAdopted(ctx, o); err != nil {
+		if err := g.routeAdopted(ctx, o, emit); err != nil {
 			return err
 		}
 	}
@@ -252,7 +256,7 @@ func (g *globals) deploy(ctx context.Context, req state.DeployRequest, split boo
 	if err != nil {
 		return err
 	}
-	if err := g.finish(ctx, res); err != nil || !split {
+	if err := g.finish(ctx, res, emit); err != nil || !split {
 		return err
 	}
 	if _, err := g.waitApplied(ctx, a, o, res.Commit); err != nil {
@@ -262,7 +266,7 @@ func (g *globals) deploy(ctx context.Context, req state.DeployRequest, split boo
 	if err != nil {
 		return err
 	}
-	return g.printTransition(res)
+	return emit(res)
 }
 
 func promoteCommand(g *globals) *cli.Command {
@@ -385,13 +389,13 @@ in one commit.
 			if err := p.use(g, c); err != nil {
 				return err
 			}
-			return g.abort(c.Context, !noWait && !g.dryRun && !p.enabled, o, e)
+			return g.abort(c.Context, !noWait && !g.dryRun && !p.enabled, o, e, g.printTransition)
 		},
 	}
 }
 
 // abort drops the release under test; with split, the route goes first.
-func (g *globals) abort(ctx context.Context, split bool, o waitOpts, e expectOpts) error {
+func (g *globals) abort(ctx context.Context, split bool, o waitOpts, e expectOpts, emit emitFunc) error {
 	res, a, err := g.commitStep(ctx, e.guard(state.RoleTest, func(a *appCtx) (state.State, string, string, error) {
 		split = split && o.configured(a.Config) && a.State.TestRouted()
 		if !split {
@@ -407,7 +411,7 @@ func (g *globals) abort(ctx context.Context, split bool, o waitOpts, e expectOpt
 	if err != nil {
 		return err
 	}
-	if err := g.finish(ctx, res); err != nil || !split {
+	if err := g.finish(ctx, res, emit); err != nil || !split {
 		return err
 	}
 	if _, err := g.waitApplied(ctx, a, o, res.Commit); err != nil {
@@ -417,7 +421,7 @@ func (g *globals) abort(ctx context.Context, split bool, o waitOpts, e expectOpt
 	if err != nil {
 		return err
 	}
-	return g.printTransition(res)
+	return emit(res)
 }
 
 func (g *globals) abortStep(a *appCtx) (state.State, string, string, error) {

@@ -101,7 +101,7 @@ to the state; promote needs it. On failure nothing is committed (exit 1).
 			if err != nil {
 				return err
 			}
-			return g.finish(c.Context, res)
+			return g.finish(c.Context, res, g.printTransition)
 		},
 	}
 }
