@@ -162,29 +162,42 @@ func (s *scenario) assertMeshCalls(when string) {
 	if st.Active == nil || st.Test == nil {
 		s.t.Fatalf("%s: want an active release and one under test: %+v", when, st)
 	}
-	call := func(cookie string) string {
-		req, err := http.NewRequest(http.MethodGet, s.traffic.MeshURL+"/", nil)
-		if err != nil {
-			s.t.Fatal(err)
-		}
-		req.Host = "myapp"
-		if cookie != "" {
-			req.Header.Set("Cookie", cookie)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return err.Error()
-		}
-		defer resp.Body.Close()
-		return fmt.Sprintf("%d %s", resp.StatusCode, resp.Header.Get(smoketest.VersionHeader))
+	s.expectMesh(when, map[string]string{"": "200 " + st.Active.Version, "a=1; test=true": "200 " + st.Test.Version})
+}
+
+// meshCall calls the app's Service "myapp" from inside the mesh (the
+// Traffic stand-in's mesh caller at url), with the Cookie header cookie
+// ("" for none), and returns "status version", or the error.
+func meshCall(client *http.Client, url, cookie string) string {
+	req, err := http.NewRequest(http.MethodGet, url+"/", nil)
+	if err != nil {
+		return err.Error()
 	}
-	want := map[string]string{"": "200 " + st.Active.Version, "a=1; test=true": "200 " + st.Test.Version}
+	req.Host = "myapp"
+	if cookie != "" {
+		req.Header.Set("Cookie", cookie)
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return err.Error()
+	}
+	resp.Body.Close()
+	return fmt.Sprintf("%d %s", resp.StatusCode, resp.Header.Get(smoketest.VersionHeader))
+}
+
+// expectMesh waits (10 s at most: the stand-ins sync every 100 ms) until
+// calls from inside the mesh get want, cookie header value ("" for none)
+// -> "status version", the same on four calls in a row (the Service would
+// alternate between pods).
+func (s *scenario) expectMesh(when string, want map[string]string) {
+	s.t.Helper()
+	client := &http.Client{Timeout: 2 * time.Second}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		got := map[string]string{}
 		for cookie := range want {
-			for range 4 { // the Service would alternate between colors
-				if r := call(cookie); got[cookie] == "" || got[cookie] == r {
+			for range 4 {
+				if r := meshCall(client, s.traffic.MeshURL, cookie); got[cookie] == "" || got[cookie] == r {
 					got[cookie] = r
 				} else {
 					got[cookie] = "mixed: " + got[cookie] + ", " + r

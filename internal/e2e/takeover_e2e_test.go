@@ -4,7 +4,6 @@ package e2e
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"strings"
 	"sync"
@@ -50,6 +49,7 @@ spec:
 // stand-in's mesh caller) every 50 ms, without the test cookie, and keeps
 // what each call got, as a user of the app would see it.
 type meshProbe struct {
+	once  sync.Once
 	mu    sync.Mutex
 	calls []probeCall
 	stop  chan struct{}
@@ -61,21 +61,13 @@ type probeCall struct {
 	result string // "200 v1", or the error
 }
 
-func startMeshProbe(url string) *meshProbe {
+func startMeshProbe(t *testing.T, url string) *meshProbe {
 	p := &meshProbe{stop: make(chan struct{}), done: make(chan struct{})}
 	go func() {
 		defer close(p.done)
 		client := &http.Client{Timeout: 2 * time.Second}
 		for {
-			req, _ := http.NewRequest(http.MethodGet, url+"/", nil)
-			req.Host = "myapp"
-			res := ""
-			if resp, err := client.Do(req); err != nil {
-				res = err.Error()
-			} else {
-				res = fmt.Sprintf("%d %s", resp.StatusCode, resp.Header.Get(smoketest.VersionHeader))
-				resp.Body.Close()
-			}
+			res := meshCall(client, url, "")
 			p.mu.Lock()
 			p.calls = append(p.calls, probeCall{time.Now(), res})
 			p.mu.Unlock()
@@ -86,56 +78,16 @@ func startMeshProbe(url string) *meshProbe {
 			}
 		}
 	}()
+	t.Cleanup(func() { p.finish() }) // a test that stops early stops the probe too
 	return p
 }
 
 func (p *meshProbe) finish() []probeCall {
-	close(p.stop)
+	p.once.Do(func() { close(p.stop) })
 	<-p.done
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.calls
-}
-
-// expectMesh waits (10 s at most) until calls from inside the mesh get
-// want: cookie header value ("" for none) -> "status version", the same on
-// four calls in a row.
-func (s *scenario) expectMesh(when string, want map[string]string) {
-	s.t.Helper()
-	call := func(cookie string) string {
-		req, _ := http.NewRequest(http.MethodGet, s.traffic.MeshURL+"/", nil)
-		req.Host = "myapp"
-		if cookie != "" {
-			req.Header.Set("Cookie", cookie)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return err.Error()
-		}
-		defer resp.Body.Close()
-		return fmt.Sprintf("%d %s", resp.StatusCode, resp.Header.Get(smoketest.VersionHeader))
-	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		got := map[string]string{}
-		for cookie := range want {
-			for range 4 { // the Service would alternate between pods
-				if r := call(cookie); got[cookie] == "" || got[cookie] == r {
-					got[cookie] = r
-				} else {
-					got[cookie] = "mixed: " + got[cookie] + ", " + r
-				}
-			}
-		}
-		if fmt.Sprint(got) == fmt.Sprint(want) {
-			return
-		}
-		if time.Now().After(deadline) {
-			s.t.Errorf("%s: calls from inside the mesh got %v, want %v", when, got, want)
-			return
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
 }
 
 // TestTakeoverArgoCD takes over an app that Argo CD already runs: from the
@@ -152,7 +104,7 @@ func TestTakeoverArgoCD(t *testing.T) {
 	a.AddRepo(t, s.repo, scenarioUser, scenarioPass)
 	a.AddApp(t, "myapp", s.repo, "apps/myapp", "default")
 	s.expectMesh("before bgrender", map[string]string{"": "200 v0"})
-	probe := startMeshProbe(s.traffic.MeshURL)
+	probe := startMeshProbe(t, s.traffic.MeshURL)
 
 	s.bg(0, "init", "--adopt", "--name", "myapp", "--image", "ghcr.io/acme/myapp", "--host", "myapp.example.com")
 	s.env = append(s.env, "BGRENDER_ARGOCD_TOKEN="+a.Token)
