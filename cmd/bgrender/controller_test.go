@@ -29,9 +29,12 @@ import (
 // with Argo CD v2.14's Application JSON (the recorded reference response,
 // with the revision, times and statuses of this sync).
 type fakeArgoCD struct {
-	t       *testing.T
-	remote  string
-	dir     string
+	t      *testing.T
+	remote string
+	dir    string
+	// app is the Application's name and container the container whose
+	// image tag is a pod's version ("myapp" both, unless set).
+	app, container string
 	token   string
 	gateway *smoketest.Gateway
 	srv     *httptest.Server
@@ -51,7 +54,7 @@ type fakeArgoCD struct {
 }
 
 func newFakeArgoCD(t *testing.T, remote, dir, token string) *fakeArgoCD {
-	f := &fakeArgoCD{t: t, remote: remote, dir: dir, token: token, pods: map[state.Color]*smoketest.App{}, appOptions: map[string][]smoketest.AppOption{}}
+	f := &fakeArgoCD{t: t, remote: remote, dir: dir, app: "myapp", container: "myapp", token: token, pods: map[state.Color]*smoketest.App{}, appOptions: map[string][]smoketest.AppOption{}}
 	f.gateway = smoketest.StartGateway(t, nil)
 	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
 	t.Cleanup(f.srv.Close)
@@ -63,7 +66,7 @@ func (f *fakeArgoCD) serve(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, `{"error":"invalid session","code":16}`, http.StatusUnauthorized)
 		return
 	}
-	if r.URL.Path != "/api/v1/applications/myapp" {
+	if r.URL.Path != "/api/v1/applications/"+f.app {
 		http.NotFound(w, r)
 		return
 	}
@@ -132,7 +135,7 @@ func (f *fakeArgoCD) sync() {
 				return yaml.GetValue(v)
 			}
 			color, release := state.Color(label(render.LabelColor)), label(render.LabelRelease)
-			image, _ := n.GetString("spec.template.spec.containers.[name=myapp].image")
+			image, _ := n.GetString("spec.template.spec.containers.[name=" + f.container + "].image")
 			version := image[strings.LastIndex(image, ":")+1:]
 			if old := f.pods[color]; old != nil && old.Release == release {
 				pods[color] = old // unchanged Deployment: same pods

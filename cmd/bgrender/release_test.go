@@ -137,14 +137,7 @@ func TestReleaseCycle(t *testing.T) {
 	}
 
 	// v4 answers the test route but fails without the cookie: rolled back after the switch.
-	r.argo.appOptions["v4"] = []smoketest.AppOption{smoketest.Handle("/", func(w http.ResponseWriter, req *http.Request) {
-		w.Header().Set("x-app-version", "v4")
-		if req.Header.Get("Cookie") == "" {
-			http.Error(w, "broken for real users", http.StatusInternalServerError)
-			return
-		}
-		w.Write([]byte(`{"version":"v4"}`))
-	})}
+	r.argo.appOptions["v4"] = brokenForUsers("v4")
 	res, sum = r.release(1, "--version", "v4")
 	if sum.Outcome != outcomeRolledBack || transitions(sum) != "deploy,route,verify,promote,rollback" {
 		t.Fatalf("v4: %s %s %q\n%s", sum.Outcome, transitions(sum), sum.Error, res.stderr)
@@ -275,51 +268,59 @@ func TestWaitAcceptsOnlyHarmlessDescendants(t *testing.T) {
 	}
 }
 
-// TestReleaseRollsBackToTheAdoptedDeployment: the first release of an app
-// taken over with init --adopt fails its checks on the default route after
-// the switch; the rollback sends users back to the Deployment the app ran
-// before, and the release goes back under test.
-func TestReleaseRollsBackToTheAdoptedDeployment(t *testing.T) {
-	e := newEnv(t, "apps/myapp")
-	const token = "argocd-T0KEN-adopted"
-	t.Setenv("BGRENDER_ARGOCD_TOKEN", token)
-	argo := newFakeArgoCD(t, e.url, "apps/myapp", token)
-	gitopstest.Seed(t, e.url, "main", map[string]string{
-		"apps/myapp/kustomization.yaml": "resources:\n- service.yaml\n- deployment.yaml\n",
-		"apps/myapp/service.yaml":       "apiVersion: v1\nkind: Service\nmetadata:\n  name: myapp\nspec:\n  selector: {app: myapp}\n  ports:\n  - {name: http, port: 3000}\n",
-		"apps/myapp/deployment.yaml": "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: myapp\n  labels: {app: myapp}\nspec:\n  selector:\n    matchLabels: {app: myapp}\n  template:\n    metadata:\n      labels: {app: myapp}\n" +
-			"    spec:\n      containers:\n      - name: myapp\n        image: ghcr.io/acme/myapp:v0\n        ports:\n        - {name: http, containerPort: 3000}\n",
-	}, "myapp as it ran before bgrender")
-	e.run(0, "init", "--adopt", "--name", "myapp", "--image", "ghcr.io/acme/myapp", "--host", "myapp.example.com")
-	gitopstest.Seed(t, e.url, "main", map[string]string{"apps/myapp/bgrender.yaml": strings.Replace(releaseConfig, "SERVER", argo.srv.URL, 1)}, "configure waits and smoke checks")
-	r := &releaseEnv{env: e, argo: argo}
-	r.opts = []func(*globals){noBackoff}
-	r.argo.appOptions["v1"] = []smoketest.AppOption{smoketest.Handle("/", func(w http.ResponseWriter, req *http.Request) {
-		w.Header().Set("x-app-version", "v1")
+// brokenForUsers makes the pods of version answer the test route and
+// fail everyone else: the checks pass before the switch and fail after it.
+func brokenForUsers(version string) []smoketest.AppOption {
+	return []smoketest.AppOption{smoketest.Handle("/", func(w http.ResponseWriter, req *http.Request) {
+		w.Header().Set("x-app-version", version)
 		if req.Header.Get("Cookie") == "" {
 			http.Error(w, "broken for real users", http.StatusInternalServerError)
 			return
 		}
-		w.Write([]byte(`{"version":"v1"}`))
+		w.Write([]byte(`{"version":"` + version + `"}`))
 	})}
-	res, sum := r.release(1, "--version", "v1")
-	// First the adopted Deployment's own routes, applied before v1's
-	// Deployment joins the Service (make-before-break).
+}
+
+// TestReleaseRollsBackToTheAdoptedDeployment: podinfo (testdata/apps), live
+// before bgrender, is taken over with init --adopt, and its first release
+// fails its checks on the default route after the switch. The release first
+// routes everyone to the adopted Deployment (before the new color's
+// Deployment exists), and the rollback sends users back to it, with the
+// release under test again.
+func TestReleaseRollsBackToTheAdoptedDeployment(t *testing.T) {
+	_, url := gitopstest.NewRemote(t, "main")
+	seedPlainApp(t, url, "podinfo")
+	e := newEnvOn(t, url, "apps/podinfo")
+	const token = "argocd-T0KEN-adopted"
+	t.Setenv("BGRENDER_ARGOCD_TOKEN", token)
+	argo := newFakeArgoCD(t, url, "apps/podinfo", token)
+	argo.app, argo.container = "podinfo", "podinfod"
+	e.run(0, "init", "--adopt", "--name", "podinfo", "--image", "ghcr.io/stefanprodan/podinfo", "--container", "podinfod", "--host", "podinfo.example.com")
+	cfg := gitopstest.Files(t, url, "main", "apps/podinfo")["bgrender.yaml"]
+	verify := releaseConfig[strings.Index(releaseConfig, "wait:\n"):]
+	gitopstest.Seed(t, url, "main", map[string]string{"apps/podinfo/bgrender.yaml": cfg + strings.Replace(verify, "SERVER", argo.srv.URL, 1)}, "configure waits and smoke checks")
+	r := &releaseEnv{env: e, argo: argo}
+	r.opts = []func(*globals){noBackoff}
+	r.argo.appOptions["6.7.1"] = brokenForUsers("6.7.1")
+	res, sum := r.release(1, "--version", "6.7.1")
+	// First the adopted Deployment's own routes, applied before the new
+	// color's Deployment joins the Service (make-before-break).
 	if sum.Outcome != outcomeRolledBack || transitions(sum) != "route-adopted,deploy,route,verify,promote,rollback" {
-		t.Fatalf("v1: %s %s %q\n%s", sum.Outcome, transitions(sum), sum.Error, res.stderr)
+		t.Fatalf("6.7.1: %s %s %q\n%s", sum.Outcome, transitions(sum), sum.Error, res.stderr)
 	}
-	if !strings.Contains(res.stdout+res.stderr, "rollback to the adopted Deployment myapp (v1 in blue goes back under test) after a failed release") {
+	if !strings.Contains(res.stdout+res.stderr, "rollback to the adopted Deployment podinfo (6.7.1 in blue goes back under test) after a failed release") {
 		t.Errorf("the rollback's subject:\n%s", res.stdout)
 	}
 	var st statusOut
 	decodeJSON(t, r.run(0, "-o", "json", "status").stdout, &st)
-	if st.Active != nil || st.Test == nil || st.Test.Version != "v1" || st.Adopted == "" {
+	if st.Active != nil || st.Test == nil || st.Test.Version != "6.7.1" || st.Adopted == "" {
 		t.Fatalf("after the rollback: %+v", st)
 	}
-	if got := get(t, r.argo.gateway.URL, "myapp.example.com", ""); got != "v0" {
-		t.Fatalf("users reach %q after the rollback, want v0, what ran before bgrender", got)
+	if got := get(t, r.argo.gateway.URL, "podinfo.example.com", ""); got != "6.7.0" {
+		t.Fatalf("users reach %q after the rollback, want 6.7.0, what ran before bgrender", got)
 	}
-	if got := get(t, r.argo.gateway.URL, "myapp.example.com", "test=true"); got != "v1" {
-		t.Fatalf("the test route reaches %q after the rollback, want v1", got)
+	if got := get(t, r.argo.gateway.URL, "podinfo.example.com", "test=true"); got != "6.7.1" {
+		t.Fatalf("the test route reaches %q after the rollback, want 6.7.1", got)
 	}
+	mustBG(t, 0, "--repo", url, "check", "--all")
 }
