@@ -22,11 +22,10 @@ func SharedConfig(built []byte) []string {
 	shared := map[string]bool{}
 	readers := map[string][]string{}
 	for _, n := range nodes {
-		o, problem := decodeStrict(n)
-		if problem != "" {
-			o = decodeLenient(n)
+		if k := n.GetKind(); k != "ConfigMap" && k != "Deployment" {
+			continue // Check decodes everything already; only these matter here
 		}
-		switch v := o.(type) {
+		switch v := decodeLenient(n).(type) { // Check reports what does not decode strictly
 		case *corev1.ConfigMap:
 			if colorOf(v.Name) == "" {
 				shared[v.Name] = true
