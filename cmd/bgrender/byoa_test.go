@@ -139,11 +139,9 @@ func TestBringYourOwnApp(t *testing.T) {
 
 	// A change of the template and of its ConfigMap, by hand, as a team
 	// would make it: it reaches no color until a deploy takes it.
-	files := gitopstest.Files(t, url, "main", "apps/podinfo")
-	gitopstest.Seed(t, url, "main", map[string]string{
-		"apps/podinfo/per-color/configmap.yaml":  strings.Replace(files["per-color/configmap.yaml"], "greetings from podinfo", "hello from the new config", 1),
-		"apps/podinfo/per-color/deployment.yaml": strings.Replace(files["per-color/deployment.yaml"], "--level=info", "--level=debug", 1),
-	}, "podinfo: debug logs and a new message")
+	e.edits(t, "podinfo: debug logs and a new message",
+		fileEdit{"per-color/configmap.yaml", "greetings from podinfo", "hello from the new config"},
+		fileEdit{"per-color/deployment.yaml", "--level=info", "--level=debug"})
 	if !sameObjects(blue, colorObjects(t, e, "blue")) {
 		t.Fatal("a template change reached the live color without a deploy")
 	}
@@ -227,11 +225,9 @@ func TestInMeshBackend(t *testing.T) {
 
 	// A change of the template and of the ConfigMap it mounts, released
 	// into blue as a config-only release and promoted.
-	files := gitopstest.Files(t, url, "main", "apps/reviews")
-	gitopstest.Seed(t, url, "main", map[string]string{
-		"apps/reviews/per-color/configmap.yaml":  strings.Replace(files["per-color/configmap.yaml"], "STAR_COLOR: black", "STAR_COLOR: red", 1),
-		"apps/reviews/per-color/deployment.yaml": strings.Replace(files["per-color/deployment.yaml"], "value: /tmp/logs", "value: /tmp/reviews-logs", 1),
-	}, "reviews: red stars, logs elsewhere")
+	e.edits(t, "reviews: red stars, logs elsewhere",
+		fileEdit{"per-color/configmap.yaml", "STAR_COLOR: black", "STAR_COLOR: red"},
+		fileEdit{"per-color/deployment.yaml", "value: /tmp/logs", "value: /tmp/reviews-logs"})
 	if !sameObjects(green, colorObjects(t, e, "green")) {
 		t.Fatal("a template change reached the live color without a deploy")
 	}

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 
@@ -261,12 +263,7 @@ func (o *ownership) findings(apps []checkApp) {
 		}
 		return strings.Join(dirs, ", ")
 	}
-	keys := make([]string, 0, len(o.apps))
-	for k := range o.apps {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(o.apps)) {
 		if idx := o.apps[k]; len(idx) > 1 {
 			ns, app, _ := strings.Cut(k, "/")
 			for _, i := range idx {
@@ -274,12 +271,7 @@ func (o *ownership) findings(apps []checkApp) {
 			}
 		}
 	}
-	claims := make([]string, 0, len(o.claims))
-	for k := range o.claims {
-		claims = append(claims, k)
-	}
-	sort.Strings(claims)
-	for _, k := range claims {
+	for _, k := range slices.Sorted(maps.Keys(o.claims)) {
 		if idx := o.claims[k]; len(idx) > 1 {
 			for _, i := range idx {
 				apps[i].Findings = append(apps[i].Findings, fmt.Sprintf("its Gateway claims %s, as the Gateway of %s does: the ingress gateway serves one of them for both; give each app its own host (init --host, gateway.hosts in %s)", k, others(idx, i), config.FileName))

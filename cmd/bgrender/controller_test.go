@@ -35,9 +35,9 @@ type fakeArgoCD struct {
 	// app is the Application's name and container the container whose
 	// image tag is a pod's version ("myapp" both, unless set).
 	app, container string
-	token   string
-	gateway *smoketest.Gateway
-	srv     *httptest.Server
+	token          string
+	gateway        *smoketest.Gateway
+	srv            *httptest.Server
 	// appOptions gives the stand-in pods of a version their behaviour.
 	appOptions map[string][]smoketest.AppOption
 	// dropTestRoute makes the stand-in gateway ignore the test rule, as a

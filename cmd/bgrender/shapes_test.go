@@ -28,15 +28,31 @@ func podinfoBothColors(t *testing.T) *env {
 // new (old must be there), or adds the file when old is empty.
 func edit(t *testing.T, e *env, file, old, new string) {
 	t.Helper()
-	files := gitopstest.Files(t, e.url, "main", "apps/podinfo")
-	body := new
-	if old != "" {
-		if !strings.Contains(files[file], old) {
-			t.Fatalf("%s lacks %q:\n%s", file, old, files[file])
+	e.edits(t, "edit "+file, fileEdit{file, old, new})
+}
+
+// fileEdit replaces old with new in file of the app dir; an empty old adds
+// the file with new as its content.
+type fileEdit struct{ file, old, new string }
+
+// edits makes the edits in one commit on the remote's main, as a person
+// would by hand; an old text that is not there fails the test, so an edit
+// never silently changes nothing.
+func (e *env) edits(t *testing.T, message string, edits ...fileEdit) {
+	t.Helper()
+	files := gitopstest.Files(t, e.url, "main", e.app)
+	out := map[string]string{}
+	for _, ed := range edits {
+		body := ed.new
+		if ed.old != "" {
+			if !strings.Contains(files[ed.file], ed.old) {
+				t.Fatalf("%s lacks %q:\n%s", ed.file, ed.old, files[ed.file])
+			}
+			body = strings.Replace(files[ed.file], ed.old, ed.new, 1)
 		}
-		body = strings.Replace(files[file], old, new, 1)
+		out[e.app+"/"+ed.file] = body
 	}
-	gitopstest.Seed(t, e.url, "main", map[string]string{"apps/podinfo/" + file: body}, "edit "+file)
+	gitopstest.Seed(t, e.url, "main", out, message)
 }
 
 const snapshotDeployment = "overlays/blue/snapshot/template/deployment.yaml"
