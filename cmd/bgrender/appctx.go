@@ -298,7 +298,7 @@ func releaseJSON(r *state.Release) *releaseOut {
 
 // apply renders next, checks it builds, and commits and pushes it as one
 // transition (or prints the diff with --dry-run).
-func (a *appCtx) apply(ctx context.Context, next state.State, subject, body, hint string) (transitionResult, error) {
+func (a *appCtx) apply(ctx context.Context, next state.State, subject string, extra []string, hint string) (transitionResult, error) {
 	files, next, err := release.Files(a.Config, a.Files, a.State, next)
 	var drift *render.DriftError
 	switch {
@@ -311,11 +311,7 @@ func (a *appCtx) apply(ctx context.Context, next state.State, subject, body, hin
 	case err != nil:
 		return transitionResult{}, err
 	}
-	note := release.Note(a.State, next)
-	if note != "" {
-		body = strings.TrimPrefix(body+"\n"+note, "\n")
-	}
-	return a.commitFiles(ctx, files, next, commitOpts{subject: subject, body: body, hint: hint, note: note,
+	return a.commitFiles(ctx, files, next, commitOpts{subject: subject, body: release.Body(a.App, next, extra...), hint: hint, note: release.Note(a.State, next),
 		transition: string(next.Last.Name), trailers: release.Trailers(next), replace: []string{render.OverlaysDir}})
 }
 

@@ -168,7 +168,7 @@ func prBody(a *appCtx, next state.State, diff, reproduce string) string {
 		pr := next.Active.Promotion
 		b.WriteString("\n### Verification\n\n")
 		if pr.Evidence != nil {
-			for _, l := range evidenceLines(*pr.Evidence) {
+			for _, l := range release.EvidenceLines(*pr.Evidence) {
 				fmt.Fprintf(&b, "- %s\n", l)
 			}
 		} else {

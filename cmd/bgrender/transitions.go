@@ -55,11 +55,7 @@ func (g *globals) commitOnce(ctx context.Context, step stepFunc, refresh bool, b
 	if err != nil {
 		return transitionResult{}, a, err
 	}
-	msg := append([]string{"Route: " + release.Route(a.Config, next)}, body...)
-	if next.Last.Name == state.TPromote && next.Active.Promotion.Evidence != nil {
-		msg = append(msg, evidenceLines(*next.Active.Promotion.Evidence)...)
-	}
-	res, err := a.apply(ctx, next, subject, strings.Join(msg, "\n"), hint)
+	res, err := a.apply(ctx, next, subject, body, hint)
 	return res, a, err
 }
 

@@ -156,16 +156,6 @@ func (g *globals) verify(ctx context.Context, o waitOpts, v verifyOpts, e expect
 		t := next.Test
 		return next, release.Subject(a.State, next),
 			fmt.Sprintf("`%s promote` switches the default route to %s", g.cmdPrefix(a), t.Color), nil
-	}), evidenceLines(ev)...)
+	}), release.EvidenceLines(ev)...)
 	return res, err
-}
-
-// evidenceLines describes evidence in a commit body.
-func evidenceLines(ev state.Evidence) []string {
-	lines := []string{
-		"Evidence: release " + ev.Release + " verified at " + ev.VerifiedAt,
-		"Applied commit: " + ev.Commit + " (" + ev.Source + " reported " + ev.Revision + ")",
-		"Checks passed: " + strings.Join(ev.Checks, ", "),
-	}
-	return lines
 }

@@ -43,15 +43,34 @@ func (a *App) Check(b *render.Builder, files render.Files, next state.State) ([]
 	return built, nil
 }
 
-// Message is the commit message bgrender writes for the transition from
-// prev to next: the subject, the route the commit leaves, the lines of
-// body, what it did to the warm standby, and the trailers.
-func Message(a *App, next state.State, body ...string) string {
-	lines := append([]string{"Route: " + Route(a.Config, next)}, body...)
+// Body is the body of the commit that takes a to next: the route it
+// leaves, the lines of extra, the evidence a promotion relied on, and what
+// it did to the warm standby.
+func Body(a *App, next state.State, extra ...string) string {
+	lines := append([]string{"Route: " + Route(a.Config, next)}, extra...)
+	if next.Last.Name == state.TPromote && next.Active != nil && next.Active.Promotion != nil && next.Active.Promotion.Evidence != nil {
+		lines = append(lines, EvidenceLines(*next.Active.Promotion.Evidence)...)
+	}
 	if note := Note(a.State, next); note != "" {
 		lines = append(lines, note)
 	}
-	return gitops.FormatMessage(Subject(a.State, next), strings.Join(lines, "\n"), Trailers(next))
+	return strings.Join(lines, "\n")
+}
+
+// EvidenceLines say what a verification proved, for commit messages and
+// pull requests.
+func EvidenceLines(ev state.Evidence) []string {
+	return []string{
+		"Evidence: release " + ev.Release + " verified at " + ev.VerifiedAt,
+		"Applied commit: " + ev.Commit + " (" + ev.Source + " reported " + ev.Revision + ")",
+		"Checks passed: " + strings.Join(ev.Checks, ", "),
+	}
+}
+
+// Message is the commit message bgrender writes for the transition of a
+// to next: its Subject, Body and Trailers.
+func Message(a *App, next state.State, extra ...string) string {
+	return gitops.FormatMessage(Subject(a.State, next), Body(a, next, extra...), Trailers(next))
 }
 
 // Commit commits the transition of a to next (a state.Deploy, Promote, …

@@ -110,3 +110,25 @@ func TestNote(t *testing.T) {
 		t.Errorf("no change: %q", got)
 	}
 }
+
+// The body of a promote names the evidence it relied on, as check --base
+// and reviewers read it; the CLI and App.Commit both write it so.
+func TestBodyOfAVerifiedPromote(t *testing.T) {
+	cfg := config.Default("shop", "ghcr.io/acme/shop")
+	s, err := state.Deploy(state.New("shop"), state.DeployRequest{Version: "v1", ReleaseID: "r-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s, err = state.Verify(s, state.Evidence{Release: "r-1", Commit: "c1", Revision: "c1", Source: "argocd app shop", Checks: []string{"ready"}, VerifiedAt: "2026-12-01T00:00:00Z"}); err != nil {
+		t.Fatal(err)
+	}
+	next, err := state.Promote(s, state.PromoteRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := release.Body(&release.App{Config: cfg, State: s}, next, "Cause: none")
+	want := "Route: default -> blue v1\nCause: none\nEvidence: release r-1 verified at 2026-12-01T00:00:00Z\nApplied commit: c1 (argocd app shop reported c1)\nChecks passed: ready"
+	if body != want {
+		t.Errorf("body:\n%s\nwant:\n%s", body, want)
+	}
+}
