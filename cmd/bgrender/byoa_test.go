@@ -443,6 +443,24 @@ func TestSharedComponents(t *testing.T) {
 	if r := mustBG(t, 1, "--repo", checkout, "--app", "apps/podinfo", "--dry-run", "render"); !strings.Contains(r.stderr, `components/common/kustomization.yaml: components[0] "../annotations": no such file or directory`) {
 		t.Errorf("render without the component it uses:\n%s", r.stderr)
 	}
+	// A shared dir reached through a symbolic link (here: one leading out
+	// of the checkout) is refused, not read.
+	outside := t.TempDir()
+	if err := os.WriteFile(filepath.Join(outside, "kustomization.yaml"), []byte("kind: Component\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.RemoveAll(filepath.Join(checkout, "components")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(checkout, "components"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(outside, filepath.Join(checkout, "components", "common")); err != nil {
+		t.Fatal(err)
+	}
+	if r := mustBG(t, 1, "--repo", checkout, "--app", "apps/podinfo", "--dry-run", "render"); !strings.Contains(r.stderr, "components/common, which apps/podinfo's kustomizations use, is reached through the symbolic link") {
+		t.Errorf("render through a symbolic link:\n%s", r.stderr)
+	}
 
 	// A pull request whose base reaches out of the repo.
 	files := gitopstest.Files(t, url, "main", "apps/podinfo")
