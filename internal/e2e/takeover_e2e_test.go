@@ -14,7 +14,6 @@ import (
 
 	"github.com/bgrender/bgrender/internal/kubetest"
 	"github.com/bgrender/bgrender/pkg/gitops/gitopstest"
-	"github.com/bgrender/bgrender/pkg/smoke/smoketest"
 )
 
 // plainApp is myapp as a team runs it before bgrender: a Deployment and a
