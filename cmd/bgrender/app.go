@@ -179,7 +179,7 @@ Examples:
 	return app
 }
 
-func onUsageError(_ *cli.Context, err error, _ bool) error { return usageError{err} }
+func onUsageError(_ *cli.Context, err error, _ bool) error { return usageError{Err: err} }
 
 // undefinedFlag is urfave/cli's message for a flag a command does not have.
 var undefinedFlag = regexp.MustCompile(`flag provided but not defined: -+([^\s=]+)`)
@@ -195,7 +195,7 @@ func commandUsageError(cmd string, global map[string]bool) cli.OnUsageErrorFunc 
 			}
 			return usagef("%s is a global flag: put it before the command (bgrender %s ... %s ...)", flag, flag, cmd)
 		}
-		return usageError{err}
+		return usageError{Err: err}
 	}
 }
 

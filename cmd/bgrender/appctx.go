@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -199,12 +197,7 @@ func (a *appCtx) build(files render.Files) ([]byte, error) {
 
 // authHint says where credentials go, for an error of the server's refusing
 // them.
-func authHint(err error) string {
-	if !errors.Is(err, gitops.ErrAuth) {
-		return ""
-	}
-	return "; for HTTPS remotes give a token with --git-token or $BGRENDER_GIT_TOKEN (and --git-username if the server needs one), for SSH remotes a key with --ssh-key"
-}
+func authHint(err error) string { return release.AuthHint(err) }
 
 // appDirsHint names the app dirs there are, for a --app that is none.
 func appDirsHint(ctx context.Context, r *gitops.Repo) string {
@@ -279,8 +272,6 @@ type transitionResult struct {
 	// LocalBehind lists the files whose local changes kept a checkout from
 	// being brought forward to the pushed commit.
 	LocalBehind []string `json:"localBehind,omitempty"`
-
-	prBody string // the pull request's description, with --pr
 }
 
 type releaseOut struct {
@@ -296,97 +287,23 @@ func releaseJSON(r *state.Release) *releaseOut {
 	return &releaseOut{Color: string(r.Color), Version: r.Version, Release: r.ID}
 }
 
-// apply renders next, checks it builds, and commits and pushes it as one
-// transition (or prints the diff with --dry-run).
-func (a *appCtx) apply(ctx context.Context, next state.State, subject string, extra []string, hint string) (transitionResult, error) {
-	files, next, err := release.Files(a.Config, a.Files, a.State, next)
-	var drift *render.DriftError
-	switch {
-	case errors.As(err, &drift):
-		// A transition never changes a color's files but by a deploy into
-		// it; it does not build on ones edited by hand either.
-		return transitionResult{}, refusedError{fmt.Sprintf("%s: refused: %v", a.Dir, explainDrift(ctx, a, err))}
-	case errors.Is(err, render.ErrOldLayout):
-		return transitionResult{}, fmt.Errorf("%s: %w (`%s migrate`)", a.Dir, render.ErrOldLayout, a.g.cmdPrefix(a))
-	case err != nil:
-		return transitionResult{}, err
-	}
-	return a.commitFiles(ctx, files, next, commitOpts{subject: subject, body: release.Body(a.App, next, extra...), hint: hint, note: release.Note(a.State, next),
-		transition: string(next.Last.Name), trailers: release.Trailers(next), replace: []string{render.OverlaysDir}})
-}
-
-// commitOpts say how commitFiles commits: the message, and which paths of
-// the app dir are replaced whole.
-type commitOpts struct {
-	subject, body, hint, note string
-	transition                string
-	trailers                  []gitops.Trailer
-	replace                   []string
-}
-
-// commitFiles checks that files (the app dir in state next) build, and
-// commits and pushes them (or prints the diff with --dry-run, or proposes
-// them with --pr).
-func (a *appCtx) commitFiles(ctx context.Context, files render.Files, next state.State, o commitOpts) (transitionResult, error) {
-	if _, err := a.Check(a.g.builder, files, next); err != nil {
-		var problems *release.ProblemsError
-		if errors.As(err, &problems) {
-			return transitionResult{}, fmt.Errorf("%w (`bgrender --app %s check` lists them)", err, a.Dir)
-		}
-		return transitionResult{}, err
-	}
-	subject, body, hint := o.subject, o.body, o.hint
+// resultOut is what a transition command prints of r.
+func resultOut(r release.Result) transitionResult {
+	n := r.Next
 	res := transitionResult{
-		Note: o.note,
-		App:  next.App, Dir: a.Dir, Transition: o.transition, Subject: subject,
-		Phase: string(next.Phase()), Active: releaseJSON(next.Active), Test: releaseJSON(next.Test),
-		Standby: releaseJSON(next.Standby), Route: release.Route(a.Config, next), Next: hint,
-		Parent: a.Repo.Head().String(),
+		App: n.App, Dir: r.Dir, Transition: r.Transition, Subject: r.Subject, Note: r.Note,
+		Phase: string(n.Phase()), Active: releaseJSON(n.Active), Test: releaseJSON(n.Test),
+		Standby: releaseJSON(n.Standby), Route: release.Route(r.Config, n), Next: hintFor(r),
+		Commit: r.Commit, Parent: r.Parent, Pushed: r.Pushed, DryRun: r.DryRun, Diff: r.Diff,
+		LocalBehind: r.LocalBehind,
 	}
-	if next.Last.Release != "" {
-		res.Release = &releaseOut{Color: string(next.Last.Color), Version: next.Last.Version, Release: next.Last.Release}
+	if n.Last.Release != "" {
+		res.Release = &releaseOut{Color: string(n.Last.Color), Version: n.Last.Version, Release: n.Last.Release}
 	}
-	if a.g.dryRun {
-		res.DryRun = true
-		res.Diff = render.Diff(a.Dir, a.Files, files)
-		return res, nil
+	if pr := r.PR; pr != nil {
+		res.PR = &prOut{Forge: pr.Forge, Branch: pr.Branch, Base: pr.Base, Number: pr.Number, URL: pr.URL, Created: pr.Created}
 	}
-	change := gitops.Change{
-		Dir:     a.Dir,
-		Files:   files,
-		Replace: o.replace,
-		Message: gitops.FormatMessage(subject, body, o.trailers),
-		Author:  gitops.Signature{Name: a.g.authorName, Email: a.g.authorEmail, When: a.g.now()},
-	}
-	var out gitops.Result
-	var err error
-	if a.g.pr != nil {
-		// A proposal: nothing local changes, so a dirty worktree is no obstacle.
-		p := a.g.pr
-		if p.client == nil {
-			if p.client, err = p.newForge(a.Repo, a.g.getenv); err != nil {
-				return transitionResult{}, err
-			}
-		}
-		res.PR = &prOut{Forge: string(p.client.Kind()), Branch: prBranch(next, o.transition), Base: a.Repo.Branch()}
-		res.prBody = prBody(a, next, render.Diff(a.Dir, a.Files, files), p.reproduce)
-		out, err = a.Repo.Propose(ctx, change, res.PR.Branch)
-	} else {
-		if err := a.Repo.CheckClean(ctx, a.Dir); err != nil {
-			var dirty *gitops.DirtyError
-			if errors.As(err, &dirty) {
-				return transitionResult{}, fmt.Errorf("%s: %w; commit or discard local changes to the app dir first", a.Dir, err)
-			}
-			return transitionResult{}, fmt.Errorf("%s: %w", a.Dir, err)
-		}
-		out, err = a.Repo.Apply(ctx, change)
-	}
-	if err != nil {
-		return transitionResult{}, fmt.Errorf("%s: commit %s: %w%s", a.Dir, o.transition, err, authHint(err))
-	}
-	res.Commit, res.Parent, res.Pushed = out.Commit.String(), out.Parent.String(), out.Pushed
-	res.LocalBehind = out.LocalBehind
-	return res, nil
+	return res
 }
 
 // The trailers of a transition commit: its machine-readable facts.
@@ -397,10 +314,3 @@ const (
 	trailerVersion    = gate.TrailerVersion
 	trailerColor      = gate.TrailerColor
 )
-
-// newReleaseID makes a release id unique per deploy from what identifies it:
-// the app, version, color, the commit it builds on and the time.
-func newReleaseID(app, version string, color state.Color, parent string, nanos int64) string {
-	h := sha256.Sum256([]byte(fmt.Sprintf("%s\x00%s\x00%s\x00%s\x00%d", app, version, color, parent, nanos)))
-	return "r-" + hex.EncodeToString(h[:])[:10]
-}

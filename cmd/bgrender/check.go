@@ -172,7 +172,7 @@ func (g *globals) checkApp(ctx context.Context, r *gitops.Repo, dir string) (che
 	case errors.As(err, &drift):
 		// What is committed is judged all the same: the drift may be
 		// what breaks it.
-		fail("%v", explainDrift(ctx, a, err))
+		fail("%v", release.ExplainDrift(ctx, a.App, err))
 	case err != nil:
 		fail("%v", err)
 		return res, objs

@@ -1,10 +1,9 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 
-	"github.com/bgrender/bgrender/pkg/state"
+	"github.com/bgrender/bgrender/pkg/release"
 )
 
 // Exit codes; CI scripts rely on them.
@@ -15,41 +14,31 @@ const (
 	exitRefused = 3
 )
 
-// usageError marks bad flags or arguments (exit 2).
-type usageError struct{ err error }
+// usageError marks bad flags or arguments (exit 2); the engine's
+// release.UsageError, so that its errors and the CLI's are one kind.
+type usageError = release.UsageError
 
-func (e usageError) Error() string { return e.err.Error() }
-func (e usageError) Unwrap() error { return e.err }
-
-func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
+func usagef(format string, args ...any) error { return release.Usagef(format, args...) }
 
 // refusedError marks a safety check that refused to act (exit 3) outside the
 // state model, e.g. an app that already exists.
-type refusedError struct{ msg string }
-
-func (e refusedError) Error() string { return e.msg }
+type refusedError = release.RefusedError
 
 // findingsError reports that check found problems (exit 1); they were printed.
 type findingsError struct{ n int }
 
 func (e findingsError) Error() string { return fmt.Sprintf("check found %d problem(s)", e.n) }
 
-// exitCode maps an error to the process exit code.
+// exitCode maps an error to the process exit code: the engine's kinds of
+// error (release.IsUsage, release.IsRefused), else a failure.
 func exitCode(err error) int {
-	var (
-		usage   usageError
-		refused refusedError
-		st      *state.RefusedError
-	)
 	switch {
 	case err == nil:
 		return exitOK
-	case errors.As(err, &st) && errors.Is(err, state.ErrInvalidArgs):
+	case release.IsUsage(err):
 		return exitUsage
-	case errors.As(err, &st), errors.As(err, &refused):
+	case release.IsRefused(err):
 		return exitRefused
-	case errors.As(err, &usage):
-		return exitUsage
 	}
 	return exitError
 }

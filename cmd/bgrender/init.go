@@ -102,7 +102,7 @@ func (g *globals) initApp(c *cli.Context, cfg config.Config, o initOpts) error {
 	}
 	for _, f := range []string{config.FileName, state.FileName} {
 		if _, ok := current[f]; ok {
-			return refusedError{fmt.Sprintf("%s: refused: an app already exists here (%s); use `bgrender --app %s status`, or choose another --app", dir, joinApp(dir, f), dir)}
+			return refusedError{Msg: fmt.Sprintf("%s: refused: an app already exists here (%s); use `bgrender --app %s status`, or choose another --app", dir, joinApp(dir, f), dir)}
 		}
 	}
 	var files render.Files
@@ -133,7 +133,7 @@ func (g *globals) initApp(c *cli.Context, cfg config.Config, o initOpts) error {
 		if len(names) > 5 {
 			names = append(names[:5], fmt.Sprintf("and %d more", len(names)-5))
 		}
-		return refusedError{fmt.Sprintf("%s: refused: the directory is not empty (%s), and init would overwrite or mix with its files; to make the kustomize app there a bgrender app, add --adopt", dir, strings.Join(names, ", "))}
+		return refusedError{Msg: fmt.Sprintf("%s: refused: the directory is not empty (%s), and init would overwrite or mix with its files; to make the kustomize app there a bgrender app, add --adopt", dir, strings.Join(names, ", "))}
 	default:
 		if files, err = render.Scaffold(cfg); err != nil {
 			return fmt.Errorf("scaffold base: %w", err)
@@ -174,11 +174,13 @@ func (g *globals) initApp(c *cli.Context, cfg config.Config, o initOpts) error {
 		note = "moved: " + strings.Join(moves, "; ")
 	}
 	hint := fmt.Sprintf("point an Argo CD Application or Flux Kustomization at %s, then `%s deploy --version V`", dir, g.cmdPrefix(a))
-	res, err := a.commitFiles(ctx, want, st, commitOpts{subject: subject, body: body, hint: hint, note: note,
-		transition: string(state.TInit), trailers: release.Trailers(st), replace: []string{"."}})
+	r2, err := g.engine(nil, waitOpts{}, nil, nil).Commit(ctx, a.App, release.Change{Files: want, Next: st, Subject: subject, Body: body, Note: note,
+		Transition: string(state.TInit), Trailers: release.Trailers(st), Replace: []string{"."}})
 	if err != nil {
 		return err
 	}
+	res := resultOut(r2)
+	res.Next = hint
 	return g.printTransition(res)
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/bgrender/bgrender/pkg/config"
 	"github.com/bgrender/bgrender/pkg/gate"
 	"github.com/bgrender/bgrender/pkg/gitops"
+	"github.com/bgrender/bgrender/pkg/release"
 	"github.com/bgrender/bgrender/pkg/render"
 	"github.com/bgrender/bgrender/pkg/state"
 )
@@ -45,9 +46,6 @@ after: nothing restarts.
 			if c.Args().Present() {
 				return usagef("migrate takes no arguments")
 			}
-			if err := p.use(g, c); err != nil {
-				return err
-			}
 			ctx := c.Context
 			a, err := g.openApp(ctx)
 			if err != nil {
@@ -72,19 +70,22 @@ after: nothing restarts.
 			if err := g.sameObjects(a, files); err != nil {
 				return err
 			}
-			res, err := a.commitFiles(ctx, files, next, commitOpts{
-				subject:    fmt.Sprintf("%s: migrate to per-color snapshots (no object changes)", a.Config.App),
-				body:       "base/deployment/ is now per-color/; each deployed color runs a snapshot of it, taken as it runs now." + bindNote,
-				note:       strings.TrimSpace(bindNote),
-				hint:       fmt.Sprintf("edit the template in %s; the next `%s deploy` takes it into the idle color", render.TemplateDir, g.cmdPrefix(a)),
-				transition: transitionMigrate,
-				trailers:   []gitops.Trailer{{Key: trailerApp, Value: a.Config.App}, {Key: trailerTransition, Value: transitionMigrate}},
-				replace:    []string{"."},
+			r, err := g.engine(p.publisher(g, c), waitOpts{}, nil, nil).Commit(ctx, a.App, release.Change{
+				Files:      files,
+				Next:       next,
+				Subject:    fmt.Sprintf("%s: migrate to per-color snapshots (no object changes)", a.Config.App),
+				Body:       "base/deployment/ is now per-color/; each deployed color runs a snapshot of it, taken as it runs now." + bindNote,
+				Note:       strings.TrimSpace(bindNote),
+				Transition: transitionMigrate,
+				Trailers:   []gitops.Trailer{{Key: trailerApp, Value: a.Config.App}, {Key: trailerTransition, Value: transitionMigrate}},
+				Replace:    []string{"."},
 			})
 			if err != nil {
 				return err
 			}
-			return g.finish(ctx, res, g.printTransition)
+			res := resultOut(r)
+			res.Next = fmt.Sprintf("edit the template in %s; the next `%s deploy` takes it into the idle color", render.TemplateDir, g.cmdPrefix(a))
+			return g.printTransition(res)
 		},
 	}
 }

@@ -1,17 +1,14 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/bgrender/bgrender/pkg/config"
 	"github.com/bgrender/bgrender/pkg/forge"
 	"github.com/bgrender/bgrender/pkg/gitops"
 	"github.com/bgrender/bgrender/pkg/release"
-	"github.com/bgrender/bgrender/pkg/state"
 )
 
 // prOpts are the --pr flags of a transition command: instead of committing
@@ -20,10 +17,6 @@ import (
 type prOpts struct {
 	enabled                    bool
 	forge, forgeURL, forgeRepo string
-	// reproduce is the command that renders the proposal again (for the body).
-	reproduce string
-	// client is the forge's, resolved on the first attempt of the transition.
-	client *forge.Client
 }
 
 func prFlags(p *prOpts) []cli.Flag {
@@ -39,18 +32,26 @@ func prFlags(p *prOpts) []cli.Flag {
 	}
 }
 
-// use arms g for a proposal when --pr is set, recording how to reproduce it.
+// publisher is the proposal publisher when --pr is set (nil otherwise: a
+// push to the branch), recording how to reproduce it.
 //
 // --forge, --forge-url and --forge-repo without --pr are ignored, not
 // refused: CI sets them once as BGRENDER_FORGE* for every job, and only the
 // jobs that open pull requests use them.
-func (p *prOpts) use(g *globals, c *cli.Context) error {
+func (p *prOpts) publisher(g *globals, c *cli.Context) release.Publisher {
 	if !p.enabled {
 		return nil
 	}
-	p.reproduce = reproduceCommand(g, c)
-	g.pr = p
-	return nil
+	return &release.Proposal{
+		Reproduce: reproduceCommand(g, c),
+		Forge: func(r *gitops.Repo) (release.Forge, error) {
+			f, err := p.newForge(r, g.getenv)
+			if err != nil {
+				return nil, err
+			}
+			return f, nil
+		},
+	}
 }
 
 // reproduceCommand is the command line that renders the same proposal
@@ -95,24 +96,6 @@ func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
-// prBranch is the branch a transition is proposed on. One branch per
-// transition of a release: proposing it again updates the same branch and
-// pull request.
-//
-// A change that is not a state transition (transition, e.g. migrate, is not
-// next's last one) is named after itself alone: the last transition's name
-// would be the branch of that transition's own pull request.
-func prBranch(next state.State, transition string) string {
-	if transition != "" && transition != string(next.Last.Name) {
-		return fmt.Sprintf("bgrender/%s/%s", next.App, transition)
-	}
-	b := fmt.Sprintf("bgrender/%s/%s", next.App, next.Last.Name)
-	if next.Last.Release != "" {
-		b += "-" + next.Last.Release
-	}
-	return b
-}
-
 // prOut is the pull request a --pr transition opened or updated.
 type prOut struct {
 	Forge   string `json:"forge"`
@@ -152,61 +135,4 @@ func (p *prOpts) newForge(r *gitops.Repo, getenv func(string) string) (*forge.Cl
 		return nil, usagef("--pr: %v", err)
 	}
 	return c, nil
-}
-
-// prBody is the pull request's description: what changes for traffic and
-// images, the evidence of a promotion, and how to render it again.
-func prBody(a *appCtx, next state.State, diff, reproduce string) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "bgrender proposes **%s** for **%s** (`%s`) on `%s`.\n\n", next.Last.Name, next.App, a.Dir, a.Repo.Branch())
-	b.WriteString("| | before | after |\n|---|---|---|\n")
-	fmt.Fprintf(&b, "| route | %s | %s |\n", mdCell(release.Route(a.Config, a.State)), mdCell(release.Route(a.Config, next)))
-	for _, c := range state.Colors() {
-		fmt.Fprintf(&b, "| %s | %s | %s |\n", c, mdCell(colorText(a.Config, a.State, c)), mdCell(colorText(a.Config, next, c)))
-	}
-	if next.Last.Name == state.TPromote && next.Active != nil && next.Active.Promotion != nil {
-		pr := next.Active.Promotion
-		b.WriteString("\n### Verification\n\n")
-		if pr.Evidence != nil {
-			for _, l := range release.EvidenceLines(*pr.Evidence) {
-				fmt.Fprintf(&b, "- %s\n", l)
-			}
-		} else {
-			fmt.Fprintf(&b, "- **forced without verification evidence**: %s\n", pr.Reason)
-		}
-	}
-	fmt.Fprintf(&b, "\n### Reproduce\n\n```sh\n%s\n```\n\n", reproduce)
-	fmt.Fprintf(&b, "Rendered on `%s` at `%s`. Merging applies exactly this transition. If `%s` changes `%s` before this merges, "+
-		"`bgrender check --all --base %s` on this branch fails; run the command above again to render it anew.\n",
-		a.Repo.Branch(), short(a.Repo.Head().String()), a.Repo.Branch(), a.Dir, a.Repo.Branch())
-	if diff != "" {
-		const maxDiff = 50_000 // forges cap a description at 64 KiB (GitHub) or 1 MB
-		if len(diff) > maxDiff {
-			diff = diff[:maxDiff] + "\n... (diff truncated; see the branch)\n"
-		}
-		fmt.Fprintf(&b, "\n<details><summary>Changed files</summary>\n\n```diff\n%s```\n\n</details>\n", diff)
-	}
-	return b.String()
-}
-
-// colorText says what runs in color c in state s, for the body's table.
-func colorText(cfg config.Config, s state.State, c state.Color) string {
-	r := s.InColor(c)
-	if r == nil {
-		return "nothing"
-	}
-	return fmt.Sprintf("`%s:%s` (%s)", cfg.Image, r.Version, s.RoleOf(c))
-}
-
-func mdCell(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
-
-// openPR opens or updates the pull request for a proposal pushed by apply.
-func (g *globals) openPR(ctx context.Context, res *transitionResult) error {
-	pr, err := g.pr.client.OpenOrUpdate(ctx, forge.Request{Head: res.PR.Branch, Base: res.PR.Base, Title: res.Subject, Body: res.prBody})
-	if err != nil {
-		return fmt.Errorf("%s: branch %s is pushed (commit %s), but opening the pull request failed: %w; run the command again to retry, or open it by hand",
-			res.Dir, res.PR.Branch, short(res.Commit), err)
-	}
-	res.PR.Number, res.PR.URL, res.PR.Created = pr.Number, pr.URL, pr.Created
-	return nil
 }

@@ -13,123 +13,90 @@ import (
 	"github.com/bgrender/bgrender/pkg/state"
 )
 
-// stepFunc computes the next state of a loaded app, with the commit subject
-// and a hint of what to do next.
-type stepFunc func(a *appCtx) (next state.State, subject, hint string, err error)
-
-// commitStep loads the app at the branch head, applies step to its state and
-// commits the result as one transition (or previews it with --dry-run).
-//
-// The push is a compare-and-swap on the head the state was read at. When
-// another transition landed first, the whole step runs again on the new head
-// — re-read, re-validated, re-rendered, never a blind retry — a bounded
-// number of times with jittered backoff; a step that the new head no longer
-// allows is refused, naming the head it was refused at. From a local
-// checkout, each retry first fetches the branch from the checkout's remote
-// and reads at its head (the checkout is brought forward once the push
-// lands). A lock file in the way (another process writing the ref) is
-// waited for the same bounded way; one that stays is reported with the
-// command that removes it.
-func (g *globals) commitStep(ctx context.Context, step stepFunc, body ...string) (transitionResult, *appCtx, error) {
-	var res transitionResult
-	var last *appCtx
-	err := release.Retrier{Jitter: g.jitter}.Run(ctx, func(ctx context.Context, refresh bool) (*release.App, error) {
-		r, a, err := g.commitOnce(ctx, step, refresh, body...)
-		res, last = r, a
-		if a == nil {
-			return nil, err
-		}
-		return a.App, err
-	})
-	return res, last, err
+// engine is the release engine with the collaborators the flags choose:
+// the repo --repo opens, the builder, the author, the clock; pub publishes
+// (nil: a push to the branch), o chooses the controller to wait on and v
+// the gateway smoke checks go to (nil: none); onCommit receives each
+// commit as it lands.
+func (g *globals) engine(pub release.Publisher, o waitOpts, v *verifyOpts, onCommit func(release.Result) error) *release.Engine {
+	e := &release.Engine{
+		Open: func(ctx context.Context, oo release.OpenOptions) (*release.App, error) {
+			a, err := g.openAppWith(ctx, oo.History, oo.Refresh)
+			if err != nil {
+				return nil, err
+			}
+			return a.App, nil
+		},
+		Builder:     g.builder,
+		AuthorName:  g.authorName,
+		AuthorEmail: g.authorEmail,
+		Now:         g.now,
+		Retrier:     release.Retrier{Jitter: g.jitter},
+		Publisher:   pub,
+		DryRun:      g.dryRun,
+		Waiter:      &cliWaiter{g: g, o: o},
+		OnCommit:    onCommit,
+		OnProgress: func(s string) {
+			if !g.json() {
+				fmt.Fprintln(g.stderr, s)
+			}
+		},
+	}
+	if v != nil {
+		e.Smoke = &cliSmoker{g: g, v: *v}
+	}
+	return e
 }
 
-// commitOnce is one attempt of commitStep; refresh is openRepo's.
-func (g *globals) commitOnce(ctx context.Context, step stepFunc, refresh bool, body ...string) (transitionResult, *appCtx, error) {
-	a, err := g.openAppWith(ctx, false, refresh)
-	if err != nil {
-		return transitionResult{}, nil, err
-	}
-	defer a.Repo.Close()
-	next, subject, hint, err := step(a)
-	if err != nil {
-		return transitionResult{}, a, err
-	}
-	res, err := a.apply(ctx, next, subject, body, hint)
-	return res, a, err
-}
-
-// emitFunc receives each transition a command made, in order: a command
-// prints it (printTransition), release collects it for its summary.
-type emitFunc func(transitionResult) error
+// print is the onCommit of a command that prints each transition.
+func (g *globals) print(r release.Result) error { return g.printTransition(resultOut(r)) }
 
 // transition commits one step and prints it.
-func (g *globals) transition(ctx context.Context, step stepFunc) error {
-	res, _, err := g.commitStep(ctx, step)
-	if err != nil {
-		return err
-	}
-	return g.finish(ctx, res, g.printTransition)
+func (g *globals) transition(ctx context.Context, pub release.Publisher, step release.Step) error {
+	_, err := g.engine(pub, waitOpts{}, nil, g.print).Run(ctx, step, release.StepOptions{})
+	return err
 }
 
-// finish opens the pull request of a proposal, then emits the transition.
-func (g *globals) finish(ctx context.Context, res transitionResult, emit emitFunc) error {
-	if res.PR != nil && !res.DryRun {
-		if err := g.openPR(ctx, &res); err != nil {
-			return err
+// hintFor says what to do after a transition.
+func hintFor(r release.Result) string {
+	p := release.CommandPrefix(r.Dir)
+	n := r.Next
+	switch state.Transition(r.Transition) {
+	case state.TDeploy:
+		if !n.TestRouted() {
+			return "waiting for the subset to be applied before routing to it"
+		}
+		return fmt.Sprintf("once Argo CD or Flux has applied this commit, `%s verify` smoke-tests it through the test route (%s), then `%s promote`", p, release.Selector(r.Config), p)
+	case state.TRouteAdopted:
+		return "waiting for the routes to be applied before the new color's Deployment joins the Service"
+	case state.TRoute:
+		return fmt.Sprintf("once applied, `%s verify` smoke-tests it through the test route (%s)", p, release.Selector(r.Config))
+	case state.TUnroute:
+		return "waiting for the route removal to be applied before removing the subset"
+	case state.TAbort:
+		return fmt.Sprintf("deploy a fixed version with `%s deploy --version V`", p)
+	case state.TVerify:
+		if n.Test != nil {
+			return fmt.Sprintf("`%s promote` switches the default route to %s", p, n.Test.Color)
+		}
+	case state.TPromote:
+		hint := "if the release misbehaves, `" + p + " rollback`"
+		if n.Standby != nil {
+			hint += fmt.Sprintf("; when it is healthy, `%s decommission` removes %s %s", p, n.Standby.Color, n.Standby.Version)
+		}
+		return hint
+	case state.TRollback:
+		if n.Active == nil && n.Test != nil {
+			return fmt.Sprintf("%s %s stays up behind the test route: `%s promote` routes everyone to it again, `%s abort` removes it", n.Test.Color, n.Test.Version, p, p)
+		}
+		if n.Standby != nil {
+			return fmt.Sprintf("`%s decommission` removes %s %s once you no longer need it", p, n.Standby.Color, n.Standby.Version)
 		}
 	}
-	return emit(res)
+	return ""
 }
 
-// routeAdopted commits the adopted Deployment's routes and waits for them to
-// be applied, when the app has one not routed yet and a controller to wait
-// on.
-func (g *globals) routeAdopted(ctx context.Context, o waitOpts, emit emitFunc) error {
-	a, err := g.openApp(ctx)
-	if err != nil {
-		return err
-	}
-	a.Repo.Close()
-	if ad := a.State.Adopted; ad == nil || ad.Routed || !o.configured(a.Config) || a.State.Phase() != state.PhaseEmpty {
-		return nil
-	}
-	res, a, err := g.commitStep(ctx, func(a *appCtx) (state.State, string, string, error) {
-		next, err := state.RouteAdopted(a.State)
-		if err != nil {
-			return next, "", "", err
-		}
-		return next, release.Subject(a.State, next), "waiting for the routes to be applied before the new color's Deployment joins the Service", nil
-	})
-	if err != nil {
-		return err
-	}
-	if err := g.finish(ctx, res, emit); err != nil {
-		return err
-	}
-	if _, err := g.waitApplied(ctx, a, o, res.Commit); err != nil {
-		return fmt.Errorf("%s: the routes to the adopted Deployment are committed, but waiting for commit %s failed: %w; run the deploy again once it is applied", a.Dir, short(res.Commit), err)
-	}
-	return nil
-}
-
-// routeStep adds the test route (make-before-break, second commit of deploy).
-func (g *globals) routeStep(a *appCtx) (state.State, string, string, error) {
-	next, err := state.Route(a.State)
-	if err != nil {
-		return next, "", "", err
-	}
-	subject := release.Subject(a.State, next)
-	hint := fmt.Sprintf("once applied, `%s verify` smoke-tests it through the test route (%s)", g.cmdPrefix(a), release.Selector(a.Config))
-	return next, subject, hint, nil
-}
-
-func (g *globals) cmdPrefix(a *appCtx) string {
-	if a.Dir == "." {
-		return "bgrender"
-	}
-	return "bgrender --app " + a.Dir
-}
+func (g *globals) cmdPrefix(a *appCtx) string { return release.CommandPrefix(a.Dir) }
 
 // tagPattern is the classic pipeline's color-coded release tag: v2.0-green.
 var tagPattern = regexp.MustCompile(`^(.+)-(blue|green)$`)
@@ -182,14 +149,11 @@ under test unless --replace.
 				return err
 			}
 			req.Replace = replace
-			if err := p.use(g, c); err != nil {
-				return err
-			}
 			// Make-before-break: with a controller to wait on, the Deployment and
 			// subset land first and the test route follows once they are applied.
 			// A proposal lands as one merge, so it is one commit.
-			split := !noWait && !g.dryRun && !p.enabled
-			return g.deploy(c.Context, req, split, o, g.printTransition)
+			_, err = g.engine(p.publisher(g, c), o, nil, g.print).Deploy(c.Context, req, !noWait)
+			return err
 		},
 	}
 }
@@ -224,47 +188,6 @@ func deployRequest(version, color, tag string) (state.DeployRequest, error) {
 	return req, nil
 }
 
-// deploy commits a new release; with split, as two commits with a wait
-// between — three for an app taken over with init --adopt whose own routes
-// do not lead to the adopted Deployment yet: those go first, so that the
-// new color's pods never join a Service without routes.
-func (g *globals) deploy(ctx context.Context, req state.DeployRequest, split bool, o waitOpts, emit emitFunc) error {
-	if split {
-		if err := g.routeAdopted(ctx, o, emit); err != nil {
-			return err
-		}
-	}
-	res, a, err := g.commitStep(ctx, func(a *appCtx) (state.State, string, string, error) {
-		split = split && o.configured(a.Config)
-		req.Unrouted = split
-		req.ReleaseID = newReleaseID(a.State.App, req.Version, req.Color, a.Repo.Head().String(), g.now().UnixNano())
-		next, err := state.Deploy(a.State, req)
-		if err != nil {
-			return next, "", "", err
-		}
-		subject := release.Subject(a.State, next)
-		hint := fmt.Sprintf("once Argo CD or Flux has applied this commit, `%s verify` smoke-tests it through the test route (%s), then `%s promote`", g.cmdPrefix(a), release.Selector(a.Config), g.cmdPrefix(a))
-		if split {
-			hint = "waiting for the subset to be applied before routing to it"
-		}
-		return next, subject, hint, nil
-	})
-	if err != nil {
-		return err
-	}
-	if err := g.finish(ctx, res, emit); err != nil || !split {
-		return err
-	}
-	if _, err := g.waitApplied(ctx, a, o, res.Commit); err != nil {
-		return fmt.Errorf("%s: the release is deployed without its test route, but waiting for commit %s failed: %w; once it is applied run `%s route`, or `%s abort`", a.Dir, short(res.Commit), err, g.cmdPrefix(a), g.cmdPrefix(a))
-	}
-	res, _, err = g.commitStep(ctx, g.routeStep)
-	if err != nil {
-		return err
-	}
-	return emit(res)
-}
-
 func promoteCommand(g *globals) *cli.Command {
 	var force bool
 	var reason string
@@ -296,26 +219,14 @@ forced with a reason, which goes into the commit and the state.
 			if strings.ContainsAny(reason, "\r\n") {
 				return usagef("--reason: must be one line")
 			}
-			if err := p.use(g, c); err != nil {
-				return err
-			}
-			return g.transition(c.Context, e.guard(state.RoleTest, func(a *appCtx) (state.State, string, string, error) {
-				next, err := state.Promote(a.State, state.PromoteRequest{Force: force, Reason: reason})
-				if err != nil {
-					return next, "", "", err
-				}
-				subject := release.Subject(a.State, next)
-				hint := "if the release misbehaves, `" + g.cmdPrefix(a) + " rollback`"
-				if next.Standby != nil {
-					hint += fmt.Sprintf("; when it is healthy, `%s decommission` removes %s %s", g.cmdPrefix(a), next.Standby.Color, next.Standby.Version)
-				}
-				return next, subject, hint, nil
+			return g.transition(c.Context, p.publisher(g, c), e.guard(state.RoleTest, func(a *release.App) (state.State, error) {
+				return state.Promote(a.State, state.PromoteRequest{Force: force, Reason: reason})
 			}))
 		},
 	}
 }
 
-func simpleTransition(g *globals, name, role, usage, desc string, step func(state.State) (state.State, error), subject func(prev, next state.State) string, hint func(*appCtx, state.State) string) *cli.Command {
+func simpleTransition(g *globals, name, role, usage, desc string, step func(state.State) (state.State, error)) *cli.Command {
 	var e expectOpts
 	var p prOpts
 	return &cli.Command{
@@ -328,16 +239,7 @@ func simpleTransition(g *globals, name, role, usage, desc string, step func(stat
 			if c.Args().Present() {
 				return usagef("%s takes no arguments", name)
 			}
-			if err := p.use(g, c); err != nil {
-				return err
-			}
-			return g.transition(c.Context, e.guard(role, func(a *appCtx) (state.State, string, string, error) {
-				next, err := step(a.State)
-				if err != nil {
-					return next, "", "", err
-				}
-				return next, subject(a.State, next), hint(a, next), nil
-			}))
+			return g.transition(c.Context, p.publisher(g, c), e.guard(role, release.Transition(step)))
 		},
 	}
 }
@@ -350,14 +252,7 @@ that was active keeps its Deployment and becomes the standby.
 `+examples("bgrender --app apps/myapp rollback",
 			"bgrender --repo https://github.com/acme/env.git --app apps/myapp rollback --pr   # for review: a pull request, token from $GITHUB_TOKEN",
 			"bgrender --app apps/myapp rollback --expect-release r-1a2b3c4d5e                # only if that release is still the active one"),
-		state.Rollback,
-		release.Subject,
-		func(a *appCtx, s state.State) string {
-			if s.Active == nil {
-				return fmt.Sprintf("%s %s stays up behind the test route: `%s promote` routes everyone to it again, `%s abort` removes it", s.Test.Color, s.Test.Version, g.cmdPrefix(a), g.cmdPrefix(a))
-			}
-			return fmt.Sprintf("`%s decommission` removes %s %s once you no longer need it", g.cmdPrefix(a), s.Standby.Color, s.Standby.Version)
-		})
+		state.Rollback)
 }
 
 func abortCommand(g *globals) *cli.Command {
@@ -382,51 +277,10 @@ in one commit.
 			if c.Args().Present() {
 				return usagef("abort takes no arguments")
 			}
-			if err := p.use(g, c); err != nil {
-				return err
-			}
-			return g.abort(c.Context, !noWait && !g.dryRun && !p.enabled, o, e, g.printTransition)
+			_, err := g.engine(p.publisher(g, c), o, nil, g.print).Abort(c.Context, e.expect(), !noWait)
+			return err
 		},
 	}
-}
-
-// abort drops the release under test; with split, the route goes first.
-func (g *globals) abort(ctx context.Context, split bool, o waitOpts, e expectOpts, emit emitFunc) error {
-	res, a, err := g.commitStep(ctx, e.guard(state.RoleTest, func(a *appCtx) (state.State, string, string, error) {
-		split = split && o.configured(a.Config) && a.State.TestRouted()
-		if !split {
-			return g.abortStep(a)
-		}
-		next, err := state.Unroute(a.State)
-		if err != nil {
-			return next, "", "", err
-		}
-		return next, release.Subject(a.State, next),
-			"waiting for the route removal to be applied before removing the subset", nil
-	}))
-	if err != nil {
-		return err
-	}
-	if err := g.finish(ctx, res, emit); err != nil || !split {
-		return err
-	}
-	if _, err := g.waitApplied(ctx, a, o, res.Commit); err != nil {
-		return fmt.Errorf("%s: the test route is removed, but waiting for commit %s failed: %w; run `%s abort` again to remove the release", a.Dir, short(res.Commit), err, g.cmdPrefix(a))
-	}
-	res, _, err = g.commitStep(ctx, e.guard(state.RoleTest, g.abortStep))
-	if err != nil {
-		return err
-	}
-	return emit(res)
-}
-
-func (g *globals) abortStep(a *appCtx) (state.State, string, string, error) {
-	next, err := state.Abort(a.State)
-	if err != nil {
-		return next, "", "", err
-	}
-	return next, release.Subject(a.State, next),
-		fmt.Sprintf("deploy a fixed version with `%s deploy --version V`", g.cmdPrefix(a)), nil
 }
 
 func routeCommand(g *globals) *cli.Command {
@@ -445,10 +299,7 @@ yourself once the first commit is applied.
 			if c.Args().Present() {
 				return usagef("route takes no arguments")
 			}
-			if err := p.use(g, c); err != nil {
-				return err
-			}
-			return g.transition(c.Context, g.routeStep)
+			return g.transition(c.Context, p.publisher(g, c), release.Transition(state.Route))
 		},
 	}
 }
@@ -459,9 +310,7 @@ func decommissionCommand(g *globals) *cli.Command {
 
 `+examples("bgrender --app apps/myapp decommission",
 			"bgrender --app apps/myapp decommission --pr --forge gitlab   # as a merge request, token from $GITLAB_TOKEN"),
-		state.Decommission,
-		release.Subject,
-		func(a *appCtx, s state.State) string { return "" })
+		state.Decommission)
 }
 
 // joinApp returns p inside the app dir, for messages.
@@ -479,13 +328,12 @@ func expectFlags(e *expectOpts, role string) []cli.Flag {
 	}
 }
 
+func (e expectOpts) expect() release.Expect {
+	return release.Expect{Release: e.release, Version: e.version}
+}
+
 // guard runs step only when the release in role is the expected one; it is
 // checked on the state every attempt reads, so a race cannot slip past it.
-func (e expectOpts) guard(role string, step stepFunc) stepFunc {
-	return func(a *appCtx) (state.State, string, string, error) {
-		if err := state.Expect(a.State, role, e.release, e.version); err != nil {
-			return a.State, "", "", err
-		}
-		return step(a)
-	}
+func (e expectOpts) guard(role string, step release.Step) release.Step {
+	return e.expect().Guard(role, step)
 }

@@ -5,13 +5,11 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/bgrender/bgrender/internal/httptransport"
 	"github.com/bgrender/bgrender/pkg/config"
-	"github.com/bgrender/bgrender/pkg/release"
 	"github.com/bgrender/bgrender/pkg/smoke"
 	"github.com/bgrender/bgrender/pkg/state"
 )
@@ -94,68 +92,27 @@ to the state; promote needs it. On failure nothing is committed (exit 1).
 			if c.Args().Present() {
 				return usagef("verify takes no arguments")
 			}
-			if err := p.use(g, c); err != nil {
-				return err
-			}
-			res, err := g.verify(c.Context, o, v, e)
-			if err != nil {
-				return err
-			}
-			return g.finish(c.Context, res, g.printTransition)
+			_, err := g.engine(p.publisher(g, c), o, &v, g.print).Verify(c.Context, e.expect())
+			return err
 		},
 	}
 }
 
-// verify waits for the app's last transition commit, smoke-tests the release
-// under test through the test route and commits the evidence.
-func (g *globals) verify(ctx context.Context, o waitOpts, v verifyOpts, e expectOpts) (transitionResult, error) {
-	a, err := g.openAppWith(ctx, true, false) // history: the last transition commit
+// cliSmoker runs the app's smoke checks through the gateway of the flags.
+type cliSmoker struct {
+	g *globals
+	v verifyOpts
+}
+
+func (s *cliSmoker) Ready(cfg config.Config) error {
+	_, err := s.v.target(cfg, state.Release{}, true)
+	return err
+}
+
+func (s *cliSmoker) Smoke(ctx context.Context, cfg config.Config, r state.Release, test bool) (smoke.Report, error) {
+	t, err := s.v.target(cfg, r, test)
 	if err != nil {
-		return transitionResult{}, err
+		return smoke.Report{}, err
 	}
-	defer a.Repo.Close()
-	if err := state.Expect(a.State, state.RoleTest, e.release, e.version); err != nil {
-		return transitionResult{}, err
-	}
-	if a.State.Test == nil {
-		return transitionResult{}, &state.RefusedError{App: a.State.App, Reason: state.ErrNoTest, Detail: "nothing to verify: no release is under test"}
-	}
-	if !a.State.TestRouted() {
-		return transitionResult{}, &state.RefusedError{App: a.State.App, Reason: state.ErrNoTest,
-			Detail: fmt.Sprintf("%s has no test route yet; `%s route` it first", a.State.Test.Describe(), g.cmdPrefix(a))}
-	}
-	target, err := v.target(a.Config, *a.State.Test, true)
-	if err != nil {
-		return transitionResult{}, err
-	}
-	last, err := a.Repo.LastChange(ctx, a.Dir)
-	if err != nil {
-		return transitionResult{}, fmt.Errorf("%s: find the last transition commit: %w", a.Dir, err)
-	}
-	commit := last.Hash.String()
-	applied, err := g.waitApplied(ctx, a, o, commit)
-	if err != nil {
-		return transitionResult{}, fmt.Errorf("%s: verify: %w", a.Dir, err)
-	}
-	report, err := g.runSmoke(ctx, a.Config, target)
-	if err != nil {
-		return transitionResult{}, fmt.Errorf("%s: verify %s through the test route: %w", a.Dir, a.State.Test.Describe(), err)
-	}
-	ev := state.Evidence{
-		Release: a.State.Test.ID, Commit: commit, Revision: applied.Revision, Source: applied.Source,
-		VerifiedAt: g.now().UTC().Format(time.RFC3339),
-	}
-	for _, c := range report.Checks {
-		ev.Checks = append(ev.Checks, c.Name)
-	}
-	res, _, err := g.commitStep(ctx, e.guard(state.RoleTest, func(a *appCtx) (state.State, string, string, error) {
-		next, err := state.Verify(a.State, ev)
-		if err != nil {
-			return next, "", "", err
-		}
-		t := next.Test
-		return next, release.Subject(a.State, next),
-			fmt.Sprintf("`%s promote` switches the default route to %s", g.cmdPrefix(a), t.Color), nil
-	}), release.EvidenceLines(ev)...)
-	return res, err
+	return s.g.runSmoke(ctx, cfg, t)
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/bgrender/bgrender/pkg/config"
 	"github.com/bgrender/bgrender/pkg/wait"
 )
 
@@ -93,10 +94,19 @@ controller to refresh instead of waiting for its poll.
 	}
 }
 
-// waitApplied waits for the app's commit, for commands that wait between
+// cliWaiter waits on the controller the flags and the app's config choose.
+type cliWaiter struct {
+	g *globals
+	o waitOpts
+}
+
+func (w *cliWaiter) Configured(cfg config.Config) bool { return w.o.configured(cfg) }
+
+// Wait waits for a commit of app dir dir, for commands that wait between
 // the commits of a make-before-break transition.
-func (g *globals) waitApplied(ctx context.Context, a *appCtx, o waitOpts, commit string) (wait.Result, error) {
-	src, w, err := g.source(a.Config, o)
+func (w *cliWaiter) Wait(ctx context.Context, dir string, cfg config.Config, commit string) (wait.Result, error) {
+	g := w.g
+	src, wc, err := g.source(cfg, w.o)
 	if err != nil {
 		return wait.Result{}, err
 	}
@@ -105,7 +115,7 @@ func (g *globals) waitApplied(ctx context.Context, a *appCtx, o waitOpts, commit
 		return wait.Result{}, err
 	}
 	defer r.Close()
-	acc := &gitAcceptor{g: g, repo: r, dir: a.Dir}
+	acc := &gitAcceptor{g: g, repo: r, dir: dir}
 	defer acc.Close()
-	return g.waitFor(ctx, src, w, o, acc, commit)
+	return g.waitFor(ctx, src, wc, w.o, acc, commit)
 }

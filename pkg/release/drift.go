@@ -1,8 +1,9 @@
-package main
+package release
 
 import (
 	"context"
 	"errors"
+	"path"
 
 	"github.com/bgrender/bgrender/pkg/render"
 )
@@ -11,17 +12,18 @@ import (
 // the one its release recorded.
 const driftHistory = 50
 
-// explainDrift adds to a *render.DriftError in err the commit that made
+// ExplainDrift adds to a *render.DriftError in err the commit that made
 // the snapshot its release recorded and the files changed since, when the
 // history at hand has it, and returns the DriftError (the wrapping
 // messages were made before); err is returned as it is otherwise.
-func explainDrift(ctx context.Context, a *appCtx, err error) error {
+func ExplainDrift(ctx context.Context, a *App, err error) error {
 	var drift *render.DriftError
 	if !errors.As(err, &drift) || drift.Found != nil {
 		return err
 	}
 	var snapshot map[string][]byte
-	c, ferr := a.Repo.FindDirVersion(ctx, joinApp(a.Dir, drift.Dir), driftHistory, func(files map[string][]byte) bool {
+	repoDir := path.Join(a.Dir, drift.Dir)
+	c, ferr := a.Repo.FindDirVersion(ctx, repoDir, driftHistory, func(files map[string][]byte) bool {
 		if render.Digest(files) != drift.Release.Snapshot {
 			return false
 		}
@@ -33,7 +35,7 @@ func explainDrift(ctx context.Context, a *appCtx, err error) error {
 	}
 	drift.Found = &render.DriftOrigin{
 		Commit:  short(c.Hash.String()),
-		RepoDir: joinApp(a.Dir, drift.Dir),
+		RepoDir: repoDir,
 		Changed: render.DriftedFiles(drift.Dir, a.Files, snapshot),
 	}
 	return drift
