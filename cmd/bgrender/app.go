@@ -175,7 +175,7 @@ Examples:
 	for _, c := range app.Commands {
 		c.OnUsageError = commandUsageError(c.Name, globalNames)
 	}
-	bindEnv(app)
+	bindEnv(app, g.getenv)
 	return app
 }
 

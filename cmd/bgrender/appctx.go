@@ -124,6 +124,7 @@ func (g *globals) auth() gitops.Auth {
 		Token:            g.gitToken,
 		SSHKeyFile:       g.sshKey,
 		SSHKeyPassphrase: g.sshKeyPassphrase,
+		KnownHosts:       filepath.SplitList(g.getenv("SSH_KNOWN_HOSTS")),
 	}
 }
 

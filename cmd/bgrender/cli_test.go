@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -29,13 +30,81 @@ func bg(t testing.TB, args ...string) result {
 	return bgWith(t, nil, args...)
 }
 
-// bgWith is bg with the process's environment, clock or sleeps replaced
-// (see runWith).
+// bgWith is bg with the clock or sleeps replaced (see runWith). The
+// environment it reads is the test's (setenv), never the process's.
 func bgWith(t testing.TB, opts []func(*globals), args ...string) result {
 	t.Helper()
 	var out, errb bytes.Buffer
+	getenv := environFor(t)
+	opts = append([]func(*globals){func(g *globals) { g.getenv = getenv }}, opts...)
 	code := runWith(context.Background(), append([]string{"bgrender"}, args...), strings.NewReader(""), &out, &errb, opts...)
 	return result{out.String(), errb.String(), code}
+}
+
+// testEnviron holds the environment variables each test's runs read, by
+// test name: runWith takes its environment as a getenv, so a test sets
+// variables for its own runs (setenv) instead of for the process
+// (t.Setenv), and tests that set them still run in parallel.
+var testEnviron = struct {
+	sync.Mutex
+	vars map[string]map[string]string
+}{vars: map[string]map[string]string{}}
+
+// setenv sets k to v for the runs of t and of the subtests it runs, until
+// t ends, as t.Setenv would for the process.
+func setenv(t testing.TB, k, v string) {
+	t.Helper()
+	testEnviron.Lock()
+	defer testEnviron.Unlock()
+	name := t.Name()
+	vars, ok := testEnviron.vars[name]
+	if !ok {
+		vars = map[string]string{}
+		testEnviron.vars[name] = vars
+		t.Cleanup(func() {
+			testEnviron.Lock()
+			defer testEnviron.Unlock()
+			delete(testEnviron.vars, name)
+		})
+	}
+	vars[k] = v
+}
+
+// environFor is the environment of t's runs now: what setenv set for t
+// and for the tests t runs within, the innermost first.
+func environFor(t testing.TB) func(string) string {
+	env := testVars(t)
+	return func(k string) string { return env[k] }
+}
+
+// environ is the environment of a bgrender process a test starts: the
+// process's own, with what setenv set for t.
+func environ(t testing.TB) []string {
+	out := os.Environ()
+	for k, v := range testVars(t) {
+		out = append(out, k+"="+v)
+	}
+	return out
+}
+
+// testVars are the variables setenv set for t and the tests it runs within.
+func testVars(t testing.TB) map[string]string {
+	testEnviron.Lock()
+	defer testEnviron.Unlock()
+	var names []string
+	for n := t.Name(); ; n = n[:strings.LastIndex(n, "/")] {
+		names = append(names, n)
+		if !strings.Contains(n, "/") {
+			break
+		}
+	}
+	env := map[string]string{}
+	for i := len(names) - 1; i >= 0; i-- {
+		for k, v := range testEnviron.vars[names[i]] {
+			env[k] = v
+		}
+	}
+	return env
 }
 
 // testSize is full when BGRENDER_TEST_FULL=1 (.ci/run sets it) and small

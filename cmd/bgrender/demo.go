@@ -62,7 +62,7 @@ machine. The repository is deleted afterwards unless --dir is given.
 				if !g.json() {
 					fmt.Fprintf(g.stdout, "\n$ bgrender --app apps/myapp %s\n", quoteArgs(step))
 				}
-				sub := &globals{stdin: g.stdin, stdout: g.stdout, stderr: g.stderr, now: g.now, builder: g.builder}
+				sub := &globals{stdin: g.stdin, stdout: g.stdout, stderr: g.stderr, now: g.now, builder: g.builder, getenv: g.getenv, jitter: g.jitter, sleep: g.sleep}
 				args := append([]string{"bgrender", "--repo", url, "--app", "apps/myapp", "-o", g.output,
 					"--author-name", g.authorName, "--author-email", g.authorEmail}, step...)
 				if err := newApp(sub).RunContext(c.Context, args); err != nil {

@@ -33,16 +33,63 @@ func flagEnvVar(name string) string {
 // its conventional environment variable, after any it already has (those
 // keep their precedence), so flags added later get one too. The flags in
 // noEnv get none, even one given by hand.
-func bindEnv(app *cli.App) {
+//
+// The variables are read through getenv (nil: none), in the Before of the
+// app (for its flags) and of each command (for its flags): a flag not
+// given on the command line takes the value of the first of its variables
+// that getenv has. urfave/cli reads the process's environment as well,
+// which for the program (getenv is os.Getenv) is the same thing; a test
+// passes its own getenv and needs no t.Setenv.
+func bindEnv(app *cli.App, getenv func(string) string) {
 	bindFlags(app.Flags)
+	app.Before = withEnv(app.Before, app.Flags, getenv)
 	var walk func([]*cli.Command)
 	walk = func(cmds []*cli.Command) {
 		for _, c := range cmds {
 			bindFlags(c.Flags)
+			c.Before = withEnv(c.Before, c.Flags, getenv)
 			walk(c.Subcommands)
 		}
 	}
 	walk(app.Commands)
+}
+
+// withEnv runs before after setting flags from their variables.
+func withEnv(before cli.BeforeFunc, flags []cli.Flag, getenv func(string) string) cli.BeforeFunc {
+	return func(c *cli.Context) error {
+		if getenv != nil {
+			if err := applyEnv(c, flags, getenv); err != nil {
+				return err
+			}
+		}
+		if before != nil {
+			return before(c)
+		}
+		return nil
+	}
+}
+
+// applyEnv sets each of flags not set yet from the first of its variables
+// that getenv has.
+func applyEnv(c *cli.Context, flags []cli.Flag, getenv func(string) string) error {
+	for _, f := range flags {
+		vars := envVarsOf(f)
+		name := f.Names()[0]
+		if vars == nil || urfaveFlag(f) || c.IsSet(name) {
+			continue
+		}
+		for _, v := range *vars {
+			val := getenv(v)
+			if val == "" {
+				continue
+			}
+			if err := c.Set(name, val); err != nil {
+				return usagef("$%s: %q is not a value for --%s: %v", v, val, name, err)
+			}
+			break
+		}
+	}
+	return nil
 }
 
 func bindFlags(flags []cli.Flag) {

@@ -165,20 +165,20 @@ func flagHelpLine(help, name string) string {
 // before bindEnv — while the safety overrides ignore theirs.
 func TestEnvVarsTakeEffect(t *testing.T) {
 	e := newEnv(t, "apps/myapp")
-	t.Setenv("BGRENDER_REPO", e.url)
-	t.Setenv("BGRENDER_APP", e.app)
-	t.Setenv("BGRENDER_NAME", "myapp") // init --name
-	t.Setenv("BGRENDER_IMAGE", "ghcr.io/acme/myapp")
+	setenv(t, "BGRENDER_REPO", e.url)
+	setenv(t, "BGRENDER_APP", e.app)
+	setenv(t, "BGRENDER_NAME", "myapp") // init --name
+	setenv(t, "BGRENDER_IMAGE", "ghcr.io/acme/myapp")
 	mustBG(t, 0, "init")
 	if got := gitopstest.Files(t, e.url, e.branch, e.app)["bgrender.yaml"]; !strings.Contains(got, "image: ghcr.io/acme/myapp") {
 		t.Fatalf("init did not take --image from $BGRENDER_IMAGE; bgrender.yaml:\n%s", got)
 	}
 
 	head := e.head()
-	t.Setenv("BGRENDER_OUTPUT", "json")
-	t.Setenv("BGRENDER_DRY_RUN", "true")
-	t.Setenv("BGRENDER_VERSION", "v7") // deploy --version, not the global --version
-	t.Setenv("BGRENDER_COLOR", "green")
+	setenv(t, "BGRENDER_OUTPUT", "json")
+	setenv(t, "BGRENDER_DRY_RUN", "true")
+	setenv(t, "BGRENDER_VERSION", "v7") // deploy --version, not the global --version
+	setenv(t, "BGRENDER_COLOR", "green")
 	var res transitionResult
 	decodeJSON(t, mustBG(t, 0, "deploy").stdout, &res)
 	if !res.DryRun || res.Release == nil || res.Release.Version != "v7" || res.Release.Color != "green" {
@@ -188,7 +188,7 @@ func TestEnvVarsTakeEffect(t *testing.T) {
 		t.Fatalf("$BGRENDER_DRY_RUN=true, yet the remote moved")
 	}
 
-	t.Setenv("BGRENDER_DRY_RUN", "false")
+	setenv(t, "BGRENDER_DRY_RUN", "false")
 	res = transitionResult{}
 	decodeJSON(t, mustBG(t, 0, "deploy").stdout, &res)
 	if res.DryRun || res.Commit != e.head() || res.Test == nil || res.Test.Version != "v7" || res.Test.Color != "green" {
@@ -197,8 +197,8 @@ func TestEnvVarsTakeEffect(t *testing.T) {
 
 	// The safety overrides take nothing from the environment: a forced
 	// promote would land, a replacing deploy would too.
-	t.Setenv("BGRENDER_FORCE", "true")
-	t.Setenv("BGRENDER_REPLACE", "true")
+	setenv(t, "BGRENDER_FORCE", "true")
+	setenv(t, "BGRENDER_REPLACE", "true")
 	if r := mustBG(t, exitRefused, "promote"); !strings.Contains(r.stderr, "no verification evidence") {
 		t.Errorf("promote with $BGRENDER_FORCE set: %s", r.stderr)
 	}
@@ -209,5 +209,27 @@ func TestEnvVarsTakeEffect(t *testing.T) {
 	mustBG(t, 0, "deploy", "--version", "v8", "--color", "green", "--replace")
 	if e.head() == head {
 		t.Errorf("--replace on the command line did not replace")
+	}
+}
+
+// TestEnvVarBadValue: a variable that is no value for its flag is a usage
+// error naming the variable and the flag, and nothing runs.
+func TestEnvVarBadValue(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, "apps/myapp")
+	e.run(0, "init", "--name", "myapp", "--image", "ghcr.io/acme/myapp")
+	head := e.head()
+	setenv(t, "BGRENDER_DRY_RUN", "maybe")
+	r := e.run(exitUsage, "deploy", "--version", "v1")
+	if !strings.Contains(r.stderr, "$BGRENDER_DRY_RUN") || !strings.Contains(r.stderr, "--dry-run") {
+		t.Errorf("stderr does not name the variable and the flag:\n%s", r.stderr)
+	}
+	setenv(t, "BGRENDER_DRY_RUN", "")
+	setenv(t, "BGRENDER_TIMEOUT", "soon")
+	if r := e.run(exitUsage, "deploy", "--version", "v1"); !strings.Contains(r.stderr, "$BGRENDER_TIMEOUT") {
+		t.Errorf("a command flag's bad variable: %s", r.stderr)
+	}
+	if e.head() != head {
+		t.Fatal("a run with a bad variable committed")
 	}
 }

@@ -222,7 +222,7 @@ func TestLimitsRaised(t *testing.T) {
 	}, "a big ConfigMap")
 	mustBG(t, 1, "--repo", e.url, "check", "--all")
 	mustBG(t, 0, "--repo", e.url, "--max-yaml-entries", "7000", "check", "--all")
-	t.Setenv("BGRENDER_MAX_YAML_ENTRIES", "7000")
+	setenv(t, "BGRENDER_MAX_YAML_ENTRIES", "7000")
 	e.run(0, "deploy", "--version", "v2")
 	for _, bad := range [][]string{{"--max-file-size", "lots"}, {"--max-app-size", "0"}, {"--max-yaml-depth", "0"}} {
 		r := mustBG(t, 2, append(append([]string{"--repo", e.url}, bad...), "check", "--all")...)

@@ -14,8 +14,8 @@ func TestHTTPRemoteWithToken(t *testing.T) {
 	const token = "s3cr3t-T0KEN-4d9f"
 	dir, _ := gitopstest.NewRemote(t, "main")
 	url := gitopstest.ServeHTTP(t, dir, "ci-bot", token)
-	t.Setenv("BGRENDER_GIT_USERNAME", "ci-bot")
-	t.Setenv("BGRENDER_GIT_TOKEN", token)
+	setenv(t, "BGRENDER_GIT_USERNAME", "ci-bot")
+	setenv(t, "BGRENDER_GIT_TOKEN", token)
 
 	var printed []string
 	runHTTP := func(want int, args ...string) result {
@@ -34,12 +34,12 @@ func TestHTTPRemoteWithToken(t *testing.T) {
 	}
 
 	// Failures with the token around: a wrong token, and the token in the URL.
-	t.Setenv("BGRENDER_GIT_TOKEN", token+"-wrong")
+	setenv(t, "BGRENDER_GIT_TOKEN", token+"-wrong")
 	r := runHTTP(1, "status")
 	if !strings.Contains(r.stderr, "open repo") {
 		t.Errorf("auth failure does not say what failed: %s", r.stderr)
 	}
-	t.Setenv("BGRENDER_GIT_TOKEN", "")
+	setenv(t, "BGRENDER_GIT_TOKEN", "")
 	withCreds := strings.Replace(url, "://", "://ci-bot:"+token+"@", 1)
 	wrongInURL := strings.Replace(url, "://", "://ci-bot:"+token+"x@", 1)
 	r = mustBG(t, 1, "--repo", wrongInURL, "--app", "apps/myapp", "status")
@@ -72,15 +72,15 @@ func TestSSHRemoteWithKey(t *testing.T) {
 	dir, _ := gitopstest.NewRemote(t, "main")
 	key, pub := gitopstest.NewSSHKey(t, passphrase)
 	url, knownHosts := gitopstest.ServeSSH(t, dir, pub)
-	t.Setenv("SSH_KNOWN_HOSTS", knownHosts)
-	t.Setenv("BGRENDER_SSH_KEY_PASSPHRASE", passphrase)
+	setenv(t, "SSH_KNOWN_HOSTS", knownHosts)
+	setenv(t, "BGRENDER_SSH_KEY_PASSPHRASE", passphrase)
 	args := []string{"--repo", url, "--app", "apps/myapp", "--ssh-key", key}
 	r := mustBG(t, 0, append(args, "init", "--name", "myapp", "--image", "ghcr.io/acme/myapp")...)
 	log := gitopstest.Log(t, dir, "main")
 	if len(log) != 1 || !strings.Contains(r.stdout, log[0].Hash.String()[:7]) {
 		t.Fatalf("init over SSH did not land: %d commits\n%s", len(log), r.stdout)
 	}
-	t.Setenv("BGRENDER_SSH_KEY_PASSPHRASE", passphrase+"-wrong")
+	setenv(t, "BGRENDER_SSH_KEY_PASSPHRASE", passphrase+"-wrong")
 	r = mustBG(t, 1, append(args, "deploy", "--version", "v1")...)
 	if !strings.Contains(r.stderr, "load SSH key") || strings.Contains(r.stderr+r.stdout, passphrase) {
 		t.Fatalf("wrong passphrase: %s", r.stderr)

@@ -56,11 +56,11 @@ func TestMessagesNameTheNextStep(t *testing.T) {
 func TestAuthAndServerErrors(t *testing.T) {
 	s := gitopstest.ServeGit(t, "bot", "s3cret")
 	url := s.NewRepo(t, "env")
-	t.Setenv("BGRENDER_GIT_USERNAME", "bot")
-	t.Setenv("BGRENDER_GIT_TOKEN", "s3cret")
+	setenv(t, "BGRENDER_GIT_USERNAME", "bot")
+	setenv(t, "BGRENDER_GIT_TOKEN", "s3cret")
 	mustBG(t, 0, "--repo", url, "--app", "apps/a", "init", "--name", "a", "--image", "ghcr.io/acme/a")
 
-	t.Setenv("BGRENDER_GIT_TOKEN", "")
+	setenv(t, "BGRENDER_GIT_TOKEN", "")
 	r := mustBG(t, 1, "--repo", url, "--app", "apps/a", "status")
 	for _, w := range []string{"authentication required", "--git-token or $BGRENDER_GIT_TOKEN", "--ssh-key"} {
 		if !strings.Contains(r.stderr, w) {
@@ -68,7 +68,7 @@ func TestAuthAndServerErrors(t *testing.T) {
 		}
 	}
 
-	t.Setenv("BGRENDER_GIT_TOKEN", "s3cret")
+	setenv(t, "BGRENDER_GIT_TOKEN", "s3cret")
 	gitopstest.Git(t, s.Dir("env"), "config", "receive.maxInputSize", "10")
 	head := gitopstest.Head(t, s.Dir("env"), "main")
 	r = mustBG(t, 1, "--repo", url, "--app", "apps/a", "deploy", "--version", "v1")

@@ -104,7 +104,7 @@ func TestMigratePR(t *testing.T) {
 	_, url := gitopstest.NewRemote(t, "main")
 	legacyApp(t, url)
 	e := newEnvOn(t, url, "apps/myapp")
-	t.Setenv("GITHUB_TOKEN", "forge-tok3n")
+	setenv(t, "GITHUB_TOKEN", "forge-tok3n")
 	srv := forgetest.New(t, "github", "acme/env", "forge-tok3n")
 	head := e.head()
 	r := e.run(0, "-o", "json", "migrate", "--pr", "--forge", "github", "--forge-url", srv.URL, "--forge-repo", "acme/env")

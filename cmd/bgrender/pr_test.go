@@ -60,7 +60,7 @@ func TestRollbackPR(t *testing.T) {
 			e, dir := newRollbackEnv(t)
 			token := "forge-T0KEN-" + kind + "-s3cret"
 			tokenVar := map[string]string{"github": "GITHUB_TOKEN", "gitlab": "GITLAB_TOKEN", "gitea": "BGRENDER_FORGE_TOKEN"}[kind]
-			t.Setenv(tokenVar, token)
+			setenv(t, tokenVar, token)
 			srv := forgetest.New(t, kind, "acme/env", token)
 			direct := copyRemote(t, dir)
 			base := e.head()
@@ -148,7 +148,7 @@ func TestRollbackPR(t *testing.T) {
 // rollback is still possible (render it again) or no longer valid.
 func TestPRCheckWhenBaseMoves(t *testing.T) {
 	const token = "forge-T0KEN-moves"
-	t.Setenv("GITHUB_TOKEN", token)
+	setenv(t, "GITHUB_TOKEN", token)
 	open := func(t *testing.T) (*env, string) {
 		e, _ := newRollbackEnv(t)
 		srv := forgetest.New(t, "github", "acme/env", token)
@@ -200,7 +200,7 @@ func TestPRBadInputChangesNothing(t *testing.T) {
 	e, _ := newRollbackEnv(t)
 	srv := forgetest.New(t, "gitea", "acme/env", "tok")
 	for _, k := range []string{"BGRENDER_FORGE_TOKEN", "GITHUB_TOKEN", "GITLAB_TOKEN", "GITEA_TOKEN"} {
-		t.Setenv(k, "")
+		setenv(t, k, "")
 	}
 	cases := []struct {
 		args []string
@@ -227,7 +227,7 @@ func TestPRBadInputChangesNothing(t *testing.T) {
 		t.Fatal("a refused --pr opened a pull request")
 	}
 	// A refused transition is refused with --pr too (exit 3), before any push.
-	t.Setenv("GITEA_TOKEN", "tok")
+	setenv(t, "GITEA_TOKEN", "tok")
 	r := e.run(3, "abort", "--pr", "--forge", "gitea", "--forge-url", srv.URL, "--forge-repo", "acme/env")
 	if !strings.Contains(r.stderr, "nothing to abort") {
 		t.Errorf("abort --pr: %s", r.stderr)
@@ -243,7 +243,7 @@ func TestPRBadInputChangesNothing(t *testing.T) {
 // --pr proposes the evidence; the promotion's pull request shows it.
 func TestPromotePRShowsEvidence(t *testing.T) {
 	r := newReleaseEnv(t)
-	t.Setenv("GITLAB_TOKEN", "gl-tok")
+	setenv(t, "GITLAB_TOKEN", "gl-tok")
 	srv := forgetest.New(t, "gitlab", "acme/env", "gl-tok")
 	pr := []string{"--pr", "--forge", "gitlab", "--forge-url", srv.URL, "--forge-repo", "acme/env"}
 	r.release(0, "--version", "v1")
@@ -290,7 +290,7 @@ func TestPromotePRShowsEvidence(t *testing.T) {
 func TestPRForgeFailure(t *testing.T) {
 	e, _ := newRollbackEnv(t)
 	const token = "wrong-T0KEN-value"
-	t.Setenv("GITEA_TOKEN", token)
+	setenv(t, "GITEA_TOKEN", token)
 	srv := forgetest.New(t, "gitea", "acme/env", "right-token")
 	base := e.head()
 	r := e.run(1, "rollback", "--pr", "--forge", "gitea", "--forge-url", srv.URL, "--forge-repo", "acme/env")
@@ -306,7 +306,7 @@ func TestPRForgeFailure(t *testing.T) {
 		t.Fatal("the base branch moved")
 	}
 	// With the right token, running it again opens the pull request for the same branch.
-	t.Setenv("GITEA_TOKEN", "right-token")
+	setenv(t, "GITEA_TOKEN", "right-token")
 	e.run(0, "rollback", "--pr", "--forge", "gitea", "--forge-url", srv.URL, "--forge-repo", "acme/env")
 	if prs := srv.PRs(); len(prs) != 1 || !strings.HasPrefix(prs[0].Head, "bgrender/myapp/rollback-") {
 		t.Fatalf("pull requests: %+v", prs)

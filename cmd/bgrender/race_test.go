@@ -73,6 +73,7 @@ type procResult struct {
 func runConcurrently(t *testing.T, cmds [][]string) []procResult {
 	t.Helper()
 	bin := binary(t)
+	env := environ(t)
 	results := make([]procResult, len(cmds))
 	var wg sync.WaitGroup
 	start := make(chan struct{})
@@ -81,6 +82,7 @@ func runConcurrently(t *testing.T, cmds [][]string) []procResult {
 		go func() {
 			defer wg.Done()
 			cmd := exec.Command(bin, args...)
+			cmd.Env = env
 			var out, errb bytes.Buffer
 			cmd.Stdout, cmd.Stderr = &out, &errb
 			<-start
@@ -230,8 +232,8 @@ func TestConcurrentDeploysOverHTTP(t *testing.T) {
 	const n = 8
 	dir, _ := gitopstest.NewRemote(t, "main")
 	url := gitopstest.ServeHTTP(t, dir, "ci", "t0ken")
-	t.Setenv("BGRENDER_GIT_USERNAME", "ci")
-	t.Setenv("BGRENDER_GIT_TOKEN", "t0ken")
+	setenv(t, "BGRENDER_GIT_USERNAME", "ci")
+	setenv(t, "BGRENDER_GIT_TOKEN", "t0ken")
 	for i := 0; i < n; i++ {
 		app := fmt.Sprintf("app%d", i)
 		mustBG(t, 0, "--repo", url, "--app", "apps/"+app, "init", "--name", app, "--image", "ghcr.io/acme/"+app, "--host", app+".example.com")
@@ -275,8 +277,8 @@ func TestConcurrentCheckouts(t *testing.T) {
 			dir, url := gitopstest.NewRemote(t, "main")
 			if remote == "http" {
 				url = gitopstest.ServeHTTP(t, dir, "ci", "t0ken")
-				t.Setenv("BGRENDER_GIT_USERNAME", "ci")
-				t.Setenv("BGRENDER_GIT_TOKEN", "t0ken")
+				setenv(t, "BGRENDER_GIT_USERNAME", "ci")
+				setenv(t, "BGRENDER_GIT_TOKEN", "t0ken")
 			}
 			for i := 0; i < n; i++ {
 				app := fmt.Sprintf("app%d", i)

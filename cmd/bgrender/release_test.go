@@ -60,7 +60,7 @@ type releaseEnv struct {
 func newReleaseEnv(t *testing.T) *releaseEnv {
 	e := newEnv(t, "apps/myapp")
 	const token = "argocd-T0KEN-release"
-	t.Setenv("BGRENDER_ARGOCD_TOKEN", token)
+	setenv(t, "BGRENDER_ARGOCD_TOKEN", token)
 	argo := newFakeArgoCD(t, e.url, "apps/myapp", token)
 	e.run(0, "init", "--name", "myapp", "--image", "ghcr.io/acme/myapp", "--host", "myapp.example.com")
 	cfg := strings.Replace(releaseConfig, "SERVER", argo.srv.URL, 1)
@@ -292,7 +292,7 @@ func TestReleaseRollsBackToTheAdoptedDeployment(t *testing.T) {
 	seedPlainApp(t, url, "podinfo")
 	e := newEnvOn(t, url, "apps/podinfo")
 	const token = "argocd-T0KEN-adopted"
-	t.Setenv("BGRENDER_ARGOCD_TOKEN", token)
+	setenv(t, "BGRENDER_ARGOCD_TOKEN", token)
 	argo := newFakeArgoCD(t, url, "apps/podinfo", token)
 	argo.app, argo.container = "podinfo", "podinfod"
 	e.run(0, "init", "--adopt", "--name", "podinfo", "--image", "ghcr.io/stefanprodan/podinfo", "--container", "podinfod", "--host", "podinfo.example.com")

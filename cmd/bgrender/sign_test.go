@@ -87,13 +87,13 @@ func TestSignedCommitsSSH(t *testing.T) {
 	if gitopstest.Head(t, url, "main").String() != strings.Repeat("0", 40) {
 		t.Fatal("a refused signing key still committed")
 	}
-	t.Setenv("BGRENDER_SIGN_KEY_PASSPHRASE", passphrase)
+	setenv(t, "BGRENDER_SIGN_KEY_PASSPHRASE", passphrase)
 	e.run(0, append(sign, "init", "--name", "myapp", "--image", "ghcr.io/acme/myapp")...)
 	for _, v := range []string{"v1", "v2"} {
 		e.run(0, append(sign, "deploy", "--version", v)...)
 		e.run(0, append(sign, "promote", "--force", "--reason", "test")...)
 	}
-	t.Setenv("GITHUB_TOKEN", "tok")
+	setenv(t, "GITHUB_TOKEN", "tok")
 	srv := forgetest.New(t, "github", "acme/env", "tok")
 	r = e.run(0, append(sign, "-o", "json", "rollback", "--pr", "--forge", "github", "--forge-url", srv.URL, "--forge-repo", "acme/env")...)
 	var out transitionResult
@@ -162,7 +162,7 @@ func TestSignedCommitsOpenPGP(t *testing.T) {
 
 	dir, url := gitopstest.NewRemote(t, "main")
 	e := &env{t: t, url: url, app: "apps/myapp", branch: "main"}
-	t.Setenv("BGRENDER_SIGN_KEY", keyFile)
+	setenv(t, "BGRENDER_SIGN_KEY", keyFile)
 	e.run(0, "--author-email", signerEmail, "init", "--name", "myapp", "--image", "ghcr.io/acme/myapp")
 	e.run(0, "--author-email", signerEmail, "deploy", "--version", "v1")
 	verifyCommits(t, dir, "main", gpgEnv)

@@ -23,6 +23,10 @@ type Auth struct {
 	Username, Token string
 	// SSHKeyFile (a PEM private key) and its passphrase authenticate SSH URLs.
 	SSHKeyFile, SSHKeyPassphrase string
+	// KnownHosts are the known_hosts files that verify an SSH server with
+	// SSHKeyFile (empty: go-git's, $SSH_KNOWN_HOSTS of the process, else
+	// ~/.ssh/known_hosts and /etc/ssh/ssh_known_hosts).
+	KnownHosts []string
 }
 
 type locKind int
@@ -191,6 +195,13 @@ func (l location) authMethod(a Auth) (transport.AuthMethod, error) {
 		pk, err := gitssh.NewPublicKeysFromFile(user, a.SSHKeyFile, a.SSHKeyPassphrase)
 		if err != nil {
 			return nil, fmt.Errorf("load SSH key %s: %w", a.SSHKeyFile, redact(err, []string{a.SSHKeyPassphrase}))
+		}
+		if len(a.KnownHosts) > 0 {
+			cb, err := gitssh.NewKnownHostsCallback(a.KnownHosts...)
+			if err != nil {
+				return nil, fmt.Errorf("known_hosts %s: %w", strings.Join(a.KnownHosts, ", "), err)
+			}
+			pk.HostKeyCallback = cb
 		}
 		return pk, nil
 	default:

@@ -137,4 +137,22 @@ func TestSSH(t *testing.T) {
 			t.Fatalf("Open with a known_hosts file that does not list the server: %v, want a knownhosts error", err)
 		}
 	})
+
+	// Auth.KnownHosts is used instead of $SSH_KNOWN_HOSTS: a caller (the CLI,
+	// with its environment passed in) chooses the files.
+	t.Run("known hosts from Auth", func(t *testing.T) {
+		dir, _, seeded := seed(t)
+		key, pub := gitopstest.NewSSHKey(t, "")
+		url, knownHosts := gitopstest.ServeSSH(t, dir, pub)
+		_, otherHosts := gitopstest.ServeSSH(t, dir, pub)
+		t.Setenv("SSH_KNOWN_HOSTS", otherHosts)
+		r := open(t, gitops.Options{Repo: url, Auth: gitops.Auth{SSHKeyFile: key, KnownHosts: []string{knownHosts}}})
+		if r.Head() != seeded {
+			t.Fatalf("Head = %s, want %s", r.Head(), seeded)
+		}
+		t.Setenv("SSH_KNOWN_HOSTS", knownHosts)
+		if _, err := gitops.Open(ctx, gitops.Options{Repo: url, Auth: gitops.Auth{SSHKeyFile: key, KnownHosts: []string{otherHosts}}}); err == nil || !strings.Contains(err.Error(), "knownhosts") {
+			t.Fatalf("Open with Auth.KnownHosts not listing the server: %v, want a knownhosts error", err)
+		}
+	})
 }

@@ -14,19 +14,23 @@ import (
 	"github.com/bgrender/bgrender/pkg/vet"
 )
 
-// Builder runs kustomize builds one at a time. kustomize keeps process-wide
-// state (the OpenAPI schema it sets at every build, the HTTP transport its
-// loader fetches with) and can panic on odd input, so every build goes
-// through Build, which serialises builds, keeps the loader off the network
-// and turns panics into errors. Share one Builder per process; the zero
-// value is ready.
+// Builder runs kustomize builds. kustomize keeps process-wide state (the
+// OpenAPI schema it sets at every build, the HTTP transport its loader
+// fetches with) and can panic on odd input, so every build goes through
+// Build, which serialises builds across the process (kustomizeMu), keeps
+// the loader off the network and turns panics into errors. Any number of
+// Builders may run at once; the zero value is ready.
 type Builder struct {
 	// Limits bound the files BuildFiles builds; zero means
 	// vet.DefaultLimits.
 	Limits vet.Limits
-
-	mu sync.Mutex
 }
+
+// kustomizeMu serialises kustomize builds in the process. It is the one
+// package-level variable of render, because what it guards is
+// process-wide: two Builders (two commands run in one process, as tests
+// and a Go program driving several apps do) must not build at once.
+var kustomizeMu sync.Mutex
 
 // Build runs a kustomize build of dir on fsys and returns the YAML stream, in
 // the order the kustomizations list their resources. It uses krusty with
@@ -45,8 +49,8 @@ func (b *Builder) Build(fsys filesys.FileSystem, dir string) (out []byte, err er
 // build is Build naming files relative to root, the top of what fsys holds
 // (the repo's root, or the app dir's).
 func (b *Builder) build(fsys filesys.FileSystem, root, dir string) (out []byte, err error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
+	kustomizeMu.Lock()
+	defer kustomizeMu.Unlock()
 	defer func() {
 		if r := recover(); r != nil {
 			out, err = nil, fmt.Errorf("kustomize build %s: recovered from panic: %v", dir, r)

@@ -44,7 +44,7 @@
 // paths those are, so a caller can delete stale ones before writing. Scaffold
 // renders base/ for `bgrender init`. Diff shows what a transition changes.
 // Builder.Build and Builder.BuildFiles run kustomize (krusty, no plugins, no
-// helm, root-only loading) behind one mutex; share one Builder per process.
+// helm, root-only loading) behind one process-wide mutex.
 // Env-repo content is untrusted: BuildFiles measures the files with vet, and
 // every build first refuses (*RemoteError) any value kustomize would fetch or
 // clone, in every field it loads from, and runs with kustomize's HTTP client
