@@ -80,6 +80,7 @@ func fieldOf(t *testing.T, n *yaml.RNode, path string) string {
 // are what the API server would take, and the live color's objects change
 // only by a deploy into that color.
 func TestBringYourOwnApp(t *testing.T) {
+	t.Parallel()
 	_, url := gitopstest.NewRemote(t, "main")
 	seedPlainApp(t, url, "podinfo")
 	e := newEnvOn(t, url, "apps/podinfo")
@@ -195,6 +196,7 @@ func TestBringYourOwnApp(t *testing.T) {
 // mesh call: adopted with --bind mesh, it has one VirtualService, for the
 // Service's names on the mesh, and no Gateway.
 func TestInMeshBackend(t *testing.T) {
+	t.Parallel()
 	_, url := gitopstest.NewRemote(t, "main")
 	seedPlainApp(t, url, "reviews")
 	e := newEnvOn(t, url, "apps/reviews")
@@ -389,6 +391,7 @@ func TestRunFromInsideTheRepo(t *testing.T) {
 // as kubectl kustomize builds it, through the whole cycle, and a path that
 // leads out of the repo is refused, naming the file by its repo path.
 func TestSharedComponents(t *testing.T) {
+	t.Parallel()
 	remote, url := gitopstest.NewRemote(t, "main")
 	seedPlainApp(t, url, "podinfo")
 	plain := gitopstest.Files(t, url, "main", "apps/podinfo")["kustomization.yaml"]
@@ -545,6 +548,7 @@ func ordinaryTraffic(t *testing.T, label string, objs map[string]*yaml.RNode) []
 // the first promote those are the Deployment podinfo ran before bgrender.
 // A rollback goes back to it; decommission removes it.
 func TestLiveTakeover(t *testing.T) {
+	t.Parallel()
 	_, url := gitopstest.NewRemote(t, "main")
 	seedPlainApp(t, url, "podinfo")
 	e := newEnvOn(t, url, "apps/podinfo")
@@ -627,6 +631,7 @@ func TestLiveTakeover(t *testing.T) {
 // TestAdoptedEditedByHand: what init --adopt keeps serving changes only by
 // decommission; an edit of it is found, and no transition commits over it.
 func TestAdoptedEditedByHand(t *testing.T) {
+	t.Parallel()
 	_, url := gitopstest.NewRemote(t, "main")
 	seedPlainApp(t, url, "podinfo")
 	e := newEnvOn(t, url, "apps/podinfo")

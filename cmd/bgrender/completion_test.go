@@ -154,6 +154,7 @@ func (c *completionEnv) check(t *testing.T, shell string, tc completionCase, out
 // TestCompletionBash sources the bash script and runs its completion
 // function as bash would, with and without bash-completion loaded.
 func TestCompletionBash(t *testing.T) {
+	t.Parallel()
 	c := newCompletionEnv(t)
 	c.shell(t, "bash", "-n", c.script("bgrender.bash"))
 	if got := c.shell(t, "bash", "-c", `source "$1" && complete -p bgrender`, "bash", c.script("bgrender.bash")); !strings.Contains(got, "-F _bgrender_complete bgrender") {
@@ -197,6 +198,7 @@ printf '%s\n' "${COMPREPLY[@]}"`
 // after compinit, and autoloaded from $fpath), runs its completion function
 // with compadd stubbed, and completes in an interactive zsh on a pty.
 func TestCompletionZsh(t *testing.T) {
+	t.Parallel()
 	c := newCompletionEnv(t)
 	c.shell(t, "zsh", "-n", c.script("_bgrender"))
 	fpathDir := filepath.Join(c.dir, "zfunc")
@@ -222,9 +224,12 @@ compadd() { shift; local w; for w; do [[ $w == ${PREFIX}* ]] && print -r -- $w; 
 _files() { return 0 }
 words=("$@"); CURRENT=$#; PREFIX=${words[CURRENT]}
 _bgrender`
+	// The cases need no compinit (the loads above are its test): a stub
+	// compdef lets the script be sourced in a plain, quick zsh.
+	const noCompinit = `compdef() { :; } && source `
 	for name, tc := range completionCases() {
 		t.Run(name, func(t *testing.T) {
-			args := append([]string{"zsh", "-f", "-c", loads["source"] + stub, "zsh"}, tc.words...)
+			args := append([]string{"zsh", "-f", "-c", noCompinit + c.script("_bgrender") + stub, "zsh"}, tc.words...)
 			c.check(t, "zsh", tc, c.shell(t, args...))
 		})
 	}
@@ -252,6 +257,7 @@ print -r -- ok`
 // TestCompletionFish checks the fish script's syntax and completes with it,
 // sourced and installed where the help says.
 func TestCompletionFish(t *testing.T) {
+	t.Parallel()
 	c := newCompletionEnv(t)
 	c.shell(t, "fish", "-n", c.script("bgrender.fish"))
 	cases := map[string]completionCase{
@@ -291,6 +297,7 @@ func TestCompletionFish(t *testing.T) {
 // TestCompletionUsage: an unknown or missing shell is a usage error that
 // names it and the valid ones.
 func TestCompletionUsage(t *testing.T) {
+	t.Parallel()
 	for name, args := range map[string][]string{
 		"unknown": {"completion", "tcsh"},
 		"none":    {"completion"},

@@ -18,6 +18,7 @@ type step struct {
 // one commit landed with the right trailers and that the kustomize build of
 // the app dir at the remote's head is the state's desired objects.
 func TestCycleAgainstBareRemote(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, "apps/myapp")
 	force := []string{"--force", "--reason", "smoke tests passed in job 812"}
 	steps := []step{
@@ -96,6 +97,7 @@ func TestCycleAgainstBareRemote(t *testing.T) {
 
 // TestRefusalsLeaveRemoteUntouched checks every refusal exits 3 and changes nothing.
 func TestRefusalsLeaveRemoteUntouched(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, "apps/myapp")
 	e.run(0, "init", "--name", "myapp", "--image", "ghcr.io/acme/myapp")
 	// Before any release.
@@ -138,6 +140,7 @@ func (e *env) refused(args []string, msg string) {
 }
 
 func TestUsageErrors(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, "apps/myapp")
 	e.run(0, "init", "--name", "myapp", "--image", "ghcr.io/acme/myapp")
 	head := e.head()
@@ -171,6 +174,7 @@ func TestUsageErrors(t *testing.T) {
 // TestBadInputNamesTheField: values that would inject YAML or are malformed
 // are refused before anything is written, with a message naming the field.
 func TestBadInputNamesTheField(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, "apps/myapp")
 	e.run(0, "init", "--name", "myapp", "--image", "ghcr.io/acme/myapp")
 	e.run(0, "deploy", "--version", "v1")

@@ -73,6 +73,7 @@ func allCommands(app *cli.App) []appCommand {
 // $BGRENDER_<FLAG> (after the custom names some had before), except the
 // safety overrides, which have none; and each is a flag type bindEnv knows.
 func TestEnvVarsEveryFlag(t *testing.T) {
+	t.Parallel()
 	app := newApp(&globals{})
 	custom := customEnvVars()
 	denied := map[string]bool{}
@@ -117,6 +118,7 @@ func TestEnvVarsEveryFlag(t *testing.T) {
 // TestEnvVarsInHelp: each command's --help shows every visible flag's
 // conventional variable as [$BGRENDER_...], and none for the safety overrides.
 func TestEnvVarsInHelp(t *testing.T) {
+	t.Parallel()
 	app := newApp(&globals{})
 	helps := map[string]string{}
 	for _, f := range allFlags(app) {
@@ -164,6 +166,7 @@ func flagHelpLine(help, name string) string {
 // globals and command flags alike, including flags that had no variable
 // before bindEnv — while the safety overrides ignore theirs.
 func TestEnvVarsTakeEffect(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, "apps/myapp")
 	setenv(t, "BGRENDER_REPO", e.url)
 	setenv(t, "BGRENDER_APP", e.app)

@@ -15,6 +15,7 @@ import (
 // repository root: bgrender.yaml, bgrender-state.yaml, base/, overlays/)
 // drifts from what bgrender renders from its state, or stops building.
 func TestExampleAppMatchesRender(t *testing.T) {
+	t.Parallel()
 	root := filepath.Join("..", "..")
 	all, _, err := readTree(root)
 	if err != nil {

@@ -56,6 +56,7 @@ func handEdit(t *testing.T, url, branch, app string, edit func(*state.State), fi
 // is the case found: an unverified release made active with invented
 // evidence, not marked forced, then rendered again).
 func TestHandMadeStateChanges(t *testing.T) {
+	t.Parallel()
 	dir, url := gitopstest.NewRemote(t, "main")
 	e := newEnvOn(t, url, "apps/a")
 	e.run(0, "init", "--name", "a", "--image", "ghcr.io/acme/a")
@@ -128,6 +129,7 @@ func TestHandMadeStateChanges(t *testing.T) {
 // and then the author edited the state by hand: the hand edit is found, in
 // the branch and in a pull request's merge commit as CI checks it out.
 func TestHandMadeAfterATransition(t *testing.T) {
+	t.Parallel()
 	dir, url := gitopstest.NewRemote(t, "main")
 	e := newEnvOn(t, url, "apps/a")
 	e.run(0, "init", "--name", "a", "--image", "ghcr.io/acme/a")

@@ -9,6 +9,7 @@ import (
 // TestHelpEveryCommandHasExamples: `bgrender --help` and `bgrender CMD --help`,
 // for every command and subcommand, exit 0 and show examples.
 func TestHelpEveryCommandHasExamples(t *testing.T) {
+	t.Parallel()
 	var missing []string
 	check := func(name string, args ...string) {
 		t.Helper()

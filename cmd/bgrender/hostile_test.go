@@ -76,6 +76,7 @@ func newSecretServer(t *testing.T) *secretServer {
 // kustomize fetch, is a finding of check (exit 1) naming the file, and a
 // transition refuses it the same way, pushing nothing.
 func TestHostileContentIsAFinding(t *testing.T) {
+	t.Parallel()
 	srv := newSecretServer(t)
 	kust := "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n- service.yaml\n- gateway.yaml\n"
 	tests := []struct {
@@ -137,6 +138,7 @@ func TestHostileContentIsAFinding(t *testing.T) {
 // MiB (before, the bomb took 24 GB until the kernel killed it). The deadline
 // only stops a hang; the time is measured by BenchmarkCheckAll.
 func TestHostileCheckBounded(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name, file, content, want string
 	}{
@@ -193,6 +195,7 @@ func peakRSS(t *testing.T, bin string, args ...string) (code int, out string, rs
 
 // TestPeakRSSHelper is peakRSS's helper; it does nothing in a normal run.
 func TestPeakRSSHelper(t *testing.T) {
+	t.Parallel()
 	spec := os.Getenv("BGRENDER_PEAK_RSS_ARGS")
 	if spec == "" {
 		return
@@ -214,6 +217,7 @@ func TestPeakRSSHelper(t *testing.T) {
 // TestLimitsRaised: a big app passes once the operator raises the limit, by
 // flag or environment variable; bad values are usage errors.
 func TestLimitsRaised(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, "apps/a")
 	e.run(0, "init", "--name", "a", "--image", "ghcr.io/acme/a")
 	gitopstest.Seed(t, e.url, "main", map[string]string{
@@ -238,6 +242,7 @@ func TestLimitsRaised(t *testing.T) {
 // (it used to overwrite the outside file and write into the outside
 // directory), and a transition refuses.
 func TestSymlinksInAppDir(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, "apps/a")
 	e.run(0, "init", "--name", "a", "--image", "ghcr.io/acme/a")
 	e.run(0, "deploy", "--version", "v1")
@@ -294,6 +299,7 @@ func TestSymlinksInAppDir(t *testing.T) {
 // rendering another app's objects, fails check --all in both dirs (each
 // passed on its own before).
 func TestDuplicateAppsAndObjects(t *testing.T) {
+	t.Parallel()
 	a := newEnv(t, "apps/a")
 	a.run(0, "init", "--name", "a", "--image", "ghcr.io/acme/a", "--host", "a.example.com")
 	a.run(0, "deploy", "--version", "v1")
@@ -351,6 +357,7 @@ func hostileBranch(t *testing.T, dir, url, branch string, files map[string]strin
 // changes wait.server (where the Argo CD token goes) or how its TLS is
 // checked fails; a new app may only send it where an app on the base does.
 func TestPRChangesWhereTheTokenGoes(t *testing.T) {
+	t.Parallel()
 	dir, url := gitopstest.NewRemote(t, "main")
 	e := newEnvOn(t, url, "apps/a")
 	e.run(0, "init", "--name", "a", "--image", "ghcr.io/acme/a")

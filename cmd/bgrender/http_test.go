@@ -11,6 +11,7 @@ import (
 // with basic auth (the token from the environment, as CI passes it) and
 // checks that the token appears in no output, error or commit.
 func TestHTTPRemoteWithToken(t *testing.T) {
+	t.Parallel()
 	const token = "s3cr3t-T0KEN-4d9f"
 	dir, _ := gitopstest.NewRemote(t, "main")
 	url := gitopstest.ServeHTTP(t, dir, "ci-bot", token)
@@ -68,6 +69,7 @@ func TestHTTPRemoteWithToken(t *testing.T) {
 // accepts only our key (passphrase-protected), given as --ssh-key with the
 // passphrase from the environment, and checks the passphrase is never printed.
 func TestSSHRemoteWithKey(t *testing.T) {
+	t.Parallel()
 	const passphrase = "pass-PHRASE-8c1e"
 	dir, _ := gitopstest.NewRemote(t, "main")
 	key, pub := gitopstest.NewSSHKey(t, passphrase)

@@ -120,23 +120,24 @@ func (k *killRun) finish() {
 }
 
 // TestSIGKILLNeverCorrupts kills bgrender with SIGKILL at random points of
-// 200 transitions (40 unless BGRENDER_TEST_FULL=1) on a remote URL. After every kill the remote's branch is
+// 200 transitions (16 unless BGRENDER_TEST_FULL=1) on a remote URL. After every kill the remote's branch is
 // at the old head or at exactly one new commit on top of it; a lock a killed
 // run left is removed by the next run (it proves it dead) rather than
 // blocking the branch; and `check --all` passes at every commit.
 func TestSIGKILLNeverCorrupts(t *testing.T) {
+	t.Parallel()
 	dir, url := gitopstest.NewRemote(t, "main")
 	e := newEnvOn(t, url, "apps/myapp")
 	e.run(0, "init", "--name", "myapp", "--image", "ghcr.io/acme/myapp")
 	k := newKillRun(t, url, dir)
-	for i, n := 0, testSize(t, 40, 200); i < n; i++ {
+	for i, n := 0, testSize(t, 16, 200); i < n; i++ {
 		k.once(i)
 	}
 	k.finish()
 	checkEveryCommit(t, dir, url)
 }
 
-// TestSIGKILLInACheckout: the same in a local checkout, 100 kills (20
+// TestSIGKILLInACheckout: the same in a local checkout, 100 kills (16
 // unless BGRENDER_TEST_FULL=1). After
 // every kill, git fsck and git status succeed in the checkout, whose branch
 // is at a commit of the remote's branch: where it was, or at the pushed
@@ -144,13 +145,14 @@ func TestSIGKILLNeverCorrupts(t *testing.T) {
 // a commit the remote lacks; the next transition works; and at the end the
 // checkout is clean at the remote's head.
 func TestSIGKILLInACheckout(t *testing.T) {
+	t.Parallel()
 	dir, url := gitopstest.NewRemote(t, "main")
 	e := newEnvOn(t, url, "apps/myapp")
 	e.run(0, "init", "--name", "myapp", "--image", "ghcr.io/acme/myapp")
 	checkout := gitopstest.Clone(t, url)
 	k := newKillRun(t, checkout, dir)
 	journals := 0
-	for i, n := 0, testSize(t, 20, 100); i < n; i++ {
+	for i, n := 0, testSize(t, 16, 100); i < n; i++ {
 		k.once(i)
 		if fileExists(filepath.Join(checkout, ".git", "bgrender-checkout")) {
 			journals++ // killed while bringing the checkout forward: the next run finishes it

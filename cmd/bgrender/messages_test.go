@@ -12,6 +12,7 @@ import (
 
 // TestMessagesNameTheNextStep: each of these errors says what to do.
 func TestMessagesNameTheNextStep(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, "apps/a")
 	e.run(0, "init", "--name", "a", "--image", "ghcr.io/acme/a")
 	newEnvOn(t, e.url, "apps/b").run(0, "init", "--name", "b", "--image", "ghcr.io/acme/b")
@@ -54,6 +55,7 @@ func TestMessagesNameTheNextStep(t *testing.T) {
 // the server refuses for its own reasons is not retried as a lost race (it
 // used to be, 10 times, then "the branch keeps moving").
 func TestAuthAndServerErrors(t *testing.T) {
+	t.Parallel()
 	s := gitopstest.ServeGit(t, "bot", "s3cret")
 	url := s.NewRepo(t, "env")
 	setenv(t, "BGRENDER_GIT_USERNAME", "bot")
@@ -83,6 +85,7 @@ func TestAuthAndServerErrors(t *testing.T) {
 // TestCheckNotesUncommitted: check in a checkout with uncommitted changes in
 // an app dir says they were not checked (it checks what is committed).
 func TestCheckNotesUncommitted(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, "apps/a")
 	e.run(0, "init", "--name", "a", "--image", "ghcr.io/acme/a")
 	checkout := gitopstest.Clone(t, e.url)
@@ -105,6 +108,7 @@ func TestCheckNotesUncommitted(t *testing.T) {
 // "pull"). An index a killed git left empty is named, with how to rebuild it
 // (it used to say "commit or discard local changes").
 func TestLocksAndIndexNameTheFix(t *testing.T) {
+	t.Parallel()
 	dir, url := gitopstest.NewRemote(t, "main")
 	e := newEnvOn(t, url, "apps/a")
 	e.run(0, "init", "--name", "a", "--image", "ghcr.io/acme/a")

@@ -40,6 +40,7 @@ func legacyApp(t *testing.T, url string) {
 // built object (nothing restarts) and that check --base accepts in a pull
 // request; after it, the cycle goes on.
 func TestMigrate(t *testing.T) {
+	t.Parallel()
 	dir, url := gitopstest.NewRemote(t, "main")
 	legacyApp(t, url)
 	e := newEnvOn(t, url, "apps/myapp")
@@ -101,6 +102,7 @@ func TestMigrate(t *testing.T) {
 // TestMigratePR: migrate --pr is proposed on a branch of its own, not on the
 // branch of the app's last transition (whose pull request it would update).
 func TestMigratePR(t *testing.T) {
+	t.Parallel()
 	_, url := gitopstest.NewRemote(t, "main")
 	legacyApp(t, url)
 	e := newEnvOn(t, url, "apps/myapp")

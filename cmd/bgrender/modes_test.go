@@ -12,6 +12,7 @@ import (
 )
 
 func TestDryRunWritesNothing(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, "apps/myapp")
 	e.run(0, "init", "--name", "myapp", "--image", "ghcr.io/acme/myapp")
 	head := e.head()
@@ -32,6 +33,7 @@ func TestDryRunWritesNothing(t *testing.T) {
 }
 
 func TestStatusJSON(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, "apps/myapp")
 	e.run(0, "init", "--name", "myapp", "--image", "ghcr.io/acme/myapp")
 	var empty map[string]any
@@ -74,6 +76,7 @@ func newEnvOn(t *testing.T, url, app string) *env {
 
 // TestAppsShareARepo checks that transitions of one app never touch another's dir.
 func TestAppsShareARepo(t *testing.T) {
+	t.Parallel()
 	a := newEnv(t, "apps/a")
 	b := newEnvOn(t, a.url, "apps/b")
 	a.run(0, "init", "--name", "a", "--image", "ghcr.io/acme/a", "--host", "a.example.com")
@@ -99,6 +102,7 @@ func TestAppsShareARepo(t *testing.T) {
 // TestLocalCheckout runs transitions in a local clone: the commit is pushed,
 // the worktree is updated and clean; --no-push commits locally only.
 func TestLocalCheckout(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, "apps/myapp")
 	e.run(0, "init", "--name", "myapp", "--image", "ghcr.io/acme/myapp")
 	dir := gitopstest.Clone(t, e.url)
@@ -169,6 +173,7 @@ func assertClean(t *testing.T, dir string) {
 // TestCheckFindsDrift commits hand-edited overlays and a broken base and
 // expects check to report them with exit 1.
 func TestCheckFindsDrift(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, "apps/myapp")
 	e.run(0, "init", "--name", "myapp", "--image", "ghcr.io/acme/myapp")
 	e.run(0, "deploy", "--version", "v1")
@@ -198,6 +203,7 @@ func TestCheckFindsDrift(t *testing.T) {
 }
 
 func TestDemo(t *testing.T) {
+	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "demo")
 	r := mustBG(t, 0, "demo", "--dir", dir)
 	for _, want := range []string{"myapp: init", "deploy v1 to blue", "promote v1 in blue", "deploy v2 to green", "rollback to v1 in blue", "decommission v2 in green", "default -> blue v1", "demo done"} {
@@ -213,6 +219,7 @@ func TestDemo(t *testing.T) {
 
 // TestHelpExplainsExitCodes (every command's examples: TestHelpEveryCommandHasExamples).
 func TestHelpExplainsExitCodes(t *testing.T) {
+	t.Parallel()
 	r := mustBG(t, 0, "--help")
 	if !strings.Contains(r.stdout, "Exit codes") {
 		t.Errorf("--help does not explain exit codes")
@@ -225,6 +232,7 @@ func TestHelpExplainsExitCodes(t *testing.T) {
 // pull). With local changes in a file the remote changed, the commit still
 // lands, and the checkout stays as it was, saying what to run.
 func TestLocalCheckoutBehindRemote(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, "apps/myapp")
 	e.run(0, "init", "--name", "myapp", "--image", "ghcr.io/acme/myapp")
 	dir := gitopstest.Clone(t, e.url)
@@ -269,6 +277,7 @@ func TestLocalCheckoutBehindRemote(t *testing.T) {
 // TestAppDirBehindSymlinkRefused: an app dir reached through a symbolic link
 // in a local checkout is refused before anything is written.
 func TestAppDirBehindSymlinkRefused(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, "apps/myapp")
 	e.run(0, "init", "--name", "myapp", "--image", "ghcr.io/acme/myapp")
 	dir := gitopstest.Clone(t, e.url)
@@ -298,6 +307,7 @@ func TestAppDirBehindSymlinkRefused(t *testing.T) {
 // pushed)" and exit 0, and a release would then wait for a sync that never
 // comes). Only --no-push, or no remote at all, commits locally.
 func TestCheckoutRemotes(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, "apps/myapp")
 	e.run(0, "init", "--name", "myapp", "--image", "ghcr.io/acme/myapp")
 	otherDir, otherURL := gitopstest.NewRemote(t, "main")
@@ -358,6 +368,7 @@ func TestCheckoutRemotes(t *testing.T) {
 // remote is refused, the scp-like one without a user included (it was
 // taken for a local path, and the commit was reported as made locally).
 func TestNoPushRefusesEveryRemoteForm(t *testing.T) {
+	t.Parallel()
 	for _, repo := range []string{"github.com:acme/env.git", "git@github.com:acme/env.git", "https://github.com/acme/env.git", "file:///srv/env.git"} {
 		r := mustBG(t, 2, "--repo", repo, "--app", "apps/myapp", "--no-push", "deploy", "--version", "v1")
 		if !strings.Contains(r.stderr, "--no-push: a remote URL is cloned into memory") || strings.Contains(r.stdout+r.stderr, "committed locally") {

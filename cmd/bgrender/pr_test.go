@@ -55,6 +55,7 @@ func gitIn(t *testing.T, dir string, args ...string) string {
 // request, check passes on the branch, and merging it gives the state a
 // direct rollback gives.
 func TestRollbackPR(t *testing.T) {
+	t.Parallel()
 	for _, kind := range []string{"github", "gitlab", "gitea"} {
 		t.Run(kind, func(t *testing.T) {
 			e, dir := newRollbackEnv(t)
@@ -147,6 +148,7 @@ func TestRollbackPR(t *testing.T) {
 // base branch changes. check on the branch fails, saying whether the
 // rollback is still possible (render it again) or no longer valid.
 func TestPRCheckWhenBaseMoves(t *testing.T) {
+	t.Parallel()
 	const token = "forge-T0KEN-moves"
 	setenv(t, "GITHUB_TOKEN", token)
 	open := func(t *testing.T) (*env, string) {
@@ -197,6 +199,7 @@ func TestPRCheckWhenBaseMoves(t *testing.T) {
 // TestPRBadInputChangesNothing: --pr problems are found before anything is
 // pushed, and name what to fix.
 func TestPRBadInputChangesNothing(t *testing.T) {
+	t.Parallel()
 	e, _ := newRollbackEnv(t)
 	srv := forgetest.New(t, "gitea", "acme/env", "tok")
 	for _, k := range []string{"BGRENDER_FORGE_TOKEN", "GITHUB_TOKEN", "GITLAB_TOKEN", "GITEA_TOKEN"} {
@@ -242,6 +245,7 @@ func TestPRBadInputChangesNothing(t *testing.T) {
 // once, so there is nothing to wait for between route and subset); verify
 // --pr proposes the evidence; the promotion's pull request shows it.
 func TestPromotePRShowsEvidence(t *testing.T) {
+	t.Parallel()
 	r := newReleaseEnv(t)
 	setenv(t, "GITLAB_TOKEN", "gl-tok")
 	srv := forgetest.New(t, "gitlab", "acme/env", "gl-tok")
@@ -288,6 +292,7 @@ func TestPromotePRShowsEvidence(t *testing.T) {
 // base is not moved, the error says what happened and what to do, exit 1,
 // and the token appears nowhere.
 func TestPRForgeFailure(t *testing.T) {
+	t.Parallel()
 	e, _ := newRollbackEnv(t)
 	const token = "wrong-T0KEN-value"
 	setenv(t, "GITEA_TOKEN", token)
@@ -317,6 +322,7 @@ func TestPRForgeFailure(t *testing.T) {
 // shows never carries the credentials of a --repo URL, and quotes what a
 // shell would split.
 func TestReproduceCommandHidesCredentials(t *testing.T) {
+	t.Parallel()
 	for in, want := range map[string]string{
 		"https://x-access-token:s3cr3t@github.com/acme/env.git": "https://github.com/acme/env.git",
 		"git@github.com:acme/env.git":                           "git@github.com:acme/env.git",

@@ -27,8 +27,7 @@ var (
 // binary is bgrender as a program of its own: this test binary under the
 // name bgrender (see TestMain), made once, never built with go build.
 // Concurrent CI jobs are separate processes, so the race tests run it as
-// one (kustomize's process-wide state also forbids concurrent builds in one
-// process).
+// one: in one process, kustomize builds would take turns on its lock.
 func binary(t *testing.T) string {
 	t.Helper()
 	binOnce.Do(func() {
@@ -101,11 +100,12 @@ func runConcurrently(t *testing.T, cmds [][]string) []procResult {
 	return results
 }
 
-// TestConcurrentAppsAllLand: 32 pipelines (12 unless BGRENDER_TEST_FULL=1)
+// TestConcurrentAppsAllLand: 32 pipelines (6 unless BGRENDER_TEST_FULL=1)
 // deploy as many different apps of one repo at once; every one lands (the losers of each push race re-read and
 // retry), the history is linear and every app's state is right.
 func TestConcurrentAppsAllLand(t *testing.T) {
-	n := testSize(t, 12, 32)
+	t.Parallel()
+	n := testSize(t, 6, 32)
 	dir, url := gitopstest.NewRemote(t, "main")
 	for i := 0; i < n; i++ {
 		app := fmt.Sprintf("app%02d", i)
@@ -172,6 +172,7 @@ func TestConcurrentAppsAllLand(t *testing.T) {
 // exactly one lands, the other 15 are refused (exit 3) naming the release
 // that won, and the remote is consistent.
 func TestConcurrentDeploysOfOneApp(t *testing.T) {
+	t.Parallel()
 	const n = 16
 	e := newEnv(t, "apps/myapp")
 	e.run(0, "init", "--name", "myapp", "--image", "ghcr.io/acme/myapp")
@@ -210,6 +211,7 @@ func TestConcurrentDeploysOfOneApp(t *testing.T) {
 // TestStaleGuards: --expect-release and --expect-version refuse a transition
 // whose release in that role is another one.
 func TestStaleGuards(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, "apps/myapp")
 	e.run(0, "init", "--name", "myapp", "--image", "ghcr.io/acme/myapp")
 	e.run(0, "deploy", "--version", "v1")
@@ -229,6 +231,7 @@ func TestStaleGuards(t *testing.T) {
 // TestConcurrentDeploysOverHTTP: the same race through a smart-HTTP git
 // server with basic auth, where losing a push is the server's refusal.
 func TestConcurrentDeploysOverHTTP(t *testing.T) {
+	t.Parallel()
 	const n = 8
 	dir, _ := gitopstest.NewRemote(t, "main")
 	url := gitopstest.ServeHTTP(t, dir, "ci", "t0ken")
@@ -264,14 +267,15 @@ func TestConcurrentDeploysOverHTTP(t *testing.T) {
 }
 
 // TestConcurrentCheckouts: 8 CI jobs, each in its own fresh clone (as the
-// classic pipeline runs: checkout, then commands), deploy at once (8; 4
+// classic pipeline runs: checkout, then commands), deploy at once (8; 3
 // unless BGRENDER_TEST_FULL=1). With 8 different apps all 8 land (before, 1 landed and 7 failed with "pull,
 // then retry"); with one app exactly 1 lands and 7 are refused with exit 3,
 // naming the head. Each job's checkout ends at the commit it pushed, or on
 // top of it; the history is linear, and check --all passes at every
 // commit. Over a file remote and over smart HTTP with auth.
 func TestConcurrentCheckouts(t *testing.T) {
-	n := testSize(t, 4, 8)
+	t.Parallel()
+	n := testSize(t, 3, 8)
 	for _, remote := range []string{"file", "http"} {
 		t.Run(remote, func(t *testing.T) {
 			dir, url := gitopstest.NewRemote(t, "main")

@@ -647,6 +647,7 @@ func runGitLabJob(t *testing.T, ci *recipe, name string, p glPipeline) jobResult
 // check for a merge request, the manual rollback for a pipeline run from
 // the web form, and nothing for a branch push.
 func TestRecipeTriggers(t *testing.T) {
+	t.Parallel()
 	good := []string{"v2.0-green", "v1.0-blue", "v10.4.1-green", "v2.0.0-rc.1-blue"}
 	bad := []string{"v2.0", "v2.0-red", "2.0-green", "v2.0-green/x", "v2.0-greenish", "main"}
 	for _, tag := range good {
@@ -733,6 +734,7 @@ func TestRecipeTriggers(t *testing.T) {
 // or a token it reads itself), so a typo cannot silently drop a setting;
 // and in the GitHub workflows every token comes from secrets, not vars.
 func TestRecipeVariables(t *testing.T) {
+	t.Parallel()
 	known := map[string]bool{"BGRENDER_ARGOCD_TOKEN": true, "BGRENDER_FORGE_TOKEN": true}
 	var walk func([]cli.Flag)
 	walk = func(flags []cli.Flag) {
@@ -856,6 +858,7 @@ func recipeReleaseEnv(t *testing.T, token string) (*releaseEnv, string) {
 // TestRecipeGitHubRelease runs the release job of github-actions/release.yml
 // for pushed tags.
 func TestRecipeGitHubRelease(t *testing.T) {
+	t.Parallel()
 	const gitToken, argoToken = "recipe-T0KEN-git-gh", "argocd-T0KEN-release"
 	r, url := recipeReleaseEnv(t, gitToken)
 	wf := loadRecipe(t, "github-actions/release.yml")
@@ -880,6 +883,7 @@ func TestRecipeGitHubRelease(t *testing.T) {
 // TestRecipeGitLabRelease runs the release job of
 // gitlab-ci/app-repo.gitlab-ci.yml for a tag pipeline.
 func TestRecipeGitLabRelease(t *testing.T) {
+	t.Parallel()
 	const gitToken, argoToken = "recipe-T0KEN-git-gl", "argocd-T0KEN-release"
 	r, url := recipeReleaseEnv(t, gitToken)
 	ci := loadRecipe(t, "gitlab-ci/app-repo.gitlab-ci.yml")
@@ -982,6 +986,7 @@ func (p *prRecipeEnv) moveBase() {
 // request it opened: the check passes, and fails once main has changed the
 // app after the rollback was rendered. The direct variant commits to main.
 func TestRecipeGitHubRollbackAndCheck(t *testing.T) {
+	t.Parallel()
 	rollback := loadRecipe(t, "github-actions/rollback.yml")
 	check := loadRecipe(t, "github-actions/env-repo-check.yml")
 	const token = "recipe-T0KEN-forge-gh"
@@ -1037,6 +1042,7 @@ func TestRecipeGitHubRollbackAndCheck(t *testing.T) {
 // once main has changed the app after the rollback was rendered. DIRECT=true
 // commits to main.
 func TestRecipeGitLabRollbackAndCheck(t *testing.T) {
+	t.Parallel()
 	ci := loadRecipe(t, "gitlab-ci/env-repo.gitlab-ci.yml")
 	const token = "recipe-T0KEN-forge-gl"
 	predefined := func(p *prRecipeEnv) map[string]string {
@@ -1097,6 +1103,7 @@ func TestRecipeGitLabRollbackAndCheck(t *testing.T) {
 // install step has no bgrender, the fake go refuses all but the install,
 // check reads a detached checkout, and a step that fails fails the job.
 func TestRecipeRunner(t *testing.T) {
+	t.Parallel()
 	_, url := gitopstest.NewRemote(t, "main")
 	mustBG(t, 0, "--repo", url, "--app", "apps/myapp", "init", "--name", "myapp", "--image", "ghcr.io/acme/myapp")
 	dir := strings.TrimPrefix(url, "file://")

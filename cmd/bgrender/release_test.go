@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bgrender/bgrender/internal/httptransport"
 	"github.com/bgrender/bgrender/pkg/gitops/gitopstest"
 	"github.com/bgrender/bgrender/pkg/smoke/smoketest"
 )
@@ -90,6 +91,7 @@ func transitions(sum releaseSummary) string {
 // checks failing before the switch (abort), and checks on the default route
 // failing after the switch (rollback).
 func TestReleaseCycle(t *testing.T) {
+	t.Parallel()
 	r := newReleaseEnv(t)
 
 	_, sum := r.release(0, "--version", "v1")
@@ -166,7 +168,9 @@ func get(t *testing.T, gateway, host, cookie string) string {
 	if cookie != "" {
 		req.Header.Set("Cookie", cookie)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	// Not http.DefaultClient: a kustomize build in a parallel test refuses
+	// requests through http.DefaultTransport while it runs (render.offline).
+	resp, err := (&http.Client{Transport: httptransport.New()}).Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,6 +182,7 @@ func get(t *testing.T, gateway, host, cookie string) string {
 // color instead of the release under test, verify fails, says so, and
 // records no evidence; promote then still refuses.
 func TestVerifyRefusesWrongRelease(t *testing.T) {
+	t.Parallel()
 	r := newReleaseEnv(t)
 	r.opts = []func(*globals){noBackoff} // the retries of the wrong release, without their waits
 	r.release(0, "--version", "v1")
@@ -206,6 +211,7 @@ func TestVerifyRefusesWrongRelease(t *testing.T) {
 // TestWaitCommand: wait reports the applied commit, prints progress lines in
 // CI logs, and stops at once, quoting Argo CD, on a ComparisonError.
 func TestWaitCommand(t *testing.T) {
+	t.Parallel()
 	r := newReleaseEnv(t)
 	res := r.run(0, "wait", "--poll-interval", "20ms")
 	if !strings.Contains(res.stdout, "argocd app myapp applied "+r.head()[:7]) {
@@ -236,6 +242,7 @@ func TestWaitCommand(t *testing.T) {
 }
 
 func TestReleaseDecommissionAfter(t *testing.T) {
+	t.Parallel()
 	r := newReleaseEnv(t)
 	r.release(0, "--version", "v1")
 	_, sum := r.release(0, "--version", "v2", "--decommission-after", "10ms")
@@ -253,6 +260,7 @@ func TestReleaseDecommissionAfter(t *testing.T) {
 // commit on the shared branch. One made for another app is accepted; one
 // that changes this app's manifests after our commit never is.
 func TestWaitAcceptsOnlyHarmlessDescendants(t *testing.T) {
+	t.Parallel()
 	r := newReleaseEnv(t)
 	r.release(0, "--version", "v1")
 	ours := r.head()
@@ -288,6 +296,7 @@ func brokenForUsers(version string) []smoketest.AppOption {
 // Deployment exists), and the rollback sends users back to it, with the
 // release under test again.
 func TestReleaseRollsBackToTheAdoptedDeployment(t *testing.T) {
+	t.Parallel()
 	_, url := gitopstest.NewRemote(t, "main")
 	seedPlainApp(t, url, "podinfo")
 	e := newEnvOn(t, url, "apps/podinfo")

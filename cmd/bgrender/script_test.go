@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -18,7 +19,19 @@ import (
 // "bgrender" (testscript's commands, binary(t)) it is the real program,
 // main() with its signal handling, and exits.
 func TestMain(m *testing.M) {
-	testscript.Main(m, map[string]func(){"bgrender": main})
+	testscript.Main(removingBinary{m}, map[string]func(){"bgrender": main})
+}
+
+// removingBinary runs the tests, then removes the directory of binary's
+// link to the test binary.
+type removingBinary struct{ m *testing.M }
+
+func (r removingBinary) Run() int {
+	code := r.m.Run()
+	if binFile != "" {
+		os.RemoveAll(filepath.Dir(binFile))
+	}
+	return code
 }
 
 // TestScripts runs the txtar CLI scripts in testdata/script. Each script gets
@@ -26,6 +39,7 @@ func TestMain(m *testing.M) {
 // `remote-log` (subject and trailers of the remote's commits, newest first)
 // and `remote-file PATH` (a file at the remote's head).
 func TestScripts(t *testing.T) {
+	t.Parallel()
 	testscript.Run(t, testscript.Params{
 		Dir:                 filepath.Join("..", "..", "testdata", "script"),
 		RequireExplicitExec: true,

@@ -62,6 +62,7 @@ const snapshotDeployment = "overlays/blue/snapshot/template/deployment.yaml"
 // fails check, and the finding names the object and the problem. Each case
 // starts from a sound podinfo with both colors deployed.
 func TestCheckFindsBrokenShapes(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name    string
 		breakIt func(t *testing.T, e *env)
@@ -120,6 +121,7 @@ func TestCheckFindsBrokenShapes(t *testing.T) {
 // server would refuse is not deployed, and nothing is committed; a problem
 // the app already had holds up neither an abort nor a sound deploy.
 func TestDeployRefusesBrokenObjects(t *testing.T) {
+	t.Parallel()
 	e := podinfoBothColors(t)
 	edit(t, e, "base/service.yaml", "spec:\n", "spec:\n  publishNotReadyAddress: true\n")
 	e.run(1, "check")
@@ -153,6 +155,7 @@ func TestDeployRefusesBrokenObjects(t *testing.T) {
 // host and port of the ingress gateway; check --all names both, and each
 // passes on its own.
 func TestCheckAllGatewayConflict(t *testing.T) {
+	t.Parallel()
 	a := newEnv(t, "apps/a")
 	a.run(0, "init", "--name", "a", "--image", "ghcr.io/acme/a")
 	newEnvOn(t, a.url, "apps/b").run(0, "init", "--name", "b", "--image", "ghcr.io/acme/b", "--namespace", "team-b")
@@ -183,6 +186,7 @@ func TestCheckAllGatewayConflict(t *testing.T) {
 // allowed (a CA bundle may be shared on purpose), and check says that its
 // changes skip the gate.
 func TestCheckNotesSharedConfig(t *testing.T) {
+	t.Parallel()
 	e := podinfoBothColors(t)
 	edit(t, e, "base/kustomization.yaml", "- gateway.yaml\n", "- gateway.yaml\n- ca.yaml\n")
 	edit(t, e, "base/ca.yaml", "", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ca-bundle\ndata:\n  ca.crt: pem\n")

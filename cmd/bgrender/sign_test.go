@@ -53,6 +53,7 @@ func verifyCommits(t *testing.T, gitDir, branch string, env []string, config ...
 // bgrender makes, a pull request's included, verifies with git's
 // gpg.format=ssh; a passphrase-protected key needs its passphrase.
 func TestSignedCommitsSSH(t *testing.T) {
+	t.Parallel()
 	pub, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
 		t.Fatal(err)
@@ -120,6 +121,7 @@ func TestSignedCommitsSSH(t *testing.T) {
 // TestSignedCommitsOpenPGP: with an armored OpenPGP private key, commits
 // verify with git verify-commit against gpg holding the public key.
 func TestSignedCommitsOpenPGP(t *testing.T) {
+	t.Parallel()
 	ent, err := openpgp.NewEntity("Release Bot", "", signerEmail, nil)
 	if err != nil {
 		t.Fatal(err)

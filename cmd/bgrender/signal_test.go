@@ -18,6 +18,7 @@ import (
 // its cause; if the command has not returned within the grace, the process
 // exits with 128+15.
 func TestStopOnSignal(t *testing.T) {
+	t.Parallel()
 	var mu sync.Mutex
 	var out strings.Builder
 	exited := make(chan int, 1)
@@ -62,6 +63,7 @@ func (f writerFunc) WriteString(s string) (int, error) { return f(s) }
 // answers stops at SIGTERM with exit 143, saying so, well within the
 // second it is given. (The deadline below only stops a hang.)
 func TestSIGTERMStopsAWait(t *testing.T) {
+	t.Parallel()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

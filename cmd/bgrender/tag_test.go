@@ -9,6 +9,7 @@ import (
 )
 
 func TestParseTag(t *testing.T) {
+	t.Parallel()
 	for tag, want := range map[string]struct {
 		version string
 		color   state.Color

@@ -45,9 +45,14 @@ func keyDependencies() []string {
 
 // buildVersion reads the running binary's build info.
 func buildVersion() versionOut {
+	bi, _ := debug.ReadBuildInfo()
+	return versionFrom(bi)
+}
+
+// versionFrom is what build info bi (nil: none) says of the build.
+func versionFrom(bi *debug.BuildInfo) versionOut {
 	v := versionOut{Version: "unknown", Go: runtime.Version(), OS: runtime.GOOS, Arch: runtime.GOARCH, Dependencies: map[string]string{}}
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
+	if bi == nil {
 		return v
 	}
 	v.Module = bi.Main.Path

@@ -31,6 +31,7 @@ import (
 	"k8s.io/client-go/restmapper"
 
 	"github.com/bgrender/bgrender/internal/childproc"
+	"github.com/bgrender/bgrender/internal/httptransport"
 	"github.com/bgrender/bgrender/internal/kubetest"
 )
 
@@ -207,7 +208,7 @@ func StartArgoCD(t testing.TB, c *kubetest.Cluster) *ArgoCD {
 	if err != nil {
 		t.Fatalf("argocd: %v", err)
 	}
-	a := &ArgoCD{cluster: c, hc: &http.Client{Timeout: 60 * time.Second}}
+	a := &ArgoCD{cluster: c, hc: &http.Client{Timeout: 60 * time.Second, Transport: httptransport.New()}}
 	t.Cleanup(func() {
 		if t.Failed() {
 			a.logTails(t.Logf)

@@ -24,6 +24,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/bgrender/bgrender/internal/childproc"
+	"github.com/bgrender/bgrender/internal/httptransport"
 	"github.com/bgrender/bgrender/internal/kubetest"
 	"github.com/bgrender/bgrender/pkg/wait"
 )
@@ -487,7 +488,7 @@ func waitReady(ctx context.Context, p *childproc.Proc, url string, limit time.Du
 		if err != nil {
 			return err
 		}
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := (&http.Client{Transport: httptransport.New()}).Do(req)
 		if err == nil {
 			body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 			resp.Body.Close()

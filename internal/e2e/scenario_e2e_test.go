@@ -20,6 +20,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	"github.com/bgrender/bgrender/internal/httptransport"
 	"github.com/bgrender/bgrender/internal/kubetest"
 	"github.com/bgrender/bgrender/pkg/gitops/gitopstest"
 	"github.com/bgrender/bgrender/pkg/render"
@@ -191,7 +192,7 @@ func meshCall(client *http.Client, url, cookie string) string {
 // alternate between pods).
 func (s *scenario) expectMesh(when string, want map[string]string) {
 	s.t.Helper()
-	client := &http.Client{Timeout: 2 * time.Second}
+	client := &http.Client{Timeout: 2 * time.Second, Transport: httptransport.New()}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		got := map[string]string{}

@@ -12,6 +12,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/bgrender/bgrender/internal/httptransport"
 	"github.com/bgrender/bgrender/internal/kubetest"
 	"github.com/bgrender/bgrender/pkg/gitops/gitopstest"
 )
@@ -64,7 +65,7 @@ func startMeshProbe(t *testing.T, url string) *meshProbe {
 	p := &meshProbe{stop: make(chan struct{}), done: make(chan struct{})}
 	go func() {
 		defer close(p.done)
-		client := &http.Client{Timeout: 2 * time.Second}
+		client := &http.Client{Timeout: 2 * time.Second, Transport: httptransport.New()}
 		for {
 			res := meshCall(client, url, "")
 			p.mu.Lock()

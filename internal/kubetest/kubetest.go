@@ -27,6 +27,7 @@ import (
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	"github.com/bgrender/bgrender/internal/childproc"
+	"github.com/bgrender/bgrender/internal/httptransport"
 )
 
 // Cluster is a running etcd and kube-apiserver.
@@ -183,7 +184,7 @@ func (c *Cluster) start(ctx context.Context, o options) error {
 		return err
 	}
 	c.procs = append(c.procs, etcd)
-	if err := waitHTTP(ctx, etcd, http.DefaultClient, etcdURL+"/health", "", 30*time.Second); err != nil {
+	if err := waitHTTP(ctx, etcd, &http.Client{Transport: httptransport.New()}, etcdURL+"/health", "", 30*time.Second); err != nil {
 		return err
 	}
 	etcdReady := time.Now()

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/bgrender/bgrender/internal/httptransport"
 	"github.com/bgrender/bgrender/pkg/state"
 )
 
@@ -136,6 +137,9 @@ func (g *Gateway) SetBackends(backends map[state.Color]*App) {
 		}
 		apps[color] = app
 		proxies[color] = &httputil.ReverseProxy{
+			// Not http.DefaultTransport: a kustomize build in the same process
+			// refuses requests through it while it runs (render.offline).
+			Transport: httptransport.New(),
 			Rewrite: func(pr *httputil.ProxyRequest) {
 				pr.SetURL(target)
 				pr.Out.Host = pr.In.Host
