@@ -75,7 +75,7 @@ Nothing is committed; with --dry-run nothing is written either.
 			if _, err := release.Build(g.builder, cfg.App, dir, want, shared); err != nil {
 				return err
 			}
-			diff := render.Diff(dir, ownedOnly(current), ownedOnly(want))
+			diff := render.Diff(dir, release.OwnedOnly(current), release.OwnedOnly(want))
 			if !g.dryRun {
 				if err := writeOwned(root, current, want); err != nil {
 					return err

@@ -6,10 +6,8 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/bgrender/bgrender/pkg/config"
 	"github.com/bgrender/bgrender/pkg/gitops"
 	"github.com/bgrender/bgrender/pkg/release"
-	"github.com/bgrender/bgrender/pkg/render"
 	"github.com/bgrender/bgrender/pkg/state"
 )
 
@@ -50,7 +48,7 @@ color, version and release, or null) and commit.
 			out := statusOut{
 				App: a.State.App, Phase: string(a.State.Phase()), Active: releaseJSON(a.State.Active),
 				Test: releaseJSON(a.State.Test), Standby: releaseJSON(a.State.Standby), Route: release.Route(a.Config, a.State),
-				Unreleased: g.unreleased(a), Adopted: describeAdopted(a.State),
+				Unreleased: release.Unreleased(a.App, g.cmdPrefix(a)), Adopted: describeAdopted(a.State),
 			}
 			last, err := r.LastChange(ctx, dir)
 			if err != nil && !errors.Is(err, gitops.ErrHistoryTruncated) {
@@ -97,30 +95,6 @@ func firstLine(s string) string {
 		}
 	}
 	return s
-}
-
-// unreleased says whether the template (per-color/) or bgrender.yaml has
-// changed since the active release was deployed: what a deploy would
-// snapshot for it now differs from what it runs. "" when not, or when that
-// cannot be said (no active release, no snapshot, a template that does not
-// render).
-func (g *globals) unreleased(a *appCtx) string {
-	act := a.State.Active
-	if act == nil || act.Snapshot == "" {
-		return ""
-	}
-	now, err := render.Snapshot(a.Config, render.Subtree(a.Files, render.TemplateDir), *act)
-	if err != nil || render.Digest(now) == act.Snapshot {
-		return ""
-	}
-	changed := fmt.Sprintf("%s/ or %s changed since %s was deployed", render.TemplateDir, config.FileName, act.Describe())
-	if t := a.State.Test; t != nil && t.Snapshot != "" {
-		if tn, err := render.Snapshot(a.Config, render.Subtree(a.Files, render.TemplateDir), *t); err == nil && render.Digest(tn) == t.Snapshot {
-			return fmt.Sprintf("%s; %s under test runs the change: `%s verify`, then `%s promote` releases it", changed, t.Describe(), g.cmdPrefix(a), g.cmdPrefix(a))
-		}
-	}
-	return fmt.Sprintf("%s, and no color runs the change yet; `%s deploy --version %s` releases it into %s through the test route (then verify and promote)",
-		changed, g.cmdPrefix(a), act.Version, act.Color.Other())
 }
 
 // describeAdopted says what the adopted workload does in state s ("" when

@@ -26,6 +26,12 @@
 //     wait, checks on the default route), aborting or rolling back on a
 //     failure, and returns a Summary of what it did.
 //
+// Checker checks app dirs as committed (what `bgrender check` runs): drift,
+// the build, routing, the objects' problems, a change no color runs yet,
+// two dirs that claim one app or object, and, against a pull request's
+// base, hand-made state changes, the Argo CD token's target and proposals
+// rendered on an older base.
+//
 // Errors are of three kinds: UsageError, a refusal (IsRefused: a safety
 // check said no, nothing changed) and a failure (anything else).
 //

@@ -383,3 +383,66 @@ func TestEngineDryRun(t *testing.T) {
 		t.Errorf("a dry run moved the branch")
 	}
 }
+
+// The checker on its own: a clean app passes; an overlay edited by hand
+// is drift, named with the command that repairs it; a second dir that
+// declares the same app is a finding on both.
+func TestChecker(t *testing.T) {
+	ctx := context.Background()
+	env := newEngineEnv(t)
+	if _, err := env.e.Deploy(ctx, state.DeployRequest{Version: "v1"}, false); err != nil {
+		t.Fatal(err)
+	}
+	check := func() []release.AppReport {
+		t.Helper()
+		r, err := gitops.Open(ctx, gitops.Options{Repo: env.url, Branch: "main", ReadOnly: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Close()
+		dirs, err := r.FindDirs(ctx, config.FileName)
+		if err != nil {
+			t.Fatal(err)
+		}
+		reports, err := (&release.Checker{Builder: &render.Builder{}}).Check(ctx, r, nil, dirs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return reports
+	}
+	if reports := check(); len(reports) != 1 || !reports[0].OK || reports[0].App != "shop" {
+		t.Fatalf("a clean app: %+v", reports)
+	}
+
+	files := gitopstest.Files(t, env.url, "main", engineDir)
+	var overlay string
+	for p := range files {
+		if strings.HasPrefix(p, render.OverlaysDir+"/") && strings.HasSuffix(p, ".yaml") {
+			overlay = p
+			break
+		}
+	}
+	copied := map[string]string{}
+	for p, b := range files {
+		copied["apps/shop-copy/"+p] = b
+	}
+	copied[engineDir+"/"+overlay] = files[overlay] + "# edited by hand\n"
+	gitopstest.Seed(t, env.url, "main", copied, "edit an overlay, copy the app")
+	reports := check()
+	if len(reports) != 2 {
+		t.Fatalf("%d reports, want 2", len(reports))
+	}
+	byDir := map[string]release.AppReport{}
+	for _, r := range reports {
+		byDir[r.Dir] = r
+	}
+	shop, other := byDir[engineDir], byDir["apps/shop-copy"]
+	if shop.OK || !strings.Contains(strings.Join(shop.Findings, "\n"), "overlays drift from the state (run `bgrender --app apps/shop render`") {
+		t.Errorf("drift not found: %v", shop.Findings)
+	}
+	for _, r := range []release.AppReport{shop, other} {
+		if !strings.Contains(strings.Join(r.Findings, "\n"), `app "shop" in namespace default is also declared by`) {
+			t.Errorf("%s: the duplicate app is not a finding: %v", r.Dir, r.Findings)
+		}
+	}
+}
