@@ -1,21 +1,12 @@
 package main
 
 import (
-	"errors"
 	"fmt"
-	"path"
-	"sort"
-	"strconv"
-	"strings"
 
 	"github.com/urfave/cli/v2"
-	"sigs.k8s.io/kustomize/kyaml/kio"
-	"sigs.k8s.io/kustomize/kyaml/yaml"
 
 	"github.com/bgrender/bgrender/pkg/config"
 	"github.com/bgrender/bgrender/pkg/release"
-	"github.com/bgrender/bgrender/pkg/render"
-	"github.com/bgrender/bgrender/pkg/state"
 )
 
 func initCommand(g *globals) *cli.Command {
@@ -71,18 +62,12 @@ Deployment's first container port and the kustomization's namespace.
 			if err := cfg.Validate(); err != nil {
 				return usagef("init: %v", err)
 			}
-			return g.initApp(c, cfg, initOpts{adopt: adopt, portSet: c.IsSet("port"), namespaceSet: c.IsSet("namespace")})
+			return g.initApp(c, cfg, release.InitOptions{Adopt: adopt, PortSet: c.IsSet("port"), NamespaceSet: c.IsSet("namespace")})
 		},
 	}
 }
 
-// initOpts are init's choices besides the config.
-type initOpts struct {
-	adopt                 bool
-	portSet, namespaceSet bool
-}
-
-func (g *globals) initApp(c *cli.Context, cfg config.Config, o initOpts) error {
+func (g *globals) initApp(c *cli.Context, cfg config.Config, o release.InitOptions) error {
 	ctx := c.Context
 	dir, err := appDir(g.app)
 	if err != nil {
@@ -100,142 +85,19 @@ func (g *globals) initApp(c *cli.Context, cfg config.Config, o initOpts) error {
 	if err != nil {
 		return err
 	}
-	for _, f := range []string{config.FileName, state.FileName} {
-		if _, ok := current[f]; ok {
-			return refusedError{Msg: fmt.Sprintf("%s: refused: an app already exists here (%s); use `bgrender --app %s status`, or choose another --app", dir, joinApp(dir, f), dir)}
-		}
-	}
-	var files render.Files
-	var moves []string
-	var adopted string // the digest of what adopt kept serving
-	switch {
-	case o.adopt:
-		if !o.namespaceSet {
-			cfg.Namespace = kustomizationNamespace(current, cfg.Namespace)
-		}
-		if !o.portSet {
-			cfg.Port = deploymentPort(current, cfg.App, cfg.Container, cfg.Port)
-		}
-		if err := cfg.Validate(); err != nil {
-			return usagef("init --adopt: %v", err)
-		}
-		ad, err := render.Adopt(cfg, current)
-		if err != nil {
-			return fmt.Errorf("%s: %w", dir, err)
-		}
-		files, moves, adopted = ad.Files, ad.Moves, ad.Adopted
-	case len(current) > 0:
-		var names []string
-		for p := range current {
-			names = append(names, path.Join(dir, p))
-		}
-		sort.Strings(names)
-		if len(names) > 5 {
-			names = append(names[:5], fmt.Sprintf("and %d more", len(names)-5))
-		}
-		return refusedError{Msg: fmt.Sprintf("%s: refused: the directory is not empty (%s), and init would overwrite or mix with its files; to make the kustomize app there a bgrender app, add --adopt", dir, strings.Join(names, ", "))}
-	default:
-		if files, err = render.Scaffold(cfg); err != nil {
-			return fmt.Errorf("scaffold base: %w", err)
-		}
-	}
-	// What a deploy will patch must be there: one Deployment named after the
-	// app, and the container that gets the image.
-	if _, err := render.Snapshot(cfg, render.Subtree(files, render.TemplateDir), state.Release{ID: "r-init", Version: "v0", Color: state.Blue}); err != nil {
-		var we *render.WorkloadError
-		if errors.As(err, &we) {
-			return usagef("%s: %v (init --container NAME writes it)", dir, err)
-		}
-		return err
-	}
-	cfgData, err := config.Marshal(cfg)
+	ch, cfg, err := release.Init(cfg, dir, current, o)
 	if err != nil {
 		return err
 	}
-	files[config.FileName] = cfgData
-	a := &appCtx{g: g, App: &release.App{Repo: r, Dir: dir, Files: current, Config: cfg}}
-	st := state.New(cfg.App)
-	if adopted != "" {
-		st.Adopted = &state.Adopted{Deployment: cfg.App, Snapshot: adopted}
+	a := &release.App{Repo: r, Dir: dir, Files: current, Config: cfg}
+	if a.Shared, err = g.readShared(ctx, r, dir, ch.Files); err != nil {
+		return err
 	}
-	want, st, err := release.Files(cfg, files, st, st)
+	committed, err := g.engine(nil, waitOpts{}, nil, nil).Commit(ctx, a, ch)
 	if err != nil {
 		return err
 	}
-	if a.Shared, err = g.readShared(ctx, r, dir, want); err != nil {
-		return err
-	}
-	subject := fmt.Sprintf("%s: init (image %s, namespace %s)", cfg.App, cfg.Image, cfg.Namespace)
-	body := "Route: " + release.Route(cfg, st)
-	note := ""
-	if o.adopt {
-		subject = fmt.Sprintf("%s: adopt (image %s, namespace %s)", cfg.App, cfg.Image, cfg.Namespace)
-		body += "\n" + strings.Join(moves, "\n")
-		note = "moved: " + strings.Join(moves, "; ")
-	}
-	hint := fmt.Sprintf("point an Argo CD Application or Flux Kustomization at %s, then `%s deploy --version V`", dir, g.cmdPrefix(a))
-	r2, err := g.engine(nil, waitOpts{}, nil, nil).Commit(ctx, a.App, release.Change{Files: want, Next: st, Subject: subject, Body: body, Note: note,
-		Transition: string(state.TInit), Trailers: release.Trailers(st), Replace: []string{"."}})
-	if err != nil {
-		return err
-	}
-	res := resultOut(r2)
-	res.Next = hint
+	res := resultOut(committed)
+	res.Next = fmt.Sprintf("point an Argo CD Application or Flux Kustomization at %s, then `%s deploy --version V`", dir, release.CommandPrefix(dir))
 	return g.printTransition(res)
-}
-
-// kustomizationNamespace is the namespace an app's kustomization.yaml sets,
-// or def.
-func kustomizationNamespace(files render.Files, def string) string {
-	k, err := yaml.Parse(string(files[render.KustomizationFile]))
-	if err != nil {
-		return def
-	}
-	if ns, err := k.GetString("namespace"); err == nil && ns != "" {
-		return ns
-	}
-	return def
-}
-
-// deploymentPort is the first port of the Deployment's container that gets
-// the image (container, else the one named app, else the first), or def.
-func deploymentPort(files render.Files, app, container string, def int) int {
-	for _, b := range files {
-		nodes, err := kio.FromBytes(b)
-		if err != nil {
-			continue
-		}
-		for _, n := range nodes {
-			if n.GetKind() != "Deployment" {
-				continue
-			}
-			cs, _ := n.Pipe(yaml.Lookup("spec", "template", "spec", "containers"))
-			if cs == nil {
-				continue
-			}
-			items, _ := cs.Elements()
-			var pick *yaml.RNode
-			for _, c := range items {
-				name, _ := c.GetString("name")
-				if (container != "" && name == container) || (container == "" && name == app) {
-					pick = c
-				}
-			}
-			if pick == nil && len(items) > 0 && container == "" {
-				pick = items[0]
-			}
-			if pick == nil || pick.Field("ports") == nil {
-				continue
-			}
-			ps, _ := pick.Field("ports").Value.Elements()
-			for _, pn := range ps {
-				if f := pn.Field("containerPort"); f != nil {
-					if port, err := strconv.Atoi(yaml.GetValue(f.Value)); err == nil {
-						return port
-					}
-				}
-			}
-		}
-	}
-	return def
 }

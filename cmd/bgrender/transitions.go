@@ -57,44 +57,8 @@ func (g *globals) transition(ctx context.Context, pub release.Publisher, step re
 	return err
 }
 
-// hintFor says what to do after a transition.
-func hintFor(r release.Result) string {
-	p := release.CommandPrefix(r.Dir)
-	n := r.Next
-	switch state.Transition(r.Transition) {
-	case state.TDeploy:
-		if !n.TestRouted() {
-			return "waiting for the subset to be applied before routing to it"
-		}
-		return fmt.Sprintf("once Argo CD or Flux has applied this commit, `%s verify` smoke-tests it through the test route (%s), then `%s promote`", p, release.Selector(r.Config), p)
-	case state.TRouteAdopted:
-		return "waiting for the routes to be applied before the new color's Deployment joins the Service"
-	case state.TRoute:
-		return fmt.Sprintf("once applied, `%s verify` smoke-tests it through the test route (%s)", p, release.Selector(r.Config))
-	case state.TUnroute:
-		return "waiting for the route removal to be applied before removing the subset"
-	case state.TAbort:
-		return fmt.Sprintf("deploy a fixed version with `%s deploy --version V`", p)
-	case state.TVerify:
-		if n.Test != nil {
-			return fmt.Sprintf("`%s promote` switches the default route to %s", p, n.Test.Color)
-		}
-	case state.TPromote:
-		hint := "if the release misbehaves, `" + p + " rollback`"
-		if n.Standby != nil {
-			hint += fmt.Sprintf("; when it is healthy, `%s decommission` removes %s %s", p, n.Standby.Color, n.Standby.Version)
-		}
-		return hint
-	case state.TRollback:
-		if n.Active == nil && n.Test != nil {
-			return fmt.Sprintf("%s %s stays up behind the test route: `%s promote` routes everyone to it again, `%s abort` removes it", n.Test.Color, n.Test.Version, p, p)
-		}
-		if n.Standby != nil {
-			return fmt.Sprintf("`%s decommission` removes %s %s once you no longer need it", p, n.Standby.Color, n.Standby.Version)
-		}
-	}
-	return ""
-}
+// hintFor says what to do after a transition (release.Hint).
+func hintFor(r release.Result) string { return release.Hint(release.CommandPrefix(r.Dir), r) }
 
 func (g *globals) cmdPrefix(a *appCtx) string { return release.CommandPrefix(a.Dir) }
 
@@ -226,7 +190,11 @@ forced with a reason, which goes into the commit and the state.
 	}
 }
 
-func simpleTransition(g *globals, name, role, usage, desc string, step func(state.State) (state.State, error)) *cli.Command {
+// simpleTransition is the command of a transition that needs nothing but
+// the state (release.SpecOf: its step, and the role --expect-* pin).
+func simpleTransition(g *globals, t state.Transition, usage, desc string) *cli.Command {
+	spec := release.SpecOf(t)
+	name := string(t)
 	var e expectOpts
 	var p prOpts
 	return &cli.Command{
@@ -234,25 +202,25 @@ func simpleTransition(g *globals, name, role, usage, desc string, step func(stat
 		Usage:       usage,
 		UsageText:   "bgrender [global options] " + name + " [--expect-release ID] [--expect-version V] [--pr [--forge F --forge-url URL --forge-repo OWNER/NAME]]",
 		Description: desc,
-		Flags:       append(expectFlags(&e, role), prFlags(&p)...),
+		Flags:       append(expectFlags(&e, spec.Role), prFlags(&p)...),
 		Action: func(c *cli.Context) error {
 			if c.Args().Present() {
 				return usagef("%s takes no arguments", name)
 			}
-			return g.transition(c.Context, p.publisher(g, c), e.guard(role, release.Transition(step)))
+			return g.transition(c.Context, p.publisher(g, c), e.guard(spec.Role, release.Transition(spec.Step)))
 		},
 	}
 }
 
 func rollbackCommand(g *globals) *cli.Command {
-	return simpleTransition(g, "rollback", state.RoleActive, "send all traffic back to the warm standby color",
+	return simpleTransition(g, state.TRollback, "send all traffic back to the warm standby color",
 		`Only while the standby color still exists (before decommission). The release
 that was active keeps its Deployment and becomes the standby.
 
 `+examples("bgrender --app apps/myapp rollback",
 			"bgrender --repo https://github.com/acme/env.git --app apps/myapp rollback --pr   # for review: a pull request, token from $GITHUB_TOKEN",
 			"bgrender --app apps/myapp rollback --expect-release r-1a2b3c4d5e                # only if that release is still the active one"),
-		state.Rollback)
+	)
 }
 
 func abortCommand(g *globals) *cli.Command {
@@ -305,12 +273,12 @@ yourself once the first commit is applied.
 }
 
 func decommissionCommand(g *globals) *cli.Command {
-	return simpleTransition(g, "decommission", state.RoleStandby, "delete the standby color's Deployment and subset",
+	return simpleTransition(g, state.TDecommission, "delete the standby color's Deployment and subset",
 		`After this, rollback is no longer possible.
 
 `+examples("bgrender --app apps/myapp decommission",
 			"bgrender --app apps/myapp decommission --pr --forge gitlab   # as a merge request, token from $GITLAB_TOKEN"),
-		state.Decommission)
+	)
 }
 
 // joinApp returns p inside the app dir, for messages.

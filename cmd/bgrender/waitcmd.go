@@ -8,6 +8,8 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/bgrender/bgrender/pkg/config"
+	"github.com/bgrender/bgrender/pkg/gitops"
+	"github.com/bgrender/bgrender/pkg/release"
 	"github.com/bgrender/bgrender/pkg/wait"
 )
 
@@ -71,9 +73,9 @@ controller to refresh instead of waiting for its poll.
 				}
 				commit = last.Hash.String()
 			}
-			acc := &gitAcceptor{g: g, repo: r, dir: dir}
-			defer acc.Close()
-			res, err := g.waitFor(ctx, src, w, o, acc, commit)
+			cw, done := (&cliWaiter{g: g, o: o}).controller()
+			res, err := cw.WaitWith(ctx, src, w, r, dir, commit)
+			done()
 			out := waitOut{App: a.Config.App, Source: src.Name(), Commit: commit, Revision: res.Revision, Applied: err == nil, Elapsed: res.Elapsed.Round(1e6).String()}
 			if err != nil {
 				out.Error = err.Error()
@@ -94,7 +96,8 @@ controller to refresh instead of waiting for its poll.
 	}
 }
 
-// cliWaiter waits on the controller the flags and the app's config choose.
+// cliWaiter waits on the controller the flags and the app's config choose,
+// printing progress.
 type cliWaiter struct {
 	g *globals
 	o waitOpts
@@ -105,17 +108,21 @@ func (w *cliWaiter) Configured(cfg config.Config) bool { return w.o.configured(c
 // Wait waits for a commit of app dir dir, for commands that wait between
 // the commits of a make-before-break transition.
 func (w *cliWaiter) Wait(ctx context.Context, dir string, cfg config.Config, commit string) (wait.Result, error) {
+	cw, done := w.controller()
+	defer done()
+	return cw.Wait(ctx, dir, cfg, commit)
+}
+
+// controller is the release.ControllerWaiter of the flags, printing
+// progress until done.
+func (w *cliWaiter) controller() (*release.ControllerWaiter, func()) {
 	g := w.g
-	src, wc, err := g.source(cfg, w.o)
-	if err != nil {
-		return wait.Result{}, err
-	}
-	r, err := g.openRepo(ctx, true, false)
-	if err != nil {
-		return wait.Result{}, err
-	}
-	defer r.Close()
-	acc := &gitAcceptor{g: g, repo: r, dir: dir}
-	defer acc.Close()
-	return g.waitFor(ctx, src, wc, w.o, acc, commit)
+	p := newProgress(g.stderr, g.json())
+	return &release.ControllerWaiter{
+		Source:       func(cfg config.Config) (wait.Source, config.Wait, error) { return g.source(cfg, w.o) },
+		IsConfigured: w.o.configured,
+		Open:         func(ctx context.Context) (*gitops.Repo, error) { return g.openRepo(ctx, true, false) },
+		Interval:     w.o.interval,
+		Progress:     p.report,
+	}, p.done
 }

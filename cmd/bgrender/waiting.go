@@ -1,10 +1,8 @@
 package main
 
 import (
-	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -16,8 +14,6 @@ import (
 
 	"github.com/bgrender/bgrender/internal/httptransport"
 	"github.com/bgrender/bgrender/pkg/config"
-	"github.com/bgrender/bgrender/pkg/gitops"
-	"github.com/bgrender/bgrender/pkg/state"
 	"github.com/bgrender/bgrender/pkg/wait"
 )
 
@@ -138,80 +134,6 @@ func httpClient(w config.Wait) (*http.Client, error) {
 		tr.TLSClientConfig.RootCAs = pool
 	}
 	return &http.Client{Transport: tr, Timeout: 30 * time.Second}, nil
-}
-
-// gitAcceptor accepts a revision that is the commit or a descendant that
-// does not change the app's manifests, reading the env repo. A revision it
-// has not seen (pushed after the repo was opened) makes it open the repo
-// again once.
-type gitAcceptor struct {
-	g    *globals
-	repo *gitops.Repo // the caller's; the caller closes it
-	own  *gitops.Repo // opened again by the acceptor; Close closes it
-	dir  string
-	// verdicts caches answers: the controller reports the same revision
-	// poll after poll, and the answer for a known revision cannot change.
-	verdicts map[[2]string]verdict
-}
-
-type verdict struct {
-	ok  bool
-	why string
-}
-
-func (a *gitAcceptor) Accept(ctx context.Context, commit, revision string) (bool, string, error) {
-	key := [2]string{commit, revision}
-	if v, ok := a.verdicts[key]; ok {
-		return v.ok, v.why, nil
-	}
-	ok, why, err := a.accept(ctx, commit, revision)
-	if err == nil {
-		if a.verdicts == nil {
-			a.verdicts = map[[2]string]verdict{}
-		}
-		a.verdicts[key] = verdict{ok, why}
-	}
-	return ok, why, err
-}
-
-func (a *gitAcceptor) accept(ctx context.Context, commit, revision string) (bool, string, error) {
-	ok, why, err := a.current().Acceptable(ctx, a.dir, commit, revision, state.FileName)
-	if !errors.Is(err, gitops.ErrUnknownRevision) {
-		return ok, why, err
-	}
-	fresh, err := a.g.openRepo(ctx, true, false)
-	if err != nil {
-		return false, "", err
-	}
-	a.Close()
-	a.own = fresh
-	return fresh.Acceptable(ctx, a.dir, commit, revision, state.FileName)
-}
-
-func (a *gitAcceptor) current() *gitops.Repo {
-	if a.own != nil {
-		return a.own
-	}
-	return a.repo
-}
-
-// Close closes the repo the acceptor opened itself, if any.
-func (a *gitAcceptor) Close() {
-	if a.own != nil {
-		a.own.Close()
-		a.own = nil
-	}
-}
-
-// waitFor waits until src reports commit applied, printing progress.
-func (g *globals) waitFor(ctx context.Context, src wait.Source, w config.Wait, o waitOpts, acc wait.Acceptor, commit string) (wait.Result, error) {
-	p := newProgress(g.stderr, g.json())
-	defer p.done()
-	return wait.Wait(ctx, src, commit, acc, wait.Options{
-		Timeout:  w.Timeout.Duration,
-		Interval: o.interval,
-		Progress: p.report,
-	})
 }
 
 // progress prints wait progress: one rewritten line on a terminal, a line

@@ -10,67 +10,6 @@ import (
 	"github.com/bgrender/bgrender/pkg/state"
 )
 
-// Subject is the first line of the commit that takes an app from prev to
-// next, for the transitions that state.State.Last names (init, whose
-// subject names the config, is the caller's). It never dereferences a role
-// the transition left empty.
-func Subject(prev, next state.State) string {
-	last := next.Last
-	switch last.Name {
-	case state.TDeploy:
-		if t := next.Test; t != nil {
-			s := fmt.Sprintf("%s: deploy %s to %s (release %s)", next.App, t.Version, t.Color, t.ID)
-			if t.Unrouted {
-				s += " without test route yet"
-			}
-			return s
-		}
-	case state.TRoute:
-		if t := next.Test; t != nil {
-			return fmt.Sprintf("%s: route the test route to %s %s (release %s)", next.App, t.Color, t.Version, t.ID)
-		}
-	case state.TUnroute:
-		if t := next.Test; t != nil {
-			return fmt.Sprintf("%s: unroute %s in %s (release %s) before removing it", next.App, t.Version, t.Color, t.ID)
-		}
-	case state.TVerify:
-		if t := next.Test; t != nil && t.Evidence != nil {
-			return fmt.Sprintf("%s: verify %s in %s (release %s): %d checks passed", next.App, t.Version, t.Color, t.ID, len(t.Evidence.Checks))
-		}
-	case state.TPromote:
-		if r := next.Active; r != nil {
-			s := fmt.Sprintf("%s: promote %s in %s (release %s)", next.App, r.Version, r.Color, r.ID)
-			if p := r.Promotion; p != nil && p.Forced {
-				s += " [forced: " + p.Reason + "]"
-			}
-			return s
-		}
-	case state.TRollback:
-		switch {
-		case next.Active != nil:
-			return fmt.Sprintf("%s: rollback to %s in %s (release %s)", next.App, next.Active.Version, next.Active.Color, next.Active.ID)
-		case next.Adopted != nil && next.Test != nil:
-			return fmt.Sprintf("%s: rollback to %s (%s in %s goes back under test)", next.App, next.Adopted.Describe(), next.Test.Version, next.Test.Color)
-		}
-	case state.TRouteAdopted:
-		if a := next.Adopted; a != nil {
-			return fmt.Sprintf("%s: route everyone to %s before the first release", next.App, a.Describe())
-		}
-	case state.TAbort:
-		return fmt.Sprintf("%s: abort %s in %s (release %s)", next.App, last.Version, last.Color, last.Release)
-	case state.TDecommission:
-		var gone []string
-		if last.Release != "" {
-			gone = append(gone, fmt.Sprintf("%s in %s (release %s)", last.Version, last.Color, last.Release))
-		}
-		if prev.Adopted != nil && next.Adopted == nil {
-			gone = append(gone, prev.Adopted.Describe())
-		}
-		return fmt.Sprintf("%s: decommission %s", next.App, strings.Join(gone, " and "))
-	}
-	return fmt.Sprintf("%s: %s", next.App, last.Name)
-}
-
 // Note says what a transition did to the warm standby: a deploy that took
 // its color (rollback is not possible until the release is promoted or
 // aborted), or an abort that gave it back. "" otherwise.

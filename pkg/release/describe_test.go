@@ -132,3 +132,54 @@ func TestBodyOfAVerifiedPromote(t *testing.T) {
 		t.Errorf("body:\n%s\nwant:\n%s", body, want)
 	}
 }
+
+// The transition table: each transition that needs nothing but the state
+// has its step, which makes that transition, a subject of its own (not
+// the fallback that only names it) and a hint, and the role a pipeline
+// pins matches the command's flags.
+func TestSpecs(t *testing.T) {
+	s := state.New("shop")
+	step := func(s state.State, err error) state.State {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	s = step(state.Deploy(s, state.DeployRequest{Version: "v1", ReleaseID: "r-1"}))
+	s = step(state.Promote(s, state.PromoteRequest{Force: true, Reason: "t"}))
+	s = step(state.Deploy(s, state.DeployRequest{Version: "v2", ReleaseID: "r-2"}))
+	testing2 := s
+	live := step(state.Promote(s, state.PromoteRequest{Force: true, Reason: "t"}))
+	for tr, c := range map[state.Transition]struct {
+		from state.State
+		role string
+		hint bool
+	}{
+		state.TUnroute:      {testing2, state.RoleTest, true},
+		state.TAbort:        {testing2, state.RoleTest, true},
+		state.TRollback:     {live, state.RoleActive, true},
+		state.TDecommission: {live, state.RoleStandby, false},
+	} {
+		spec := release.SpecOf(tr)
+		if spec.Step == nil || spec.Role != c.role {
+			t.Errorf("%s: step %v, role %q, want %q", tr, spec.Step != nil, spec.Role, c.role)
+			continue
+		}
+		next, err := spec.Step(c.from)
+		if err != nil || next.Last.Name != tr {
+			t.Errorf("%s: step made %s (%v)", tr, next.Last.Name, err)
+			continue
+		}
+		if subj := release.Subject(c.from, next); subj == "shop: "+string(tr) || !strings.HasPrefix(subj, "shop: "+string(tr)) {
+			t.Errorf("%s: subject %q", tr, subj)
+		}
+		hint := release.Hint("bgrender --app apps/shop", release.Result{Transition: string(tr), Config: config.Default("shop", "ghcr.io/acme/shop"), Next: next})
+		if (hint != "") != c.hint {
+			t.Errorf("%s: hint %q", tr, hint)
+		}
+	}
+	if got := release.Subject(live, state.State{App: "shop", Last: state.LastTransition{Name: "someday"}}); got != "shop: someday" {
+		t.Errorf("an unknown transition's subject: %q", got)
+	}
+}
