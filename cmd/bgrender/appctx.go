@@ -18,6 +18,7 @@ import (
 	"github.com/bgrender/bgrender/pkg/render"
 	"github.com/bgrender/bgrender/pkg/state"
 	"github.com/bgrender/bgrender/pkg/vet"
+	"github.com/bgrender/bgrender/pkg/worktree"
 )
 
 // appCtx is one app read from the branch head: the files of its directory,
@@ -70,7 +71,7 @@ func (g *globals) checkNoSymlink(dir string) error {
 	if gitops.IsRemote(g.repo) || dir == "." {
 		return nil
 	}
-	if link := linkOnPath(g.repo, dir); link != "" {
+	if link := worktree.LinkOnPath(g.repo, dir); link != "" {
 		return usagef("--app %s: %s is a symbolic link; give the real directory inside the repo", dir, link)
 	}
 	return nil

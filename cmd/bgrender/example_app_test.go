@@ -9,6 +9,7 @@ import (
 	"github.com/bgrender/bgrender/pkg/release"
 	"github.com/bgrender/bgrender/pkg/render"
 	"github.com/bgrender/bgrender/pkg/state"
+	"github.com/bgrender/bgrender/pkg/worktree"
 )
 
 // TestExampleAppMatchesRender fails when the project's own example app (the
@@ -17,7 +18,7 @@ import (
 func TestExampleAppMatchesRender(t *testing.T) {
 	t.Parallel()
 	root := filepath.Join("..", "..")
-	all, _, err := readTree(root)
+	all, _, err := worktree.ReadTree(root)
 	if err != nil {
 		t.Fatal(err)
 	}
