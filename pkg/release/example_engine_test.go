@@ -3,8 +3,6 @@ package release_test
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/bgrender/bgrender/pkg/config"
@@ -41,40 +39,12 @@ func (passing) Smoke(context.Context, config.Config, state.Release, bool) (smoke
 // on the default route, each commit pushed to a bare remote.
 func ExampleEngine_Release() {
 	ctx := context.Background()
-	dir, err := os.MkdirTemp("", "bgrender-example-")
-	if err != nil {
-		panic(err)
-	}
-	defer os.RemoveAll(dir)
-	url := "file://" + filepath.Join(dir, "env.git")
-	if err := gitops.InitBare(filepath.Join(dir, "env.git"), "main"); err != nil {
-		panic(err)
-	}
-	author := gitops.Signature{Name: "release-bot", Email: "bot@example.com", When: time.Date(2026, 12, 2, 0, 0, 0, 0, time.UTC)}
-
 	// The app dir, as bgrender init makes it, with a smoke check.
 	cfg := config.Default("shop", "ghcr.io/acme/shop")
 	cfg.Verify.Identity.Header = "x-app-version"
 	cfg.Verify.Checks = []smoke.Check{{Name: "ready", Path: "/ready"}}
-	files, err := render.Scaffold(cfg)
-	if err != nil {
-		panic(err)
-	}
-	if files[config.FileName], err = config.Marshal(cfg); err != nil {
-		panic(err)
-	}
-	s := state.New(cfg.App)
-	if files, _, err = release.Files(cfg, files, s, s); err != nil {
-		panic(err)
-	}
-	repo, err := gitops.Open(ctx, gitops.Options{Repo: url, Branch: "main", Push: true})
-	if err != nil {
-		panic(err)
-	}
-	if _, err := repo.Apply(ctx, gitops.Change{Dir: "apps/shop", Files: files, Message: "shop: init", Author: author}); err != nil {
-		panic(err)
-	}
-	repo.Close()
+	url, author, cleanup := exampleRemote(ctx, cfg)
+	defer cleanup()
 
 	e := &release.Engine{
 		Open: func(ctx context.Context, o release.OpenOptions) (*release.App, error) {

@@ -20,41 +20,9 @@ import (
 // and commits it with a compare-and-swap push.
 func Example() {
 	ctx := context.Background()
-	dir, err := os.MkdirTemp("", "bgrender-example-")
-	if err != nil {
-		panic(err)
-	}
-	defer os.RemoveAll(dir)
-	remote := filepath.Join(dir, "env.git")
-	if err := gitops.InitBare(remote, "main"); err != nil {
-		panic(err)
-	}
-	url := "file://" + remote
-	author := gitops.Signature{Name: "release-bot", Email: "bot@example.com", When: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)}
+	url, author, cleanup := exampleRemote(ctx, config.Default("shop", "ghcr.io/acme/shop"))
+	defer cleanup()
 	var b render.Builder
-
-	// The app dir, as bgrender init makes it.
-	cfg := config.Default("shop", "ghcr.io/acme/shop")
-	scaffold, err := render.Scaffold(cfg)
-	if err != nil {
-		panic(err)
-	}
-	if scaffold[config.FileName], err = config.Marshal(cfg); err != nil {
-		panic(err)
-	}
-	s := state.New(cfg.App)
-	files, _, err := release.Files(cfg, scaffold, s, s)
-	if err != nil {
-		panic(err)
-	}
-	repo, err := gitops.Open(ctx, gitops.Options{Repo: url, Branch: "main", Push: true})
-	if err != nil {
-		panic(err)
-	}
-	if _, err := repo.Apply(ctx, gitops.Change{Dir: "apps/shop", Files: files, Message: "shop: init", Author: author}); err != nil {
-		panic(err)
-	}
-	repo.Close()
 
 	step := func(next func(state.State) (state.State, error)) {
 		repo, err := gitops.Open(ctx, gitops.Options{Repo: url, Branch: "main", Push: true})
@@ -103,4 +71,40 @@ func Example() {
 	//   route: default -> blue v1
 	// shop: decommission v2 in green (release r-2)
 	//   route: default -> blue v1
+}
+
+// exampleRemote is a bare remote holding app dir apps/<cfg.App> as bgrender
+// init makes it, and the author the examples commit as; cleanup removes it.
+func exampleRemote(ctx context.Context, cfg config.Config) (url string, author gitops.Signature, cleanup func()) {
+	dir, err := os.MkdirTemp("", "bgrender-example-")
+	if err != nil {
+		panic(err)
+	}
+	remote := filepath.Join(dir, "env.git")
+	if err := gitops.InitBare(remote, "main"); err != nil {
+		panic(err)
+	}
+	url = "file://" + remote
+	author = gitops.Signature{Name: "release-bot", Email: "bot@example.com", When: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)}
+	scaffold, err := render.Scaffold(cfg)
+	if err != nil {
+		panic(err)
+	}
+	if scaffold[config.FileName], err = config.Marshal(cfg); err != nil {
+		panic(err)
+	}
+	s := state.New(cfg.App)
+	files, _, err := release.Files(cfg, scaffold, s, s)
+	if err != nil {
+		panic(err)
+	}
+	repo, err := gitops.Open(ctx, gitops.Options{Repo: url, Branch: "main", Push: true})
+	if err != nil {
+		panic(err)
+	}
+	defer repo.Close()
+	if _, err := repo.Apply(ctx, gitops.Change{Dir: "apps/" + cfg.App, Files: files, Message: cfg.App + ": init", Author: author}); err != nil {
+		panic(err)
+	}
+	return url, author, func() { os.RemoveAll(dir) }
 }
