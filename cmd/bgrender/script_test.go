@@ -1,9 +1,12 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -27,6 +30,15 @@ func TestMain(m *testing.M) {
 type removingBinary struct{ m *testing.M }
 
 func (r removingBinary) Run() int {
+	// Many tests spend much of their time waiting (on child processes,
+	// servers, smoke check retries): unless -parallel is given, run more of
+	// them at once than there are cores, so that the waits overlap work.
+	flag.Parse()
+	given := false
+	flag.Visit(func(f *flag.Flag) { given = given || f.Name == "test.parallel" })
+	if !given {
+		_ = flag.Set("test.parallel", strconv.Itoa(2*runtime.GOMAXPROCS(0)))
+	}
 	code := r.m.Run()
 	if binFile != "" {
 		os.RemoveAll(filepath.Dir(binFile))
