@@ -87,10 +87,11 @@ func (k *killRun) once(i int) {
 	} else {
 		k.streak = min(k.streak, 0) - 1
 	}
+	// Four in a row is enough to tell: the small default run has 16.
 	switch {
-	case k.streak >= 8:
-		k.span, k.streak = min(k.span*3/2, 20*time.Second), 0
-	case k.streak <= -8:
+	case k.streak >= 4:
+		k.span, k.streak = min(k.span*2, 20*time.Second), 0
+	case k.streak <= -4:
 		k.span, k.streak = k.span*2/3, 0
 	}
 	if after == before {

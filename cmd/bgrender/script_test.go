@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"testing"
@@ -38,6 +39,13 @@ func (r removingBinary) Run() int {
 	flag.Visit(func(f *flag.Flag) { given = given || f.Name == "test.parallel" })
 	if !given {
 		_ = flag.Set("test.parallel", strconv.Itoa(2*runtime.GOMAXPROCS(0)))
+	}
+	// The tests allocate much and keep little: unless GOGC is set, collect
+	// garbage less often, here and in the bgrender processes they start
+	// (about 15% less CPU for the suite).
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(400)
+		os.Setenv("GOGC", "400")
 	}
 	code := r.m.Run()
 	if binFile != "" {

@@ -2,6 +2,8 @@ package kubetest
 
 import (
 	"context"
+	"os"
+	"runtime/debug"
 	"sync"
 	"testing"
 )
@@ -22,6 +24,13 @@ var shared struct {
 // If the test binary dies before Main returns (a panic, a -timeout), the
 // processes die with it; only their temporary directory is left behind.
 func Main(m *testing.M) int {
+	// etcd, the kube-apiserver and the tests allocate much and keep
+	// little: unless GOGC is set, collect garbage less often (the children
+	// inherit it).
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(400)
+		os.Setenv("GOGC", "400")
+	}
 	shared.mu.Lock()
 	shared.main = true
 	shared.mu.Unlock()
