@@ -27,6 +27,7 @@ var (
 // own (TLS verified, token), the default CRDs are served, Apply and SetStatus
 // work with and without a status subresource, and a wrong token is refused.
 func TestKubeCluster(t *testing.T) {
+	t.Parallel()
 	c := kubetest.Shared(t)
 	ctx := context.Background()
 
@@ -154,6 +155,7 @@ spec: {interval: 5m, prune: true, sourceRef: {kind: NoSuchKind, name: env}}
 // TestKubeStartStop starts a second, private cluster with only one CRD and
 // checks that Stop ends it.
 func TestKubeStartStop(t *testing.T) {
+	t.Parallel()
 	c := kubetest.Start(t, kubetest.WithCRDs("virtualservices.networking.istio.io"))
 	ctx := context.Background()
 	vs := schema.GroupVersionResource{Group: "networking.istio.io", Version: "v1", Resource: "virtualservices"}

@@ -16,6 +16,7 @@ import (
 // kube-apiserver as a server-side dry run with strict field validation:
 // each object must be one the API server takes.
 func TestExampleAppStates(t *testing.T) {
+	t.Parallel()
 	c := kubetest.Shared(t)
 	paths, err := filepath.Glob(filepath.Join("..", "..", "testdata", "apps", "*", "states", "*.yaml"))
 	if err != nil {
@@ -41,6 +42,7 @@ func TestExampleAppStates(t *testing.T) {
 // TestDryRunRefuses shows that the dry run above can fail: the shapes that
 // bgrender once made and the API server refuses.
 func TestDryRunRefuses(t *testing.T) {
+	t.Parallel()
 	c := kubetest.Shared(t)
 	deployment := func(container string) string {
 		return `apiVersion: apps/v1

@@ -74,6 +74,17 @@ func Prepare(ctx context.Context, w io.Writer) error {
 		return err
 	}
 	logf("kube-apiserver: %s", bin)
+	for _, c := range []struct{ name, override string }{{"kube-controller-manager", "BGRENDER_KUBE_CONTROLLER_MANAGER"}, {"kube-scheduler", "BGRENDER_KUBE_SCHEDULER"}} {
+		bin, err := kubeComponent(ctx, logf, c.name, c.override)
+		if err != nil {
+			return err
+		}
+		logf("%s: %s", c.name, bin)
+	}
+	if bin, err = kwokBinary(ctx, logf); err != nil {
+		return err
+	}
+	logf("kwok: %s", bin)
 	files, err := crdFiles(ctx, logf)
 	if err != nil {
 		return err
@@ -107,6 +118,38 @@ func apiServerBinary(ctx context.Context, logf func(string, ...any)) (string, er
 			"-X", pkg + ".gitTreeState=clean",
 		}, " "),
 		EnvOverride: EnvAPIServer,
+	})
+}
+
+// kubeComponent builds a component of k8s.io/kubernetes from the same
+// tools module as the kube-apiserver, stamped with its version.
+func kubeComponent(ctx context.Context, logf func(string, ...any), name, override string) (string, error) {
+	const pkg = "k8s.io/component-base/version"
+	return BuildTool(ctx, logf, Tool{
+		Name: name, Version: KubernetesVersion, VersionModule: "k8s.io/kubernetes",
+		Module: "kubeapiserver", Package: "k8s.io/kubernetes/cmd/" + name,
+		LDFlags: strings.Join([]string{
+			"-s", "-w",
+			"-X", pkg + ".gitVersion=" + KubernetesVersion,
+			"-X", pkg + ".gitMajor=" + majorMinor(KubernetesVersion, 0),
+			"-X", pkg + ".gitMinor=" + majorMinor(KubernetesVersion, 1),
+			"-X", pkg + ".gitTreeState=clean",
+		}, " "),
+		EnvOverride: override,
+	})
+}
+
+// KwokVersion is the sigs.k8s.io/kwok version internal/tools/kwok/go.mod
+// requires.
+const KwokVersion = "v0.8.0"
+
+// kwokBinary returns kwok, built first if it is not cached.
+func kwokBinary(ctx context.Context, logf func(string, ...any)) (string, error) {
+	return BuildTool(ctx, logf, Tool{
+		Name: "kwok", Version: KwokVersion, VersionModule: "sigs.k8s.io/kwok",
+		Module: "kwok", Package: "sigs.k8s.io/kwok/cmd/kwok",
+		LDFlags:     "-s -w",
+		EnvOverride: "BGRENDER_KWOK",
 	})
 }
 

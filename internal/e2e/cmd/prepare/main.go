@@ -25,7 +25,7 @@ func main() {
 		name string
 		run  func() error
 	}{
-		{"kube-apiserver and CRDs", func() error { return kubetest.Prepare(ctx, os.Stdout) }},
+		{"Kubernetes (kube-apiserver, kube-controller-manager, kube-scheduler, kwok) and CRDs", func() error { return kubetest.Prepare(ctx, os.Stdout) }},
 		{"Flux", func() error { return e2e.PrepareFlux(ctx, logf) }},
 		{"Argo CD", func() error { return e2e.PrepareArgoCD(ctx, logf) }},
 	} {
