@@ -473,8 +473,7 @@ func (a *ArgoCD) AddRepo(t testing.TB, url, user, pass string) {
 // docs/recipes/argocd/application.yaml (ArgoApplicationRecipe): the
 // directory path of repoURL at branch main, destination namespace of the
 // in-cluster API server; as the recipe has it, project default, automated
-// sync with prune and self-heal, the namespace created if missing. One
-// change to the recipe: pruning with background deletion (see below). It
+// sync with prune and self-heal, the namespace created if missing. It
 // returns once the Argo CD server knows the app, so that a wait can start at
 // once.
 func (a *ArgoCD) AddApp(t testing.TB, name, repoURL, path, namespace string) {
@@ -483,13 +482,9 @@ func (a *ArgoCD) AddApp(t testing.TB, name, repoURL, path, namespace string) {
 	if err != nil {
 		t.Fatalf("argocd: %v", err)
 	}
-	// Argo CD prunes with foreground deletion by default, which leaves the
-	// object behind with a foregroundDeletion finalizer for the garbage
-	// collector of a kube-controller-manager, and none runs here.
-	opts, _, _ := unstructured.NestedStringSlice(app.Object, "spec", "syncPolicy", "syncOptions")
-	if err := unstructured.SetNestedStringSlice(app.Object, append(opts, "PrunePropagationPolicy=background"), "spec", "syncPolicy", "syncOptions"); err != nil {
-		t.Fatalf("argocd: %v", err)
-	}
+	// As the recipe has it: Argo CD prunes with foreground deletion, which
+	// the garbage collector of the cluster's kube-controller-manager
+	// completes (kubetest.WithControllers).
 	a.CreateApp(t, app)
 }
 

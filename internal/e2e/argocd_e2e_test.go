@@ -38,7 +38,7 @@ var argoConfigMaps = schema.GroupVersionResource{Version: "v1", Resource: "confi
 func TestArgoCD(t *testing.T) {
 	const user, pass = "argo-bot", "s3cret-argo"
 	const app, dir = "hello", "apps/hello"
-	c := kubetest.Start(t)
+	c := kubetest.Start(t, kubetest.WithControllers())
 	gs := StartGitServer(t, user, pass)
 	repo := gs.NewRepo(t, "env")
 	withAuth := strings.Replace(repo, "://", "://"+user+":"+pass+"@", 1)

@@ -11,7 +11,7 @@ import (
 // TestScenarioFlux runs the scenario with Flux applying the env repo and
 // bgrender waiting through the Kustomization's status.
 func TestScenarioFlux(t *testing.T) {
-	c := kubetest.Start(t)
+	c := kubetest.Start(t, kubetest.WithControllers())
 	s, _ := newScenario(t, c)
 	s.bg(0, "init", "--name", "myapp", "--image", "ghcr.io/acme/myapp", "--host", "myapp.example.com")
 	s.configure("wait:\n  controller: flux\n  name: myapp\n  namespace: flux-system\n  timeout: 3m\n")
@@ -23,7 +23,7 @@ func TestScenarioFlux(t *testing.T) {
 // TestScenarioArgoCD runs the scenario with Argo CD applying the env repo and
 // bgrender waiting through Argo CD's REST API.
 func TestScenarioArgoCD(t *testing.T) {
-	c := kubetest.Start(t)
+	c := kubetest.Start(t, kubetest.WithControllers())
 	s, _ := newScenario(t, c)
 	s.bg(0, "init", "--name", "myapp", "--image", "ghcr.io/acme/myapp", "--host", "myapp.example.com")
 	a := StartArgoCD(t, c)

@@ -7,23 +7,32 @@
 // version, and started on loopback by the tests, which stop them on every
 // exit path.
 //
+// Below the API server the cluster is real too, but for the kubelets: the
+// kube-controller-manager and kube-scheduler run, and kwok plays the
+// kubelets of a fake node (kubetest.WithControllers), so Deployments roll
+// out through ReplicaSets, a stuck rollout exceeds its progress deadline,
+// Jobs finish through their pods and foreground deletion completes, by the
+// controllers' own logic. The health Argo CD and Flux report, and that
+// bgrender waits on, is theirs.
+//
 // What cannot run here is stood in for, as little as possible:
 //
-//   - No kubelet, scheduler, container runtime or deployment controller:
-//     Traffic writes the status they would write on each Deployment that
-//     exists in the API server (observedGeneration, replicas, ready and
-//     available replicas, the Available condition), so Argo CD and Flux
-//     health checks see a rolled-out Deployment.
-//   - No pods: for each Deployment in the API server, Traffic runs one local
-//     process of a tiny HTTP app (pkg/smoke/smoketest.App) serving that
-//     Deployment's image tag as its version and its bgrender.io/release label.
-//   - No Envoy or istiod: Traffic's gateway routes each request by the
-//     VirtualService and DestinationRule it reads from the API server (the
-//     cookie rule first, then the default rule; a subset must exist in the
-//     DestinationRule and select a Deployment's pods, else 503), and its
-//     mesh caller (Traffic.MeshURL, a pod's sidecar calling the Service by
-//     name) by the VirtualService bound to "mesh"; with none, its calls go
-//     to every color in turn, as through the Service.
+//   - No container runtime: kwok makes a scheduled pod Running and Ready
+//     (or never Ready, when annotated kubetest.bgrender.dev/ready: "false").
+//     For each color with a Ready pod, Traffic runs one local process of a
+//     tiny HTTP app (pkg/smoke/smoketest.App) serving that pod's image tag
+//     as its version and its bgrender.io/release label.
+//   - No Envoy or istiod, no network path from the gateway to the pods:
+//     Traffic's gateway routes each request by the VirtualService and
+//     DestinationRule it reads from the API server (the cookie rule first,
+//     then the default rule; a subset must exist in the DestinationRule and
+//     select a Ready pod, else 503), and its mesh caller (Traffic.MeshURL, a
+//     pod's sidecar calling the Service by name) by the VirtualService bound
+//     to "mesh"; with none, its calls go to every color in turn, as through
+//     the Service.
+//
+// TestFluxWaitDeployment alone runs without the controllers: it writes a
+// Deployment's status itself to see Flux's health check wait for it.
 //
 // The tests are behind the build tag e2e: go test -tags e2e ./internal/e2e/.
 package e2e

@@ -38,7 +38,7 @@ func (fluxOnlyCommit) Accept(_ context.Context, commit, revision string) (bool, 
 // pushed to the git server (basic auth), prune what is removed, and report
 // a broken commit in a way that bgrender's wait fails on at once.
 func TestFlux(t *testing.T) {
-	c := kubetest.Start(t)
+	c := kubetest.Start(t, kubetest.WithControllers())
 	gs := StartGitServer(t, "bot", "s3cret")
 	url := gs.NewRepo(t, "env")
 	withAuth := strings.Replace(url, "://", "://bot:s3cret@", 1)
@@ -110,7 +110,7 @@ func TestFlux(t *testing.T) {
 // Ready only once its Deployment has the status the deployment controller
 // would write, which here the test writes, as Traffic does in the scenarios.
 func TestFluxWaitDeployment(t *testing.T) {
-	c := kubetest.Start(t)
+	c := kubetest.Start(t) // no deployment controller: the test writes the status
 	gs := StartGitServer(t, "bot", "s3cret")
 	url := gs.NewRepo(t, "env")
 	push := fluxPusher(t, strings.Replace(url, "://", "://bot:s3cret@", 1))

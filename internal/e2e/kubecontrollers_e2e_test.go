@@ -18,7 +18,6 @@ import (
 
 var (
 	replicasetsGVR = schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "replicasets"}
-	podsGVR        = schema.GroupVersionResource{Version: "v1", Resource: "pods"}
 	jobsGVR        = schema.GroupVersionResource{Group: "batch", Version: "v1", Resource: "jobs"}
 )
 

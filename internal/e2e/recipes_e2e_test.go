@@ -67,7 +67,7 @@ func deploymentImage(t *testing.T, c *kubetest.Cluster, namespace, name string) 
 //     pods: their Applications are Synced, not Healthy, which is all this
 //     part is about.)
 func TestRecipeArgoCD(t *testing.T) {
-	c := kubetest.Start(t)
+	c := kubetest.Start(t, kubetest.WithControllers())
 	s, gs := newScenario(t, c)
 	s.bg(0, "init", "--name", "myapp", "--image", "ghcr.io/acme/myapp", "--host", "myapp.example.com")
 	a := StartArgoCD(t, c)
@@ -155,7 +155,7 @@ func TestRecipeArgoCD(t *testing.T) {
 // waiting on the Kustomization, and the API server holds the Deployments at
 // the released images, the subsets and routes the state says.
 func TestRecipeFlux(t *testing.T) {
-	c := kubetest.Start(t)
+	c := kubetest.Start(t, kubetest.WithControllers())
 	s, _ := newScenario(t, c)
 	s.bg(0, "init", "--name", "myapp", "--image", "ghcr.io/acme/myapp", "--host", "myapp.example.com")
 	s.configure("wait:\n  controller: flux\n  name: myapp\n  namespace: flux-system\n  timeout: 3m\n")

@@ -97,7 +97,7 @@ func (p *meshProbe) finish() []probeCall {
 // one. (The stand-ins replace a Deployment's pods at once, where a kubelet
 // would roll them; see the package doc.)
 func TestTakeoverArgoCD(t *testing.T) {
-	c := kubetest.Start(t)
+	c := kubetest.Start(t, kubetest.WithControllers())
 	s, _ := newScenario(t, c)
 	gitopstest.Seed(t, s.authURL, "main", plainApp, "myapp as it runs before bgrender")
 	a := StartArgoCD(t, c)

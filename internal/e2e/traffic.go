@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -23,14 +22,17 @@ import (
 // GVRs of the objects Traffic reads.
 var (
 	deploymentsGVR      = schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "deployments"}
+	podsGVR             = schema.GroupVersionResource{Version: "v1", Resource: "pods"}
 	virtualServicesGVR  = schema.GroupVersionResource{Group: "networking.istio.io", Version: "v1", Resource: "virtualservices"}
 	destinationRulesGVR = schema.GroupVersionResource{Group: "networking.istio.io", Version: "v1", Resource: "destinationrules"}
 )
 
-// Traffic stands in for what a cluster would do with the app's objects
-// (see the package doc): it writes each Deployment's rolled-out status, runs
-// a stand-in pod per Deployment, and routes a gateway by the VirtualService
-// bound to a Gateway and a mesh caller by the one bound to "mesh", with the
+// Traffic stands in for the network path from the gateway to the pods and
+// for the containers (see the package doc): the pods themselves are the
+// real controllers' over kwok's fake node (kubetest.WithControllers). It
+// runs a stand-in app per color that has a Ready pod, serving that pod's
+// image tag and release, and routes a gateway by the VirtualService bound
+// to a Gateway and a mesh caller by the one bound to "mesh", with the
 // DestinationRule, as they are in the API server. It polls every 100 ms
 // until the test ends.
 type Traffic struct {
@@ -107,23 +109,31 @@ func (tr *Traffic) Err() error {
 	return tr.lastErr
 }
 
-// sync brings the stand-ins in line with the API server once.
+// sync brings the stand-ins in line with the API server once: a stand-in
+// app per color that has a Ready pod (the newest, when a rollout leaves two),
+// with that pod's image tag and release label.
 func (tr *Traffic) sync(ctx context.Context) error {
-	list, err := tr.client.Resource(deploymentsGVR).Namespace(tr.namespace).List(ctx, metav1.ListOptions{LabelSelector: render.LabelApp + "=" + tr.app})
+	list, err := tr.client.Resource(podsGVR).Namespace(tr.namespace).List(ctx, metav1.ListOptions{LabelSelector: render.LabelApp + "=" + tr.app})
 	if err != nil {
-		return fmt.Errorf("list deployments: %w", err)
+		return fmt.Errorf("list pods: %w", err)
+	}
+	newest := map[state.Color]*unstructured.Unstructured{}
+	for i := range list.Items {
+		p := &list.Items[i]
+		if p.GetDeletionTimestamp() != nil || !podReady(p) {
+			continue
+		}
+		color := state.Color(p.GetLabels()[render.LabelColor])
+		if n := newest[color]; n == nil || p.GetCreationTimestamp().After(n.GetCreationTimestamp().Time) {
+			newest[color] = p
+		}
 	}
 	pods := map[state.Color]*smoketest.App{}
 	podLabels := map[state.Color]map[string]string{}
-	for i := range list.Items {
-		d := &list.Items[i]
-		if err := tr.rollOut(ctx, d); err != nil {
-			return err
-		}
-		labels, _, _ := unstructured.NestedStringMap(d.Object, "spec", "template", "metadata", "labels")
-		color := state.Color(labels[render.LabelColor])
+	for color, p := range newest {
+		labels := p.GetLabels()
 		release := labels[render.LabelRelease]
-		version := imageTag(d)
+		version := imageTag(p, "spec", "containers")
 		podLabels[color] = labels
 		tr.mu.Lock()
 		pod := tr.pods[color]
@@ -151,66 +161,27 @@ func (tr *Traffic) sync(ctx context.Context) error {
 	return nil
 }
 
+// podReady reports whether pod p's Ready condition is True.
+func podReady(p *unstructured.Unstructured) bool {
+	conds, _, _ := unstructured.NestedSlice(p.Object, "status", "conditions")
+	for _, c := range conds {
+		if m, ok := c.(map[string]any); ok && m["type"] == "Ready" {
+			return m["status"] == "True"
+		}
+	}
+	return false
+}
+
 // routeSet is what one VirtualService programs: its hosts and rules.
 type routeSet struct {
 	hosts []string
 	rules []smoketest.Rule
 }
 
-// rollOut writes the status the deployment controller and kubelets would
-// once every replica is up, unless it is there already.
-func (tr *Traffic) rollOut(ctx context.Context, d *unstructured.Unstructured) error {
-	replicas, found, _ := unstructured.NestedInt64(d.Object, "spec", "replicas")
-	if !found {
-		replicas = 1
-	}
-	now := metav1.Now().UTC().Format(time.RFC3339)
-	want := map[string]any{
-		"observedGeneration":  d.GetGeneration(),
-		"replicas":            replicas,
-		"updatedReplicas":     replicas,
-		"readyReplicas":       replicas,
-		"availableReplicas":   replicas,
-		"unavailableReplicas": nil,
-	}
-	old, _, _ := unstructured.NestedMap(d.Object, "status")
-	same := old != nil
-	for k, v := range want {
-		if v == nil {
-			continue
-		}
-		if ov, ok := old[k]; !ok || fmt.Sprint(ov) != fmt.Sprint(v) {
-			same = false
-		}
-	}
-	if same {
-		return nil
-	}
-	status := map[string]any{}
-	for k, v := range want {
-		if v != nil {
-			status[k] = v
-		}
-	}
-	status["conditions"] = []any{
-		map[string]any{"type": "Available", "status": "True", "reason": "MinimumReplicasAvailable", "message": "Deployment has minimum availability.", "lastUpdateTime": now, "lastTransitionTime": now},
-		map[string]any{"type": "Progressing", "status": "True", "reason": "NewReplicaSetAvailable", "message": fmt.Sprintf("ReplicaSet %q has successfully progressed.", d.GetName()), "lastUpdateTime": now, "lastTransitionTime": now},
-	}
-	if reflect.DeepEqual(old, status) {
-		return nil
-	}
-	obj := d.DeepCopy()
-	if err := unstructured.SetNestedMap(obj.Object, status, "status"); err != nil {
-		return err
-	}
-	if _, err := tr.client.Resource(deploymentsGVR).Namespace(tr.namespace).UpdateStatus(ctx, obj, metav1.UpdateOptions{}); err != nil {
-		return fmt.Errorf("write the rolled-out status of deployment %s: %w", d.GetName(), err)
-	}
-	return nil
-}
-
-func imageTag(d *unstructured.Unstructured) string {
-	containers, _, _ := unstructured.NestedSlice(d.Object, "spec", "template", "spec", "containers")
+// imageTag is the tag of the first container's image under path of obj
+// (a pod's spec.containers, a Deployment's spec.template.spec.containers).
+func imageTag(obj *unstructured.Unstructured, path ...string) string {
+	containers, _, _ := unstructured.NestedSlice(obj.Object, path...)
 	for _, c := range containers {
 		if m, ok := c.(map[string]any); ok {
 			img, _ := m["image"].(string)
