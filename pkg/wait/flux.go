@@ -3,7 +3,9 @@ package wait
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 
@@ -22,6 +24,9 @@ const DefaultFluxNamespace = "flux-system"
 const FluxReconcileAnnotation = "reconcile.fluxcd.io/requestedAt"
 
 var fluxKustomizationGVR = schema.GroupVersionResource{Group: "kustomize.toolkit.fluxcd.io", Version: "v1", Resource: "kustomizations"}
+
+// deploymentsGVR is read (never written) to say why a health check failed.
+var deploymentsGVR = schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "deployments"}
 
 // fluxSourceResources maps a Kustomization's spec.sourceRef.kind to the
 // source's resource in source.toolkit.fluxcd.io.
@@ -138,7 +143,47 @@ func (f *FluxKustomization) Observe(ctx context.Context, commit string, acc Acce
 	if err != nil {
 		return Observation{}, err
 	}
-	return evalFlux(ctx, obj, f.Name(), commit, acc)
+	obs, err := evalFlux(ctx, obj, f.Name(), commit, acc)
+	var fe *FailedError
+	if errors.As(err, &fe) && fe.Reason == "HealthCheckFailed" {
+		fe.Workloads = f.workloads(ctx, fe.Message)
+	}
+	return obs, err
+}
+
+// fluxWorkload is a workload a health check failure names, as kstatus
+// prints it: "Deployment/default/app-green status: 'Failed'".
+var fluxWorkload = regexp.MustCompile(`\b(Deployment)/([a-z0-9][a-z0-9.-]*)/([a-z0-9][a-z0-9.-]*) status: '(\w+)'`)
+
+// workloads reads the Deployments a health check failure names and says
+// why each is failing, by the deployment controller's conditions (a
+// rollout past its progress deadline, replicas not available). What it
+// cannot read is left out: the controller's message stands on its own.
+func (f *FluxKustomization) workloads(ctx context.Context, message string) []string {
+	var out []string
+	for _, m := range fluxWorkload.FindAllStringSubmatch(message, 10) {
+		d, err := f.Client.Resource(deploymentsGVR).Namespace(m[2]).Get(ctx, m[3], metav1.GetOptions{})
+		if err != nil {
+			continue
+		}
+		var obj struct {
+			Status struct {
+				Conditions []kubeCondition `json:"conditions"`
+			} `json:"status"`
+		}
+		if fromUnstructured(d.Object, &obj) != nil {
+			continue
+		}
+		for _, typ := range []string{"Progressing", "Available", "ReplicaFailure"} {
+			c := findCondition(obj.Status.Conditions, typ)
+			failing := c != nil && (c.Status == "False" || typ == "ReplicaFailure" && c.Status == "True")
+			if failing {
+				out = append(out, fmt.Sprintf("%s %s/%s: %s: %s", m[1], m[2], m[3], c.Reason, c.Message))
+				break
+			}
+		}
+	}
+	return out
 }
 
 // fluxObject is the part of a Kustomization that evalFlux and Refresh read.

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/bgrender/bgrender/internal/kubetest"
 	"github.com/bgrender/bgrender/pkg/wait"
@@ -498,4 +499,46 @@ func compact(s []string) []string {
 		}
 	}
 	return out
+}
+
+// A failed health check names the workloads that failed it; the error adds
+// why, in the deployment controller's words, reading each Deployment
+// (never writing it). A named workload that cannot be read adds nothing.
+func TestFluxHealthCheckNamesTheWorkload(t *testing.T) {
+	c := kubetest.Shared(t)
+	ctx := context.Background()
+	ns := c.Namespace(t)
+	c.Apply(t, fluxObjects(ns, "5m")+`---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: app-green, namespace: `+ns+`}
+spec:
+  selector: {matchLabels: {app: app}}
+  template:
+    metadata: {labels: {app: app}}
+    spec:
+      containers: [{name: app, image: example.com/app:v2}]
+`)
+	deployments := schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "deployments"}
+	const stuck = `ReplicaSet "app-green-5d8f" has timed out progressing.`
+	c.SetStatus(t, deployments, ns, "app-green", map[string]any{
+		"observedGeneration": 1,
+		"conditions": []any{
+			map[string]any{"type": "Available", "status": "False", "reason": "MinimumReplicasUnavailable", "message": "Deployment does not have minimum availability."},
+			map[string]any{"type": "Progressing", "status": "False", "reason": "ProgressDeadlineExceeded", "message": stuck},
+		},
+	})
+	health := "health check failed after 10s: failed early due to stalled resources: [Deployment/" + ns + "/app-green status: 'Failed' Deployment/" + ns + "/gone status: 'Failed']"
+	c.SetStatus(t, kustomizationsGVR, ns, "app", fluxStatus(1, fluxOld, "main@sha1:"+fluxCommit,
+		fluxCondition("Ready", "False", "HealthCheckFailed", health, 1)))
+	src := &wait.FluxKustomization{Client: c.Dynamic, Namespace: ns, Kustomization: "app"}
+	_, err := src.Observe(ctx, fluxCommit, &kubeAcceptor{ok: map[string]bool{fluxCommit: true}}, time.Now())
+	var fe *wait.FailedError
+	if !errors.As(err, &fe) || fe.Reason != "HealthCheckFailed" || fe.Message != health {
+		t.Fatalf("got %v, want the health check's FailedError", err)
+	}
+	want := "Deployment " + ns + "/app-green: ProgressDeadlineExceeded: " + stuck
+	if len(fe.Workloads) != 1 || fe.Workloads[0] != want || !strings.Contains(err.Error(), want) {
+		t.Fatalf("workloads %q, want [%q]; error %v", fe.Workloads, want, err)
+	}
 }

@@ -49,10 +49,19 @@ type FailedError struct {
 	Commit  string
 	Reason  string // e.g. "ComparisonError", "SyncFailed", "Degraded", "ReconciliationFailed"
 	Message string
+	// Workloads says, in the Kubernetes controllers' own words, why the
+	// workloads the message names are failing, where the source could read
+	// them (e.g. "Deployment default/app-green: ProgressDeadlineExceeded:
+	// ...").
+	Workloads []string
 }
 
 func (e *FailedError) Error() string {
-	return fmt.Sprintf("%s failed to apply %s: %s: %s", e.Source, shortSHA(e.Commit), e.Reason, e.Message)
+	s := fmt.Sprintf("%s failed to apply %s: %s: %s", e.Source, shortSHA(e.Commit), e.Reason, e.Message)
+	for _, w := range e.Workloads {
+		s += "; " + w
+	}
+	return s
 }
 
 // ErrTimeout is returned (wrapped) when the wait ran out of time.

@@ -1,0 +1,80 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bgrender/bgrender/internal/kubetest"
+	"github.com/bgrender/bgrender/pkg/gitops/gitopstest"
+)
+
+// brokenTemplate is the scaffold's Deployment template with pods that never
+// become Ready (kwok's stages read the annotation) and a short progress
+// deadline: the deployment controller itself declares the rollout failed.
+func brokenTemplate(t *testing.T, s *scenario) {
+	t.Helper()
+	const path = "apps/myapp/per-color/deployment.yaml"
+	tmpl := gitopstest.Files(t, s.authURL, "main", "apps/myapp")["per-color/deployment.yaml"]
+	edited := strings.Replace(tmpl, "spec:\n  replicas: 1\n", "spec:\n  replicas: 1\n  progressDeadlineSeconds: 5\n", 1)
+	edited = strings.Replace(edited, "  template:\n    metadata:\n      labels:\n", "  template:\n    metadata:\n      annotations:\n        kubetest.bgrender.dev/ready: \"false\"\n      labels:\n", 1)
+	if edited == tmpl || strings.Count(edited, "kubetest.bgrender.dev/ready") != 1 || !strings.Contains(edited, "progressDeadlineSeconds: 5") {
+		t.Fatalf("the scaffold's template changed shape; edit it here too:\n%s", tmpl)
+	}
+	gitopstest.Seed(t, s.authURL, "main", map[string]string{path: edited}, "myapp: a template whose pods never become Ready")
+}
+
+// stuckRollout deploys v1 with the broken template and checks that wait
+// stops well before its timeout with the controller's own words for the
+// Deployment's ProgressDeadlineExceeded, and that nothing was promoted.
+func stuckRollout(t *testing.T, s *scenario, want ...string) {
+	t.Helper()
+	brokenTemplate(t, s)
+	s.bg(0, "deploy", "--version", "v1", "--no-wait")
+	start := time.Now()
+	stderr := s.bgFail("wait", "--timeout", "3m")
+	took := time.Since(start)
+	t.Logf("wait stopped after %s:\n%s", took.Round(time.Millisecond), stderr)
+	for _, w := range want {
+		if !strings.Contains(stderr, w) {
+			t.Errorf("wait's error lacks %q:\n%s", w, stderr)
+		}
+	}
+	if took > 2*time.Minute {
+		t.Errorf("wait took %s: it waited for its timeout instead of the controller's verdict", took)
+	}
+	if out := s.bg(0, "status"); !strings.Contains(out, "v1") {
+		t.Errorf("status after the stuck rollout:\n%s", out)
+	}
+}
+
+// TestStuckRolloutArgoCD: pods that never become Ready make the deployment
+// controller report ProgressDeadlineExceeded; Argo CD calls the app
+// Degraded, and bgrender's wait stops with its message.
+func TestStuckRolloutArgoCD(t *testing.T) {
+	c := kubetest.Start(t, kubetest.WithControllers())
+	s, _ := newScenario(t, c)
+	s.bg(0, "init", "--name", "myapp", "--image", "ghcr.io/acme/myapp", "--host", "myapp.example.com")
+	a := StartArgoCD(t, c)
+	a.AddRepo(t, s.repo, scenarioUser, scenarioPass)
+	a.AddApp(t, "myapp", s.repo, "apps/myapp", "default")
+	s.env = append(s.env, "BGRENDER_ARGOCD_TOKEN="+a.Token)
+	s.configure("wait:\n  controller: argocd\n  server: " + a.URL + "\n  cooldown: 2s\n  timeout: 3m\n")
+	stuckRollout(t, s, "Degraded", `Deployment "myapp-blue" exceeded its progress deadline`)
+}
+
+// TestStuckRolloutFlux: the same under Flux, whose health check sees the
+// Deployment fail and marks the Kustomization not Ready; bgrender adds why,
+// in the deployment controller's words.
+func TestStuckRolloutFlux(t *testing.T) {
+	c := kubetest.Start(t, kubetest.WithControllers())
+	s, _ := newScenario(t, c)
+	s.bg(0, "init", "--name", "myapp", "--image", "ghcr.io/acme/myapp", "--host", "myapp.example.com")
+	s.configure("wait:\n  controller: flux\n  name: myapp\n  namespace: flux-system\n  timeout: 3m\n")
+	f := StartFlux(t, c)
+	f.Wait = true
+	f.AddApp(t, "flux-system", "env", s.repo, scenarioUser, scenarioPass, "myapp", "apps/myapp")
+	stuckRollout(t, s, "HealthCheckFailed", "Deployment default/myapp-blue: ProgressDeadlineExceeded: ")
+}
