@@ -3,9 +3,13 @@
 package e2e
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/bgrender/bgrender/internal/kubetest"
 	"github.com/bgrender/bgrender/pkg/gitops/gitopstest"
@@ -77,4 +81,37 @@ func TestStuckRolloutFlux(t *testing.T) {
 	f.Wait = true
 	f.AddApp(t, "flux-system", "env", s.repo, scenarioUser, scenarioPass, "myapp", "apps/myapp")
 	stuckRollout(t, s, "HealthCheckFailed", "Deployment default/myapp-blue: ProgressDeadlineExceeded: ")
+}
+
+// TestStuckDeletionArgoCD: a finalizer that never clears keeps the
+// decommissioned color's Deployment deleting, and Argo CD reports the app
+// OutOfSync and Progressing for as long as it stays. wait cannot succeed;
+// when it gives up it names the object that keeps the app out of sync.
+func TestStuckDeletionArgoCD(t *testing.T) {
+	c := kubetest.Start(t, kubetest.WithControllers())
+	s, _ := newScenario(t, c)
+	s.bg(0, "init", "--name", "myapp", "--image", "ghcr.io/acme/myapp", "--host", "myapp.example.com")
+	a := StartArgoCD(t, c)
+	a.AddRepo(t, s.repo, scenarioUser, scenarioPass)
+	a.AddApp(t, "myapp", s.repo, "apps/myapp", "default")
+	s.env = append(s.env, "BGRENDER_ARGOCD_TOKEN="+a.Token)
+	s.configure("wait:\n  controller: argocd\n  server: " + a.URL + "\n  cooldown: 2s\n  timeout: 3m\n")
+	for _, v := range []string{"v1", "v2"} {
+		s.bg(0, "deploy", "--version", v, "--no-wait")
+		s.bg(0, "wait")
+		s.bg(0, "promote", "--force", "--reason", "no smoke checks in this test")
+		s.bg(0, "wait")
+	}
+	// blue runs v1, the standby: hold its deletion with a finalizer nobody
+	// clears, then decommission it.
+	patch := []byte(`{"metadata":{"finalizers":["e2e.bgrender.dev/hold"]}}`)
+	if _, err := c.Dynamic.Resource(deploymentsGVR).Namespace("default").Patch(context.Background(), "myapp-blue", types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	s.bg(0, "decommission")
+	stderr := s.bgFail("wait", "--timeout", "20s")
+	t.Logf("wait:\n%s", stderr)
+	if !strings.Contains(stderr, "timed out") || !strings.Contains(stderr, "Deployment default/myapp-blue is OutOfSync") {
+		t.Errorf("wait's timeout does not name the object stuck deleting:\n%s", stderr)
+	}
 }

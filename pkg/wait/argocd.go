@@ -496,8 +496,42 @@ func EvalArgoCD(ctx context.Context, app *ArgoApplication, commit string, acc Ac
 				obs.Waiting += fmt.Sprintf(" (%s: %s)", cond.Type, cond.Message)
 			}
 		}
+		if revOurs && st.Sync.Status != argoSynced {
+			if out := outOfSync(app); out != "" {
+				obs.Waiting += "; " + out
+			}
+		}
 	}
 	return obs, nil
+}
+
+// outOfSync names the app's resources that are not Synced, with their
+// health (e.g. one stuck deleting, which keeps the app OutOfSync): up to
+// three, then how many more.
+func outOfSync(app *ArgoApplication) string {
+	var parts []string
+	more := 0
+	for _, r := range app.Status.Resources {
+		if r.Status == "" || r.Status == argoSynced {
+			continue
+		}
+		if len(parts) == 3 {
+			more++
+			continue
+		}
+		s := fmt.Sprintf("%s %s is %s", r.Kind, resourceName(r), r.Status)
+		if r.Health != nil && r.Health.Status != "" {
+			s += ", " + r.Health.Status
+			if r.Health.Message != "" {
+				s += ": " + r.Health.Message
+			}
+		}
+		parts = append(parts, s)
+	}
+	if more > 0 {
+		parts = append(parts, fmt.Sprintf("and %d more", more))
+	}
+	return strings.Join(parts, "; ")
 }
 
 func (app *ArgoApplication) isMulti() bool {

@@ -252,6 +252,20 @@ func TestArgoCDObserve(t *testing.T) {
 			want: want{revision: refSHA, sync: "OutOfSync", health: "Healthy", waiting: []string{"sync status is OutOfSync, want Synced"}},
 		},
 		{
+			// A resource that stays OutOfSync (here one stuck deleting) is
+			// named with its health, so that a wait that times out says which.
+			name: "out of sync: the resources that are", commit: refSHA, now: finished.Add(time.Hour),
+			edit: func(app map[string]any) {
+				set(app, "status.sync.status", "OutOfSync")
+				set(app, "status.resources", []any{
+					map[string]any{"group": "apps", "kind": "Deployment", "namespace": "default", "name": "app-blue", "status": "OutOfSync",
+						"health": map[string]any{"status": "Progressing", "message": "Pending deletion"}},
+					map[string]any{"kind": "Service", "namespace": "default", "name": "app", "status": "Synced"},
+				})
+			},
+			want: want{revision: refSHA, sync: "OutOfSync", health: "Healthy", waiting: []string{"sync status is OutOfSync, want Synced; Deployment default/app-blue is OutOfSync, Progressing: Pending deletion"}},
+		},
+		{
 			name: "operation Failed for our commit", commit: refSHA, now: finished.Add(time.Hour),
 			edit: func(app map[string]any) {
 				set(app, "status.sync.status", "OutOfSync")
