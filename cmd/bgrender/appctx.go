@@ -191,12 +191,6 @@ func (g *globals) readShared(ctx context.Context, r *gitops.Repo, dir string, fi
 	return shared, nil
 }
 
-// build builds the app dir with files (its own, or a transition's result)
-// and the shared files it reaches.
-func (a *appCtx) build(files render.Files) ([]byte, error) {
-	return a.Build(a.g.builder, files)
-}
-
 // authHint says where credentials go, for an error of the server's refusing
 // them.
 func authHint(err error) string { return release.AuthHint(err) }

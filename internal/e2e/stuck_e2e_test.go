@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -11,7 +12,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
-	"github.com/bgrender/bgrender/internal/kubetest"
 	"github.com/bgrender/bgrender/pkg/gitops/gitopstest"
 )
 
@@ -49,8 +49,13 @@ func stuckRollout(t *testing.T, s *scenario, want ...string) {
 	if took > 2*time.Minute {
 		t.Errorf("wait took %s: it waited for its timeout instead of the controller's verdict", took)
 	}
-	if out := s.bg(0, "status"); !strings.Contains(out, "v1") {
-		t.Errorf("status after the stuck rollout:\n%s", out)
+	// The failed wait changed nothing: v1 is still under test, nothing live.
+	var st statusJSON
+	if err := json.Unmarshal([]byte(s.bg(0, "-o", "json", "status")), &st); err != nil {
+		t.Fatal(err)
+	}
+	if st.Active != nil || st.Test == nil || st.Test.Version != "v1" {
+		t.Errorf("status after the stuck rollout: %+v", st)
 	}
 }
 
@@ -58,14 +63,7 @@ func stuckRollout(t *testing.T, s *scenario, want ...string) {
 // controller report ProgressDeadlineExceeded; Argo CD calls the app
 // Degraded, and bgrender's wait stops with its message.
 func TestStuckRolloutArgoCD(t *testing.T) {
-	c := kubetest.Start(t, kubetest.WithControllers())
-	s, _ := newScenario(t, c)
-	s.bg(0, "init", "--name", "myapp", "--image", "ghcr.io/acme/myapp", "--host", "myapp.example.com")
-	a := StartArgoCD(t, c)
-	a.AddRepo(t, s.repo, scenarioUser, scenarioPass)
-	a.AddApp(t, "myapp", s.repo, "apps/myapp", "default")
-	s.env = append(s.env, "BGRENDER_ARGOCD_TOKEN="+a.Token)
-	s.configure("wait:\n  controller: argocd\n  server: " + a.URL + "\n  cooldown: 2s\n  timeout: 3m\n")
+	s := argoCDScenario(t)
 	stuckRollout(t, s, "Degraded", `Deployment "myapp-blue" exceeded its progress deadline`)
 }
 
@@ -73,13 +71,7 @@ func TestStuckRolloutArgoCD(t *testing.T) {
 // Deployment fail and marks the Kustomization not Ready; bgrender adds why,
 // in the deployment controller's words.
 func TestStuckRolloutFlux(t *testing.T) {
-	c := kubetest.Start(t, kubetest.WithControllers())
-	s, _ := newScenario(t, c)
-	s.bg(0, "init", "--name", "myapp", "--image", "ghcr.io/acme/myapp", "--host", "myapp.example.com")
-	s.configure("wait:\n  controller: flux\n  name: myapp\n  namespace: flux-system\n  timeout: 3m\n")
-	f := StartFlux(t, c)
-	f.Wait = true
-	f.AddApp(t, "flux-system", "env", s.repo, scenarioUser, scenarioPass, "myapp", "apps/myapp")
+	s := fluxScenario(t, true)
 	stuckRollout(t, s, "HealthCheckFailed", "Deployment default/myapp-blue: ProgressDeadlineExceeded: ")
 }
 
@@ -88,14 +80,7 @@ func TestStuckRolloutFlux(t *testing.T) {
 // OutOfSync and Progressing for as long as it stays. wait cannot succeed;
 // when it gives up it names the object that keeps the app out of sync.
 func TestStuckDeletionArgoCD(t *testing.T) {
-	c := kubetest.Start(t, kubetest.WithControllers())
-	s, _ := newScenario(t, c)
-	s.bg(0, "init", "--name", "myapp", "--image", "ghcr.io/acme/myapp", "--host", "myapp.example.com")
-	a := StartArgoCD(t, c)
-	a.AddRepo(t, s.repo, scenarioUser, scenarioPass)
-	a.AddApp(t, "myapp", s.repo, "apps/myapp", "default")
-	s.env = append(s.env, "BGRENDER_ARGOCD_TOKEN="+a.Token)
-	s.configure("wait:\n  controller: argocd\n  server: " + a.URL + "\n  cooldown: 2s\n  timeout: 3m\n")
+	s := argoCDScenario(t)
 	for _, v := range []string{"v1", "v2"} {
 		s.bg(0, "deploy", "--version", v, "--no-wait")
 		s.bg(0, "wait")
@@ -105,7 +90,7 @@ func TestStuckDeletionArgoCD(t *testing.T) {
 	// blue runs v1, the standby: hold its deletion with a finalizer nobody
 	// clears, then decommission it.
 	patch := []byte(`{"metadata":{"finalizers":["e2e.bgrender.dev/hold"]}}`)
-	if _, err := c.Dynamic.Resource(deploymentsGVR).Namespace("default").Patch(context.Background(), "myapp-blue", types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
+	if _, err := s.cluster.Dynamic.Resource(deploymentsGVR).Namespace("default").Patch(context.Background(), "myapp-blue", types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	s.bg(0, "decommission")

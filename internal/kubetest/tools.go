@@ -106,19 +106,7 @@ func etcdBinary() (string, error) {
 // apiServerBinary returns the kube-apiserver to run: $BGRENDER_KUBE_APISERVER
 // if it names a file, else the cached build, built first if missing.
 func apiServerBinary(ctx context.Context, logf func(string, ...any)) (string, error) {
-	const pkg = "k8s.io/component-base/version"
-	return BuildTool(ctx, logf, Tool{
-		Name: "kube-apiserver", Version: KubernetesVersion, VersionModule: "k8s.io/kubernetes",
-		Module: "kubeapiserver", Package: "k8s.io/kubernetes/cmd/kube-apiserver",
-		LDFlags: strings.Join([]string{
-			"-s", "-w",
-			"-X", pkg + ".gitVersion=" + KubernetesVersion,
-			"-X", pkg + ".gitMajor=" + majorMinor(KubernetesVersion, 0),
-			"-X", pkg + ".gitMinor=" + majorMinor(KubernetesVersion, 1),
-			"-X", pkg + ".gitTreeState=clean",
-		}, " "),
-		EnvOverride: EnvAPIServer,
-	})
+	return kubeComponent(ctx, logf, "kube-apiserver", EnvAPIServer)
 }
 
 // kubeComponent builds a component of k8s.io/kubernetes from the same

@@ -175,11 +175,6 @@ func (e *Engine) progress(format string, args ...any) {
 	}
 }
 
-// Load reads the app at the head with Open.
-func (e *Engine) Load(ctx context.Context, o OpenOptions) (*App, error) {
-	return e.Open(ctx, o)
-}
-
 // peek reads the app at the head and closes the repo: its config and state.
 func (e *Engine) peek(ctx context.Context) (*App, error) {
 	a, err := e.Open(ctx, OpenOptions{})
