@@ -87,10 +87,7 @@ type engineEnv struct {
 // engine over it.
 func newEngineEnv(t *testing.T) *engineEnv {
 	t.Helper()
-	_, url := gitopstest.NewRemote(t, "main")
-	cfg := config.Default("shop", "ghcr.io/acme/shop")
-	cfg.Verify.Identity.Header = "x-app-version"
-	cfg.Verify.Checks = []smoke.Check{{Name: "ready", Path: "/ready"}}
+	cfg := engineConfig("shop", "ghcr.io/acme/shop")
 	files, err := render.Scaffold(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -103,6 +100,21 @@ func newEngineEnv(t *testing.T) *engineEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return newEngineEnvWith(t, files)
+}
+
+// engineConfig is the config of an app with a smoke check.
+func engineConfig(app, image string) config.Config {
+	cfg := config.Default(app, image)
+	cfg.Verify.Identity.Header = "x-app-version"
+	cfg.Verify.Checks = []smoke.Check{{Name: "ready", Path: "/ready"}}
+	return cfg
+}
+
+// newEngineEnvWith is newEngineEnv for an app dir holding files.
+func newEngineEnvWith(t *testing.T, files render.Files) *engineEnv {
+	t.Helper()
+	_, url := gitopstest.NewRemote(t, "main")
 	seed := map[string]string{}
 	for p, b := range files {
 		seed[engineDir+"/"+p] = string(b)
@@ -451,5 +463,30 @@ func TestChecker(t *testing.T) {
 		if !strings.Contains(strings.Join(r.Findings, "\n"), `app "shop" in namespace default is also declared by`) {
 			t.Errorf("%s: the duplicate app is not a finding: %v", r.Dir, r.Findings)
 		}
+	}
+}
+
+// A realistic app taken over (testdata's podinfo, adopted): the first
+// release routes everyone to the adopted Deployment before the new color's
+// pods exist, then goes through the gate and promotes; the adopted
+// Deployment stays warm for a rollback.
+func TestEngineReleaseOfAnAdoptedApp(t *testing.T) {
+	cfg := engineConfig("podinfo", "ghcr.io/stefanprodan/podinfo")
+	cfg.Container = "podinfod"
+	ch, _, err := release.Init(cfg, engineDir, podinfoPlain(t), release.InitOptions{Adopt: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := newEngineEnvWith(t, ch.Files)
+	sum, err := env.e.Release(context.Background(), release.ReleaseOptions{Request: state.DeployRequest{Version: "6.5.0"}})
+	if err != nil || sum.Outcome != release.Released || names(sum.Commits) != "route-adopted,deploy,route,verify,promote" {
+		t.Fatalf("release: %s %s %v", sum.Outcome, names(sum.Commits), err)
+	}
+	if len(env.waiter.waited) == 0 || env.waiter.waited[0] != sum.Commits[0].Commit {
+		t.Errorf("the routes to the adopted Deployment were not waited for first: %v", env.waiter.waited)
+	}
+	st := env.state()
+	if st.Active == nil || st.Active.Version != "6.5.0" || st.Adopted == nil {
+		t.Fatalf("after the release: active %+v, adopted %+v", st.Active, st.Adopted)
 	}
 }

@@ -32,19 +32,7 @@ func TestInit(t *testing.T) {
 	if _, _, err := release.Init(cfg, "apps/shop", ch.Files, release.InitOptions{}); !release.IsRefused(err) || !strings.Contains(err.Error(), "an app already exists here") {
 		t.Errorf("init over an app: %v", err)
 	}
-	plain := render.Files{}
-	root := filepath.Join("..", "..", "testdata", "apps", "podinfo", "plain")
-	ents, err := os.ReadDir(root)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range ents {
-		b, err := os.ReadFile(filepath.Join(root, e.Name()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		plain[e.Name()] = b
-	}
+	plain := podinfoPlain(t)
 	pcfg := config.Default("podinfo", "ghcr.io/stefanprodan/podinfo")
 	pcfg.Container = "podinfod"
 	if _, _, err := release.Init(pcfg, "apps/podinfo", plain, release.InitOptions{}); !release.IsRefused(err) || !strings.Contains(err.Error(), "add --adopt") {
@@ -60,4 +48,24 @@ func TestInit(t *testing.T) {
 	if !strings.HasPrefix(ch.Subject, "podinfo: adopt ") || !strings.HasPrefix(ch.Note, "moved: ") || ch.Next.Adopted == nil {
 		t.Errorf("adopt: subject %q note %q adopted %+v", ch.Subject, ch.Note, ch.Next.Adopted)
 	}
+}
+
+// podinfoPlain is testdata's podinfo as it runs before bgrender: a plain
+// kustomize app.
+func podinfoPlain(t *testing.T) render.Files {
+	t.Helper()
+	plain := render.Files{}
+	root := filepath.Join("..", "..", "testdata", "apps", "podinfo", "plain")
+	ents, err := os.ReadDir(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ents {
+		b, err := os.ReadFile(filepath.Join(root, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		plain[e.Name()] = b
+	}
+	return plain
 }
