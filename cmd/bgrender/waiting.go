@@ -20,11 +20,11 @@ import (
 // waitOpts are the flags that choose and tune the controller to wait on;
 // each overrides the wait section of bgrender.yaml.
 type waitOpts struct {
-	controller, name, namespace string
-	server, caFile              string
-	insecure                    bool
-	kubeconfig, kubeContext     string
-	timeout, cooldown, interval time.Duration
+	controller, name, namespace                string
+	server, caFile                             string
+	insecure                                   bool
+	kubeconfig, kubeContext                    string
+	timeout, cooldown, interval, stuckDeletion time.Duration
 }
 
 func waitFlags(o *waitOpts) []cli.Flag {
@@ -48,6 +48,8 @@ func waitFlags(o *waitOpts) []cli.Flag {
 			Usage: "give up waiting after this long (default: wait.timeout, or 10m)"},
 		&cli.DurationFlag{Name: "cooldown", Destination: &o.cooldown, EnvVars: []string{"BGRENDER_WAIT_COOLDOWN"},
 			Usage: "how long Argo CD must report Healthy after a sync (default: wait.cooldown, or 10s)"},
+		&cli.DurationFlag{Name: "stuck-deletion", Destination: &o.stuckDeletion,
+			Usage: "how long an object Argo CD is deleting may stay held by a finalizer before the wait fails naming it; negative: never (default: wait.stuckDeletion, or 5m)"},
 		&cli.DurationFlag{Name: "poll-interval", Value: 2 * time.Second, Destination: &o.interval, Hidden: true},
 	}
 }
@@ -73,6 +75,9 @@ func (o waitOpts) merged(cfg config.Config) (config.Wait, error) {
 	}
 	if o.cooldown != 0 {
 		w.Cooldown.Duration = o.cooldown
+	}
+	if o.stuckDeletion != 0 {
+		w.StuckDeletion.Duration = o.stuckDeletion
 	}
 	if err := w.Validate(); err != nil {
 		return w, usagef("%v", err)
@@ -106,16 +111,16 @@ func (g *globals) source(cfg config.Config, o waitOpts) (wait.Source, config.Wai
 		if err != nil {
 			return nil, w, err
 		}
-		return &wait.ArgoCDREST{Server: w.Server, Token: token, App: w.Name, Cooldown: w.Cooldown.Duration, HTTPClient: client}, w, nil
+		return &wait.ArgoCDREST{Server: w.Server, Token: token, App: w.Name, Cooldown: w.Cooldown.Duration, StuckDeletion: w.StuckDeletion.Duration, HTTPClient: client}, w, nil
 	default:
 		dyn, err := wait.KubeClient(o.kubeconfig, o.kubeContext)
 		if err != nil {
 			return nil, w, fmt.Errorf("kubeconfig: %w", err)
 		}
 		if w.Controller == config.ControllerFlux {
-			return &wait.FluxKustomization{Client: dyn, Namespace: w.Namespace, Kustomization: w.Name}, w, nil
+			return &wait.FluxKustomization{Client: dyn, Namespace: w.Namespace, Kustomization: w.Name, StuckDeletion: w.StuckDeletion.Duration}, w, nil
 		}
-		return &wait.ArgoCDKube{Client: dyn, Namespace: w.Namespace, App: w.Name, Cooldown: w.Cooldown.Duration}, w, nil
+		return &wait.ArgoCDKube{Client: dyn, Namespace: w.Namespace, App: w.Name, Cooldown: w.Cooldown.Duration, StuckDeletion: w.StuckDeletion.Duration}, w, nil
 	}
 }
 

@@ -77,10 +77,16 @@ func TestStuckRolloutFlux(t *testing.T) {
 
 // TestStuckDeletionArgoCD: a finalizer that never clears keeps the
 // decommissioned color's Deployment deleting, and Argo CD reports the app
-// OutOfSync and Progressing for as long as it stays. wait cannot succeed;
-// when it gives up it names the object that keeps the app out of sync.
-func TestStuckDeletionArgoCD(t *testing.T) {
-	s := argoCDScenario(t)
+// OutOfSync and the Deployment "Pending deletion" for as long as it stays.
+// wait reads the live object, names the finalizer, and stops once the
+// deletion has lasted --stuck-deletion instead of running into its timeout.
+func TestStuckDeletionArgoCD(t *testing.T) { stuckDeletion(t, argoCDScenario(t)) }
+
+// TestStuckDeletionFlux is the same under Flux.
+func TestStuckDeletionFlux(t *testing.T) { stuckDeletion(t, fluxScenario(t, true)) }
+
+func stuckDeletion(t *testing.T, s *scenario) {
+	t.Helper()
 	for _, v := range []string{"v1", "v2"} {
 		s.bg(0, "deploy", "--version", v, "--no-wait")
 		s.bg(0, "wait")
@@ -94,9 +100,15 @@ func TestStuckDeletionArgoCD(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.bg(0, "decommission")
-	stderr := s.bgFail("wait", "--timeout", "20s")
-	t.Logf("wait:\n%s", stderr)
-	if !strings.Contains(stderr, "timed out") || !strings.Contains(stderr, "Deployment default/myapp-blue is OutOfSync") {
-		t.Errorf("wait's timeout does not name the object stuck deleting:\n%s", stderr)
+	start := time.Now()
+	stderr := s.bgFail("wait", "--timeout", "3m", "--stuck-deletion", "15s")
+	t.Logf("wait (%s):\n%s", time.Since(start).Round(time.Second), stderr)
+	for _, want := range []string{"DeletionStuck", "Deployment default/myapp-blue has been deleting for", "held by finalizer e2e.bgrender.dev/hold"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("wait does not say %q:\n%s", want, stderr)
+		}
+	}
+	if strings.Contains(stderr, "timed out") || time.Since(start) > 2*time.Minute {
+		t.Errorf("wait ran into its timeout instead of stopping on the stuck deletion")
 	}
 }

@@ -106,8 +106,15 @@ func TestWaitSection(t *testing.T) {
 		t.Fatal(err)
 	}
 	w := c.Wait.WithDefaults(c.App)
-	if w.Name != "myapp" || w.Namespace != "argocd" || w.Cooldown.Seconds() != 5 || w.Timeout.Minutes() != 10 {
+	if w.Name != "myapp" || w.Namespace != "argocd" || w.Cooldown.Seconds() != 5 || w.Timeout.Minutes() != 10 || w.StuckDeletion.Minutes() != 5 {
 		t.Fatalf("wait defaults: %+v", w)
+	}
+	never, err := Parse("b.yaml", []byte(base+"wait:\n  controller: argocd-kube\n  stuckDeletion: -1s\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := never.Wait.WithDefaults(never.App); w.StuckDeletion.Duration >= 0 {
+		t.Fatalf("stuckDeletion -1s (never) became %s", w.StuckDeletion)
 	}
 	if f := (Wait{Controller: ControllerFlux}).WithDefaults("x"); f.Namespace != "flux-system" {
 		t.Fatalf("flux namespace default: %+v", f)

@@ -32,6 +32,10 @@ type Wait struct {
 	Cooldown Duration `yaml:"cooldown,omitempty"`
 	// Timeout of one wait, default 10m.
 	Timeout Duration `yaml:"timeout,omitempty"`
+	// StuckDeletion: how long an object Argo CD is deleting may stay in
+	// deletion (held by a finalizer) before a wait fails naming it, default
+	// 5m; "-1s" (negative) waits to the timeout.
+	StuckDeletion Duration `yaml:"stuckDeletion,omitempty"`
 }
 
 // Duration is a time.Duration written as "10s" in YAML.
@@ -73,6 +77,9 @@ func (w Wait) WithDefaults(app string) Wait {
 	}
 	if w.Timeout.Duration == 0 {
 		w.Timeout.Duration = 10 * time.Minute
+	}
+	if w.StuckDeletion.Duration == 0 {
+		w.StuckDeletion.Duration = 5 * time.Minute
 	}
 	return w
 }

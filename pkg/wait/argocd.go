@@ -100,6 +100,11 @@ type ArgoCDREST struct {
 	// last health change and the end of its last sync: zero means
 	// DefaultArgoCDCooldown, negative none.
 	Cooldown time.Duration
+	// StuckDeletion is how long a resource may stay pending deletion (Argo
+	// CD's health says so; its live object, read through the server, names
+	// the finalizers) before the wait fails: zero means
+	// DefaultStuckDeletion, negative never.
+	StuckDeletion time.Duration
 	// HTTPClient is the client to use (TLS options are the caller's: an
 	// insecure client or one trusting a CA file); nil means one with a
 	// transport of its own. Its redirect policy is replaced: a redirect is
@@ -120,7 +125,7 @@ func (a *ArgoCDREST) Name() string {
 // Refresh asks Argo CD to compare the app with git now (a GET with
 // ?refresh=normal; the server answers once the refresh is done).
 func (a *ArgoCDREST) Refresh(ctx context.Context) error {
-	body, err := a.get(ctx, "normal")
+	body, err := a.get(ctx, "", url.Values{"refresh": {"normal"}})
 	if err != nil {
 		return fmt.Errorf("refresh: %w", err)
 	}
@@ -130,7 +135,7 @@ func (a *ArgoCDREST) Refresh(ctx context.Context) error {
 
 // Observe reads the Application once and evaluates it with EvalArgoCD.
 func (a *ArgoCDREST) Observe(ctx context.Context, commit string, acc Acceptor, now time.Time) (Observation, error) {
-	body, err := a.get(ctx, "")
+	body, err := a.get(ctx, "", nil)
 	if err != nil {
 		return Observation{}, err
 	}
@@ -139,22 +144,49 @@ func (a *ArgoCDREST) Observe(ctx context.Context, commit string, acc Acceptor, n
 	if err := json.NewDecoder(io.LimitReader(body, maxArgoCDResponse)).Decode(&app); err != nil {
 		return Observation{}, a.redact(fmt.Errorf("%s: read the Application: %w", a.Name(), err))
 	}
-	return EvalArgoCD(ctx, &app, commit, acc, now, ArgoCheck{Source: a.Name(), Path: a.Path, Cooldown: a.Cooldown})
+	c := ArgoCheck{Source: a.Name(), Path: a.Path, Cooldown: a.Cooldown, StuckDeletion: a.StuckDeletion}
+	obs, err := EvalArgoCD(ctx, &app, commit, acc, now, c)
+	if err != nil {
+		return obs, err
+	}
+	return obs, argoDeletions(ctx, &app, &obs, a.liveObject, now, c, commit)
 }
 
-// get sends GET /api/v1/applications/{name} (with ?refresh= when refresh is
-// set) and returns the body of a 200 answer.
-func (a *ArgoCDREST) get(ctx context.Context, refresh string) (io.ReadCloser, error) {
+// liveObject reads a resource's live object through the server's resource
+// API (GET /api/v1/applications/{name}/resource), which answers with the
+// manifest as a JSON string.
+func (a *ArgoCDREST) liveObject(ctx context.Context, r ArgoResource) (map[string]any, error) {
+	q := url.Values{"namespace": {r.Namespace}, "resourceName": {r.Name}, "group": {r.Group}, "version": {r.Version}, "kind": {r.Kind}}
+	body, err := a.get(ctx, "/resource", q)
+	if err != nil {
+		return nil, err
+	}
+	defer body.Close()
+	var resp struct {
+		Manifest string `json:"manifest"`
+	}
+	if err := json.NewDecoder(io.LimitReader(body, maxArgoCDResponse)).Decode(&resp); err != nil {
+		return nil, a.redact(fmt.Errorf("%s: read the live %s %s: %w", a.Name(), r.Kind, r.Name, err))
+	}
+	var obj map[string]any
+	if err := json.Unmarshal([]byte(resp.Manifest), &obj); err != nil {
+		return nil, fmt.Errorf("%s: the live %s %s: %w", a.Name(), r.Kind, r.Name, err)
+	}
+	return obj, nil
+}
+
+// get sends GET /api/v1/applications/{name}{suffix} with the query q (and
+// appNamespace) and returns the body of a 200 answer.
+func (a *ArgoCDREST) get(ctx context.Context, suffix string, q url.Values) (io.ReadCloser, error) {
 	if a.Server == "" || a.App == "" {
 		return nil, Permanent(fmt.Errorf("%s: the Argo CD server URL and the app name are both required", a.Name()))
 	}
-	u, err := url.Parse(strings.TrimRight(a.Server, "/") + "/api/v1/applications/" + url.PathEscape(a.App))
+	u, err := url.Parse(strings.TrimRight(a.Server, "/") + "/api/v1/applications/" + url.PathEscape(a.App) + suffix)
 	if err != nil {
 		return nil, Permanent(fmt.Errorf("%s: bad Argo CD server URL: %w", a.Name(), err))
 	}
-	q := url.Values{}
-	if refresh != "" {
-		q.Set("refresh", refresh)
+	if q == nil {
+		q = url.Values{}
 	}
 	if a.AppNamespace != "" {
 		q.Set("appNamespace", a.AppNamespace)
@@ -241,8 +273,13 @@ type ArgoApplication struct {
 		Generation int64  `json:"generation,omitempty"`
 	} `json:"metadata"`
 	Spec struct {
-		Source  *ArgoSource  `json:"source,omitempty"`
-		Sources []ArgoSource `json:"sources,omitempty"`
+		Source      *ArgoSource  `json:"source,omitempty"`
+		Sources     []ArgoSource `json:"sources,omitempty"`
+		Destination struct {
+			Server    string `json:"server,omitempty"`
+			Name      string `json:"name,omitempty"`
+			Namespace string `json:"namespace,omitempty"`
+		} `json:"destination"`
 	} `json:"spec"`
 	Status ArgoStatus `json:"status"`
 }
@@ -304,6 +341,7 @@ type ArgoCondition struct {
 // ArgoResource is one resource in an Application's status.
 type ArgoResource struct {
 	Group     string `json:"group,omitempty"`
+	Version   string `json:"version,omitempty"`
 	Kind      string `json:"kind,omitempty"`
 	Namespace string `json:"namespace,omitempty"`
 	Name      string `json:"name,omitempty"`
@@ -322,6 +360,9 @@ type ArgoCheck struct {
 	Path string
 	// Cooldown: zero means DefaultArgoCDCooldown, negative none.
 	Cooldown time.Duration
+	// StuckDeletion: how long a resource may stay pending deletion before
+	// the wait fails; zero means DefaultStuckDeletion, negative never.
+	StuckDeletion time.Duration
 }
 
 // Argo CD's words.

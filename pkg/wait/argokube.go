@@ -30,9 +30,14 @@ type ArgoCDKube struct {
 	// DefaultArgoCDNamespace. (The field is not called Name: Name is the
 	// Source method.)
 	Namespace, App string
-	// Cooldown and Path are as in ArgoCDREST.
-	Cooldown time.Duration
-	Path     string
+	// Cooldown, StuckDeletion and Path are as in ArgoCDREST. The live
+	// objects pending deletion are read through Client when the app's
+	// destination is the cluster Argo CD runs in (server
+	// https://kubernetes.default.svc or name in-cluster) and their kind is
+	// one of liveKinds; otherwise Argo CD's words stand alone.
+	Cooldown      time.Duration
+	StuckDeletion time.Duration
+	Path          string
 }
 
 var _ Source = (*ArgoCDKube)(nil)
@@ -87,7 +92,8 @@ func (a *ArgoCDKube) Refresh(ctx context.Context) error {
 // refreshWait bounds how long Refresh waits for Argo CD to finish a refresh.
 const refreshWait = 30 * time.Second
 
-// Observe reads the Application once and evaluates it with EvalArgoCD.
+// Observe reads the Application once, evaluates it with EvalArgoCD and
+// judges its resources pending deletion.
 func (a *ArgoCDKube) Observe(ctx context.Context, commit string, acc Acceptor, now time.Time) (Observation, error) {
 	if err := a.check(); err != nil {
 		return Observation{}, err
@@ -100,7 +106,32 @@ func (a *ArgoCDKube) Observe(ctx context.Context, commit string, acc Acceptor, n
 	if err := fromUnstructured(u.Object, &app); err != nil {
 		return Observation{}, fmt.Errorf("read %s: %w", a.Name(), err)
 	}
-	return EvalArgoCD(ctx, &app, commit, acc, now, ArgoCheck{Source: a.Name(), Path: a.Path, Cooldown: a.Cooldown})
+	c := ArgoCheck{Source: a.Name(), Path: a.Path, Cooldown: a.Cooldown, StuckDeletion: a.StuckDeletion}
+	obs, err := EvalArgoCD(ctx, &app, commit, acc, now, c)
+	if err != nil {
+		return obs, err
+	}
+	var read liveReader
+	if d := app.Spec.Destination; d.Server == inClusterServer || d.Name == "in-cluster" {
+		read = a.liveObject
+	}
+	return obs, argoDeletions(ctx, &app, &obs, read, now, c, commit)
+}
+
+// inClusterServer is Argo CD's address of the cluster it runs in.
+const inClusterServer = "https://kubernetes.default.svc"
+
+func (a *ArgoCDKube) liveObject(ctx context.Context, r ArgoResource) (map[string]any, error) {
+	k, ok := liveKinds[schema.GroupKind{Group: r.Group, Kind: r.Kind}]
+	if !ok || r.Version == "" {
+		return nil, nil
+	}
+	gvr := schema.GroupVersionResource{Group: r.Group, Version: r.Version, Resource: k.resource}
+	u, err := a.Client.Resource(gvr).Namespace(r.Namespace).Get(ctx, r.Name, metav1.GetOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("get the live %s %s: %w", r.Kind, resourceName(r), kubeError(err))
+	}
+	return u.Object, nil
 }
 
 func (a *ArgoCDKube) check() error {

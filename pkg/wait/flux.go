@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -60,7 +62,8 @@ var fluxTerminalReasons = map[string]bool{
 // It is Done when status.lastAppliedRevision ("main@sha1:<hash>", or the
 // older "main/<hash>") names the commit or a revision the Acceptor accepts,
 // the Ready condition is True, and status.observedGeneration is
-// metadata.generation (the controller has seen the current spec). It fails
+// metadata.generation (the controller has seen the current spec), and no
+// object it pruned is still deleting (see StuckDeletion). It fails
 // fast with a *FailedError when status.lastAttemptedRevision is ours and Ready
 // is False with a reason in which the controller gave up on that revision
 // (BuildFailed, ReconciliationFailed, HealthCheckFailed, PruneFailed), and
@@ -73,6 +76,11 @@ type FluxKustomization struct {
 	Namespace, Kustomization string
 	// Now stamps refresh requests; nil means time.Now.
 	Now func() time.Time
+	// StuckDeletion is as in ArgoCDREST. kustomize-controller deletes what
+	// a commit removed and reports Ready without waiting for it to go, so
+	// once Ready the objects it labelled as its own (liveKinds) are listed:
+	// any still deleting keeps the wait going, and fails it past the limit.
+	StuckDeletion time.Duration
 }
 
 var _ Source = (*FluxKustomization)(nil)
@@ -148,7 +156,42 @@ func (f *FluxKustomization) Observe(ctx context.Context, commit string, acc Acce
 	if errors.As(err, &fe) && fe.Reason == "HealthCheckFailed" {
 		fe.Workloads = f.workloads(ctx, fe.Message)
 	}
-	return obs, err
+	if err != nil || !obs.Done {
+		return obs, err
+	}
+	ds := f.deletions(ctx)
+	if len(ds) == 0 {
+		return obs, nil
+	}
+	obs.Done = false
+	obs.Waiting = "applied, but what it pruned is not gone yet"
+	return obs, judgeDeletions(&obs, ds, now, f.StuckDeletion, f.Name(), commit)
+}
+
+// deletions lists, in every namespace, the objects of liveKinds that carry
+// kustomize-controller's ownership labels for this Kustomization and are
+// being deleted. A kind it cannot list (not served, or not allowed) is
+// skipped.
+func (f *FluxKustomization) deletions(ctx context.Context) []Deletion {
+	sel := "kustomize.toolkit.fluxcd.io/name=" + f.Kustomization + ",kustomize.toolkit.fluxcd.io/namespace=" + f.namespace()
+	var out []Deletion
+	for _, gk := range slices.SortedFunc(maps.Keys(liveKinds), func(a, b schema.GroupKind) int { return strings.Compare(a.String(), b.String()) }) {
+		k := liveKinds[gk]
+		list, err := f.Client.Resource(gk.WithVersion(k.version).GroupVersion().WithResource(k.resource)).List(ctx, metav1.ListOptions{LabelSelector: sel})
+		if err != nil {
+			continue
+		}
+		for _, item := range list.Items {
+			what := gk.Kind + " " + item.GetName()
+			if ns := item.GetNamespace(); ns != "" {
+				what = gk.Kind + " " + ns + "/" + item.GetName()
+			}
+			if d, ok := deletionOf(what, item.Object); ok {
+				out = append(out, d)
+			}
+		}
+	}
+	return out
 }
 
 // fluxWorkload is a workload a health check failure names, as kstatus

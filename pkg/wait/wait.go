@@ -58,11 +58,18 @@ type FailedError struct {
 
 func (e *FailedError) Error() string {
 	s := fmt.Sprintf("%s failed to apply %s: %s: %s", e.Source, shortSHA(e.Commit), e.Reason, e.Message)
+	if e.Reason == ReasonDeletionStuck {
+		s = fmt.Sprintf("%s applied %s, but what it deletes is stuck: %s: %s", e.Source, shortSHA(e.Commit), e.Reason, e.Message)
+	}
 	for _, w := range e.Workloads {
 		s += "; " + w
 	}
 	return s
 }
+
+// ReasonDeletionStuck is the FailedError reason of an applied commit whose
+// deletions have lasted longer than the limit (a finalizer never cleared).
+const ReasonDeletionStuck = "DeletionStuck"
 
 // ErrTimeout is returned (wrapped) when the wait ran out of time.
 var ErrTimeout = errors.New("timed out")
