@@ -31,8 +31,8 @@
 //     to "mesh"; with none, its calls go to every color in turn, as through
 //     the Service.
 //
-// TestFluxWaitDeployment alone runs without the controllers: it writes a
-// Deployment's status itself to see Flux's health check wait for it.
+// Every test starts the cluster WithControllers, and none writes a
+// Deployment's or a Job's status: the controllers do.
 //
 // The tests are behind the build tag e2e: go test -tags e2e ./internal/e2e/.
 package e2e

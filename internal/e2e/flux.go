@@ -325,12 +325,12 @@ func StartFlux(t testing.TB, c *kubetest.Cluster) *Flux {
 // (AddRecipeApp keeps the recipe's). With wait: false the Kustomization
 // is Ready once its objects are applied (and pruned); with wait: true
 // kustomize-controller then checks the health of every object it applied,
-// by kstatus, for up to spec.timeout (the recipe's 5m): nothing runs pods
-// here, so a Deployment counts as healthy only when something writes the
-// status the deployment controller would, all of it (observedGeneration, the
-// replicas counts updated, ready and available equal to spec.replicas, and
-// condition Progressing=True with reason NewReplicaSetAvailable), else the
-// Kustomization fails with HealthCheckFailed after the timeout.
+// by kstatus, for up to spec.timeout (the recipe's 5m): on a cluster started
+// WithControllers a Deployment is healthy once the deployment controller
+// reports it rolled out over kwok's Ready pods, and fails early once its
+// progress deadline passes; without the controllers nothing writes its
+// status and the Kustomization fails with HealthCheckFailed after the
+// timeout.
 //
 // The Kustomization applies with kustomize-controller's own identity (the
 // cluster's system:masters token): no service account is involved.

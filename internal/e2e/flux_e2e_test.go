@@ -107,58 +107,62 @@ func TestFlux(t *testing.T) {
 }
 
 // TestFluxWaitDeployment: with spec.wait (Flux.Wait), the Kustomization is
-// Ready only once its Deployment has the status the deployment controller
-// would write, which here the test writes, as Traffic does in the scenarios.
+// Ready only once the deployment controller reports its Deployment rolled
+// out, over pods kwok runs: a release whose pods never become Ready keeps
+// it from Ready (until its progress deadline makes the health check fail
+// early; else Flux would hold on to it for spec.timeout), and the next one,
+// whose pods do, makes it Ready.
 func TestFluxWaitDeployment(t *testing.T) {
-	c := kubetest.Start(t) // no deployment controller: the test writes the status
+	c := kubetest.Start(t, kubetest.WithControllers())
 	gs := StartGitServer(t, "bot", "s3cret")
 	url := gs.NewRepo(t, "env")
 	push := fluxPusher(t, strings.Replace(url, "://", "://bot:s3cret@", 1))
 	appNS := c.Namespace(t)
-	commit := push("apps/web", map[string]string{
+	unready := push("apps/web", map[string]string{
 		"kustomization.yaml": fluxKustomizationYAML(appNS, "web.yaml"),
-		"web.yaml":           fluxDeploymentYAML("web", "example.com/web:v1"),
-	}, "web v1")
+		"web.yaml":           fluxDeploymentYAML("web", "example.com/web:v1", map[string]any{"kubetest.bgrender.dev/ready": "false"}, 10),
+	}, "web v1, pods never Ready")
 	f := StartFlux(t, c)
 	f.Wait = true
 	added := time.Now()
 	f.AddApp(t, "flux-system", "env", url, "bot", "s3cret", "web", "apps/web")
 
-	// Wait for the Deployment and the health check, as a test would that
-	// stands in for the deployment controller.
+	// Once the deployment controller has seen the Deployment and its pod is
+	// running unready, the Kustomization must not be done.
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	var d *unstructured.Unstructured
-	for d == nil {
-		got, err := c.Dynamic.Resource(fluxDeploymentGVR).Namespace(appNS).Get(ctx, "web", metav1.GetOptions{})
-		switch {
-		case err == nil:
-			d = got
-		case !apierrors.IsNotFound(err) || ctx.Err() != nil:
+	for {
+		d, err := c.Dynamic.Resource(fluxDeploymentGVR).Namespace(appNS).Get(ctx, "web", metav1.GetOptions{})
+		if err != nil && (!apierrors.IsNotFound(err) || ctx.Err() != nil) {
 			t.Fatalf("get deployment web: %v", err)
+		}
+		if err == nil {
+			observed, _, _ := unstructured.NestedInt64(d.Object, "status", "observedGeneration")
+			unavailable, _, _ := unstructured.NestedInt64(d.Object, "status", "unavailableReplicas")
+			if observed == d.GetGeneration() && unavailable == 1 {
+				break
+			}
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
 	ks := f.Kustomization("flux-system", "web")
-	obs, err := ks.Observe(ctx, commit.String(), fluxOnlyCommit{}, time.Now())
-	if err != nil {
+	obs, err := ks.Observe(ctx, unready.String(), fluxOnlyCommit{}, time.Now())
+	var fe *wait.FailedError
+	if err != nil && (!errors.As(err, &fe) || fe.Reason != "HealthCheckFailed") {
 		t.Fatal(err)
 	}
 	if obs.Done {
-		t.Fatalf("the Kustomization is done before its Deployment rolled out: %+v", obs)
+		t.Fatalf("the Kustomization is done while its Deployment has no Ready pod: %+v", obs)
 	}
-	t.Logf("before the rollout: %s, %s", obs.Health, obs.Waiting)
-	c.SetStatus(t, fluxDeploymentGVR, appNS, "web", map[string]any{
-		"observedGeneration": d.GetGeneration(),
-		"replicas":           1, "updatedReplicas": 1, "readyReplicas": 1, "availableReplicas": 1,
-		"conditions": []any{
-			map[string]any{"type": "Available", "status": "True", "reason": "MinimumReplicasAvailable"},
-			map[string]any{"type": "Progressing", "status": "True", "reason": "NewReplicaSetAvailable"},
-		},
-	})
-	rolledOut := time.Now()
-	fluxWaitApplied(t, f, "flux-system", "web", commit, rolledOut, "Deployment status written -> Ready (health check)")
-	t.Logf("timing: web %s: AddApp -> Ready %s", fluxShort(commit), time.Since(added).Round(time.Millisecond))
+	t.Logf("pods unready: %s, %s", obs.Health, obs.Waiting)
+
+	ready := push("apps/web", map[string]string{
+		"kustomization.yaml": fluxKustomizationYAML(appNS, "web.yaml"),
+		"web.yaml":           fluxDeploymentYAML("web", "example.com/web:v2", nil, 0),
+	}, "web v2")
+	pushed := time.Now()
+	fluxWaitApplied(t, f, "flux-system", "web", ready, pushed, "pods Ready -> rolled out -> Ready (health check)")
+	t.Logf("timing: web: AddApp -> v2 Ready %s", time.Since(added).Round(time.Millisecond))
 }
 
 // fluxPusher returns a function that commits files as the whole content of dir
@@ -237,9 +241,16 @@ func fluxConfigMapYAML(name, key, value string) string {
 	})
 }
 
-func fluxDeploymentYAML(name, image string) string {
+// fluxDeploymentYAML is a one-replica Deployment whose pods carry the
+// annotations (kwok's stages read kubetest.bgrender.dev/ready), with
+// progressDeadlineSeconds unless 0.
+func fluxDeploymentYAML(name, image string, annotations map[string]any, deadline int) string {
 	labels := map[string]any{"app": name}
-	return fluxYAML(map[string]any{
+	podMeta := map[string]any{"labels": labels}
+	if annotations != nil {
+		podMeta["annotations"] = annotations
+	}
+	d := map[string]any{
 		"apiVersion": "apps/v1",
 		"kind":       "Deployment",
 		"metadata":   map[string]any{"name": name},
@@ -247,11 +258,15 @@ func fluxDeploymentYAML(name, image string) string {
 			"replicas": 1,
 			"selector": map[string]any{"matchLabels": labels},
 			"template": map[string]any{
-				"metadata": map[string]any{"labels": labels},
+				"metadata": podMeta,
 				"spec":     map[string]any{"containers": []any{map[string]any{"name": name, "image": image}}},
 			},
 		},
-	})
+	}
+	if deadline > 0 {
+		d["spec"].(map[string]any)["progressDeadlineSeconds"] = deadline
+	}
+	return fluxYAML(d)
 }
 
 func fluxYAML(v any) string {
