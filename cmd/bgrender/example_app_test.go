@@ -47,7 +47,7 @@ func TestExampleAppMatchesRender(t *testing.T) {
 	if d := render.Diff(".", release.OwnedOnly(files), release.OwnedOnly(want)); d != "" {
 		t.Fatalf("the committed example overlays drift from what bgrender renders; run `go run ./cmd/bgrender render`:\n%s", d)
 	}
-	if _, err := release.Build(&render.Builder{}, cfg.App, ".", files, nil); err != nil {
+	if _, err := release.Build(&render.Builder{}, cfg, ".", files, nil); err != nil {
 		t.Fatal(err)
 	}
 }

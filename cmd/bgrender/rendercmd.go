@@ -67,7 +67,7 @@ Nothing is committed; with --dry-run nothing is written either.
 			if err != nil {
 				return fmt.Errorf("%w%s; nothing was written", err, limitHint(err))
 			}
-			if _, err := release.Build(g.builder, cfg.App, dir, want, shared); err != nil {
+			if _, err := release.Build(g.builder, cfg, dir, want, shared); err != nil {
 				return err
 			}
 			diff := render.Diff(dir, release.OwnedOnly(current), release.OwnedOnly(want))

@@ -43,11 +43,16 @@ type Config struct {
 	// SecretEnv adds envFrom the Secret <app>-env-<color> to each color's
 	// container: per-color secrets (the classic env-blue / env-green) are
 	// referenced, never written to git.
-	SecretEnv     bool    `yaml:"secretEnv,omitempty"`
-	ReadinessPath string  `yaml:"readinessPath"`
-	Gateway       Gateway `yaml:"gateway"`
-	TestRoute     Test    `yaml:"testRoute"`
-	Istio         Istio   `yaml:"istio"`
+	SecretEnv     bool   `yaml:"secretEnv,omitempty"`
+	ReadinessPath string `yaml:"readinessPath"`
+	// Routing is istio (the default, also when empty) or gateway-api.
+	Routing string `yaml:"routing,omitempty"`
+	// Gateway and Istio are the Istio routing's; GatewayAPI the Gateway
+	// API's.
+	Gateway    Gateway    `yaml:"gateway,omitempty"`
+	TestRoute  Test       `yaml:"testRoute"`
+	Istio      Istio      `yaml:"istio,omitempty"`
+	GatewayAPI GatewayAPI `yaml:"gatewayAPI,omitempty"`
 	// Standby shapes the warm standby color after a promote.
 	Standby Standby `yaml:"standby,omitempty"`
 	// Provided lists what the pods use that something outside git makes
@@ -195,14 +200,20 @@ func (c *Config) applyDefaults() {
 	if c.ReadinessPath == "" {
 		c.ReadinessPath = "/ready"
 	}
+	if c.TestRoute.Cookie == nil && c.TestRoute.Header == nil {
+		c.TestRoute.Cookie = &Cookie{Name: "test", Value: "true"}
+	}
+	if c.Routing == RoutingGatewayAPI {
+		if c.GatewayAPI.Bind == "" {
+			c.GatewayAPI.Bind = BindGateway
+		}
+		return
+	}
 	if c.Gateway.Name == "" && c.App != "" {
 		c.Gateway.Name = c.App + "-gateway"
 	}
 	if len(c.Gateway.Hosts) == 0 {
 		c.Gateway.Hosts = []string{"*"}
-	}
-	if c.TestRoute.Cookie == nil && c.TestRoute.Header == nil {
-		c.TestRoute.Cookie = &Cookie{Name: "test", Value: "true"}
 	}
 	if c.Istio.APIVersion == "" {
 		c.Istio.APIVersion = DefaultIstioAPIVersion
@@ -210,6 +221,16 @@ func (c *Config) applyDefaults() {
 	if c.Istio.Bind == "" {
 		c.Istio.Bind = BindBoth
 	}
+}
+
+// DefaultGatewayAPI returns the configuration `bgrender init --routing
+// gateway-api` writes: the HTTPRoute attached to the Gateway parent.
+func DefaultGatewayAPI(app, image string, parent ParentRef, hostnames []string) Config {
+	c := Config{App: app, Image: image, Routing: RoutingGatewayAPI}
+	c.GatewayAPI.ParentRefs = []ParentRef{parent}
+	c.GatewayAPI.Hostnames = hostnames
+	c.applyDefaults()
+	return c
 }
 
 // Parse reads bgrender.yaml, applies defaults and validates it. name is the
@@ -316,6 +337,19 @@ func (c Config) Validate() error {
 	if !httpPath.MatchString(c.ReadinessPath) {
 		return fmt.Errorf("readinessPath %q: must be an absolute URL path such as /ready", c.ReadinessPath)
 	}
+	if err := c.validateRouting(); err != nil {
+		return err
+	}
+	if err := c.TestRoute.validate(); err != nil {
+		return err
+	}
+	if err := c.Wait.Validate(); err != nil {
+		return err
+	}
+	return c.Verify.Validate()
+}
+
+func (c Config) validateIstio() error {
 	if len(c.Gateway.Name) > 253 || !dns1123Subdomain.MatchString(c.Gateway.Name) {
 		return fmt.Errorf("gateway.name %q: must be a DNS-1123 name", c.Gateway.Name)
 	}
@@ -323,9 +357,6 @@ func (c Config) Validate() error {
 		if !hostPattern.MatchString(h) {
 			return fmt.Errorf("gateway.hosts[%d] %q: must be \"*\", \"*.example.com\" or a DNS name", i, h)
 		}
-	}
-	if err := c.TestRoute.validate(); err != nil {
-		return err
 	}
 	if !apiVersion.MatchString(c.Istio.APIVersion) || !strings.HasPrefix(c.Istio.APIVersion, "networking.istio.io/") {
 		return fmt.Errorf("istio.apiVersion %q: must be networking.istio.io/<version>, e.g. %s", c.Istio.APIVersion, DefaultIstioAPIVersion)
@@ -335,10 +366,7 @@ func (c Config) Validate() error {
 	default:
 		return fmt.Errorf("istio.bind %q: must be both, gateway or mesh", c.Istio.Bind)
 	}
-	if err := c.Wait.Validate(); err != nil {
-		return err
-	}
-	return c.Verify.Validate()
+	return nil
 }
 
 func (t Test) validate() error {

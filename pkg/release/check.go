@@ -137,7 +137,7 @@ func (c *Checker) checkApp(ctx context.Context, r *gitops.Repo, dir string) (App
 	if err != nil {
 		fail("kustomize build %s: %v", dir, err)
 	} else {
-		routing, ids, err := render.Inspect(a.Config.App, a.Config.Namespace, built)
+		routing, ids, err := render.Inspect(a.Config, built)
 		if err != nil {
 			fail("kustomize build %s: %v", dir, err)
 		}

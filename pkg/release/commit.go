@@ -32,7 +32,7 @@ func (e *ProblemsError) Error() string {
 // that the app's objects now do not have (*ProblemsError). It returns the
 // build.
 func (a *App) Check(b *render.Builder, files render.Files, next state.State) ([]byte, error) {
-	built, err := Build(b, a.Config.App, a.Dir, files, a.Shared)
+	built, err := Build(b, a.Config, a.Dir, files, a.Shared)
 	if err != nil {
 		return nil, err
 	}

@@ -42,12 +42,12 @@ func Files(cfg config.Config, current render.Files, prev, next state.State) (ren
 // invariants: a transition whose result does not build, or routes
 // inconsistently, is never committed. The files must be measured already
 // (render.Builder.BuildVetted).
-func Build(b *render.Builder, app, dir string, files, shared render.Files) ([]byte, error) {
+func Build(b *render.Builder, cfg config.Config, dir string, files, shared render.Files) ([]byte, error) {
 	built, err := b.BuildShared(dir, files, shared)
 	if err != nil {
 		return nil, fmt.Errorf("%s: kustomize build failed, nothing was committed: %w", dir, err)
 	}
-	if errs := render.CheckRouting(app, built); len(errs) > 0 {
+	if errs := render.CheckRouting(cfg, built); len(errs) > 0 {
 		return nil, fmt.Errorf("%s: rendered routing is inconsistent, nothing was committed: %w", dir, errors.Join(errs...))
 	}
 	return built, nil

@@ -36,14 +36,14 @@ func TestFilesBuildAndNewProblems(t *testing.T) {
 		t.Fatalf("files after deploy: notes %q, state file %v, snapshot %q", files1["notes.txt"], files1[state.FileName] != nil, s1.Test.Snapshot)
 	}
 	var b render.Builder
-	built, err := release.Build(&b, cfg.App, "apps/shop", files1, nil)
+	built, err := release.Build(&b, cfg, "apps/shop", files1, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(string(built), "name: shop-blue") {
 		t.Fatalf("build:\n%s", built)
 	}
-	before := func() ([]byte, error) { return release.Build(&b, cfg.App, "apps/shop", files0, nil) }
+	before := func() ([]byte, error) { return release.Build(&b, cfg, "apps/shop", files0, nil) }
 	if got := release.NewProblems(cfg, before, s0, built, s1); len(got) != 0 {
 		t.Errorf("a sound deploy has new problems: %v", got)
 	}

@@ -9,6 +9,7 @@ import (
 	"sigs.k8s.io/kustomize/kyaml/kio"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 
+	"github.com/bgrender/bgrender/pkg/config"
 	"github.com/bgrender/bgrender/pkg/state"
 )
 
@@ -44,22 +45,26 @@ func (e *RoutingError) Error() string {
 //     after it would never match;
 //   - every container image of every Deployment has a tag or digest.
 //
+// With routing gateway-api, the HTTPRoutes and per-color Services are
+// checked instead of the VirtualService and DestinationRule (see
+// checkGatewayAPI).
+//
 // Errors are *RoutingError values, except a parse error for unreadable input.
-func CheckRouting(app string, built []byte) []error {
+func CheckRouting(cfg config.Config, built []byte) []error {
 	objs, err := parseBuilt(built)
 	if err != nil {
-		return []error{fmt.Errorf("check routing of %s: %w", app, err)}
+		return []error{fmt.Errorf("check routing of %s: %w", cfg.App, err)}
 	}
-	return checkRouting(app, objs)
+	return checkRouting(cfg, objs)
 }
 
 // Inspect is CheckRouting and Objects of one build, parsed once.
-func Inspect(app, defaultNamespace string, built []byte) (routing []error, ids []ObjectID, err error) {
+func Inspect(cfg config.Config, built []byte) (routing []error, ids []ObjectID, err error) {
 	objs, err := parseBuilt(built)
 	if err != nil {
 		return nil, nil, err
 	}
-	return checkRouting(app, objs), objectIDs(objs, defaultNamespace), nil
+	return checkRouting(cfg, objs), objectIDs(objs, cfg.Namespace), nil
 }
 
 func parseBuilt(built []byte) ([]*yaml.RNode, error) {
@@ -70,8 +75,20 @@ func parseBuilt(built []byte) ([]*yaml.RNode, error) {
 	return objs, nil
 }
 
-func checkRouting(app string, objs []*yaml.RNode) []error {
+func checkRouting(cfg config.Config, objs []*yaml.RNode) []error {
+	app := cfg.App
 	c := checker{app: app, deployments: map[string]*yaml.RNode{}}
+	if cfg.GatewayAPIRouted() {
+		for _, o := range objs {
+			if o.GetKind() == "Deployment" {
+				c.deployments[o.GetName()] = o
+				c.deploymentOrder = append(c.deploymentOrder, o.GetName())
+			}
+		}
+		c.checkGatewayAPI(objs)
+		c.checkImages()
+		return c.errs
+	}
 	for _, o := range objs {
 		switch o.GetKind() {
 		case "Deployment":

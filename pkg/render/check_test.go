@@ -21,7 +21,7 @@ func TestCheckRoutingGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if errs := CheckRouting(tc.cfg.App, built); errs != nil {
+			if errs := CheckRouting(tc.cfg, built); errs != nil {
 				t.Errorf("CheckRouting = %v, want nil", errs)
 			}
 		})
@@ -191,7 +191,7 @@ func TestCheckRoutingFindsBrokenBuilds(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			built := breakBuild(t, &b, tc.state, tc.edit)
-			errs := CheckRouting("myapp", built)
+			errs := CheckRouting(caseNamed(t, tc.state).cfg, built)
 			var got []string
 			for _, err := range errs {
 				var re *RoutingError
@@ -227,12 +227,95 @@ func TestCheckRoutingDigestIsATag(t *testing.T) {
 }
 
 func TestCheckRoutingUnparsable(t *testing.T) {
-	errs := CheckRouting("myapp", []byte("kind: [\n"))
+	errs := CheckRouting(defaultConfig(), []byte("kind: [\n"))
 	if len(errs) != 1 {
 		t.Fatalf("errors %v, want one parse error", errs)
 	}
 	var re *RoutingError
 	if errors.As(errs[0], &re) {
 		t.Errorf("parse error %v should not be a *RoutingError", errs[0])
+	}
+}
+
+func TestCheckGatewayAPIFindsBrokenBuilds(t *testing.T) {
+	const route = "HTTPRoute/myapp-blue-green"
+	tests := []struct {
+		name  string
+		state string
+		edit  func(*testing.T, []*yaml.RNode) []*yaml.RNode
+		want  []string
+	}{
+		{
+			name: "a color's Service is missing", state: "gateway-api-second-deploy",
+			edit: func(t *testing.T, objs []*yaml.RNode) []*yaml.RNode { return without(objs, "Service", "myapp-green") },
+			want: []string{
+				"Service/myapp-green: missing, but Deployment myapp-green exists: the HTTPRoute cannot route to it",
+				route + ": rule #1: routes to Service myapp-green, which the build does not have",
+			},
+		},
+		{
+			name: "a color's Service selects both colors", state: "gateway-api-promoted",
+			edit: edit("Service", "myapp-blue", yaml.Lookup("spec", "selector"), yaml.Clear("color")),
+			want: []string{"Service/myapp-blue: spec.selector: selects app=myapp, want app=myapp and color=blue: it would reach the pods of another color"},
+		},
+		{
+			name: "the default rule first", state: "gateway-api-second-deploy",
+			edit: func(t *testing.T, objs []*yaml.RNode) []*yaml.RNode {
+				rules := find(t, objs, "HTTPRoute", "myapp-blue-green").Field("spec").Value.Field("rules").Value.YNode()
+				rules.Content[0], rules.Content[1] = rules.Content[1], rules.Content[0]
+				return objs
+			},
+			want: []string{route + ": rule #1: has no header match but is not the last rule: it is the default rule, and the 1 rule(s) after it are for requests it already takes"},
+		},
+		{
+			name: "a backend that is not a color's", state: "gateway-api-promoted",
+			edit: edit("HTTPRoute", "myapp-blue-green", yaml.Lookup("spec", "rules", "[=]", "backendRefs", "[=]"), yaml.SetField("name", yaml.NewStringRNode("myapp"))),
+			want: []string{route + `: rule #1: routes to Service "myapp", which is not a color's (myapp-blue or myapp-green)`},
+		},
+		{
+			name: "a backend whose color has no pods", state: "gateway-api-decommissioned",
+			edit: edit("HTTPRoute", "myapp-blue-green", yaml.Lookup("spec", "rules", "[=]", "backendRefs", "[=]"), yaml.SetField("name", yaml.NewStringRNode("myapp-blue"))),
+			want: []string{route + ": rule #1: routes to Service myapp-blue, which the build does not have"},
+		},
+		{
+			name: "too many backendRefs", state: "gateway-api-promoted",
+			edit: func(t *testing.T, objs []*yaml.RNode) []*yaml.RNode {
+				refs := find(t, objs, "HTTPRoute", "myapp-blue-green").Field("spec").Value.Field("rules").Value.YNode().Content[0]
+				list := yaml.NewRNode(refs).Field("backendRefs").Value.YNode()
+				for len(list.Content) < 17 {
+					list.Content = append(list.Content, yaml.CopyYNode(list.Content[0]))
+				}
+				return objs
+			},
+			want: []string{route + ": rule #1: has 17 backendRefs, more than Gateway API's 16"},
+		},
+		{
+			name: "a route left with no Deployment", state: "gateway-api-promoted",
+			edit: func(t *testing.T, objs []*yaml.RNode) []*yaml.RNode {
+				return without(without(objs, "Deployment", "myapp-blue"), "Deployment", "myapp-green")
+			},
+			want: []string{
+				"HTTPRoute/myapp-blue-green: exists, but no Deployment myapp-blue or myapp-green does",
+				route + ": rule #1: routes to Service myapp-green, whose selector app=myapp,color=green matches no Deployment's pods",
+			},
+		},
+	}
+	var b Builder
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := caseNamed(t, tc.state)
+			objs := tc.edit(t, builtObjects(t, &b, c))
+			var out bytes.Buffer
+			if err := (kio.ByteWriter{Writer: &out}).Write(objs); err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, err := range CheckRouting(c.cfg, out.Bytes()) {
+				got = append(got, err.Error())
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("CheckRouting:\n got %q\nwant %q", got, tc.want)
+			}
+		})
 	}
 }

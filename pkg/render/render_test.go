@@ -108,7 +108,7 @@ func cases(t testing.TB) []tcase {
 	shrunk.Standby.Replicas = &zero
 	green3 := wantDeployment{"myapp-blue", img + "3.0", "r-cccccccc", "3.0", "blue"}
 
-	return []tcase{
+	istioCases := []tcase{
 		{name: "empty", cfg: cfg, s: state.New("myapp")},
 		{
 			// Bound to the mesh alone (an in-mesh backend): one
@@ -236,6 +236,116 @@ func cases(t testing.TB) []tcase {
 			},
 			subsets: []string{"blue", "green"},
 			rules:   []wantRule{{"shop-test", "green", true}, {"shop-default", "blue", false}},
+		},
+	}
+	return append(istioCases, gatewayAPICases(t)...)
+}
+
+// gatewayAPICases are the golden cases of routing gateway-api. For them,
+// subsets are the colors with a Service of their own, and rules the
+// HTTPRoute's rules (named <app>-test for the one with a header match,
+// <app>-default for the other; "subset" is the color routed to).
+func gatewayAPICases(t testing.TB) []tcase {
+	const img = "ghcr.io/acme/myapp:"
+	blue1 := wantDeployment{"myapp-blue", img + "v1", "r-aaaaaaaa", "v1", "blue"}
+	green2 := wantDeployment{"myapp-green", img + "2.0", "r-bbbbbbbb", "2.0", "green"}
+	testRule := func(c string) wantRule { return wantRule{"myapp-test", c, true} }
+	defaultRule := func(c string) wantRule { return wantRule{"myapp-default", c, false} }
+
+	// The usual shape: a shared Gateway the platform team owns, in its
+	// own namespace, one HTTPS listener picked by name and port.
+	shared := config.DefaultGatewayAPI("myapp", "ghcr.io/acme/myapp",
+		config.ParentRef{Name: "shared", Namespace: "infra", SectionName: "https", Port: 443}, []string{"myapp.example.com"})
+	both := shared
+	both.GatewayAPI.Bind = config.BindBoth
+	mesh := config.DefaultGatewayAPI("myapp", "ghcr.io/acme/myapp", config.ParentRef{}, nil)
+	mesh.GatewayAPI = config.GatewayAPI{Bind: config.BindMesh}
+	header := shared
+	header.TestRoute = config.Test{Header: &config.Header{Name: "x-test", Value: "true"}}
+	own := config.DefaultGatewayAPI("myapp", "ghcr.io/acme/myapp", config.ParentRef{}, []string{"myapp.example.com"})
+	own.GatewayAPI.ParentRefs = nil
+	own.GatewayAPI.Gateway = &config.GatewayObject{GatewayClassName: "eg", Listeners: []config.Listener{{Name: "http", Port: 80, Protocol: "HTTP"}}}
+	for _, c := range []config.Config{shared, both, mesh, header, own} {
+		if err := c.Validate(); err != nil {
+			t.Fatalf("gateway-api case config: %v", err)
+		}
+	}
+	return []tcase{
+		{name: "gateway-api-empty", cfg: shared, s: state.New("myapp")},
+		{
+			// Make-before-break: the color's Service and Deployment, no
+			// route to them yet (and no HTTPRoute at all: no rule).
+			name: "gateway-api-first-deploy-unrouted", cfg: shared,
+			s:           steps(t, "myapp", deployUnrouted("v1", "r-aaaaaaaa")),
+			deployments: []wantDeployment{blue1},
+			subsets:     []string{"blue"},
+		},
+		{
+			name: "gateway-api-first-deploy", cfg: shared,
+			s:           steps(t, "myapp", deploy("v1", "r-aaaaaaaa")),
+			deployments: []wantDeployment{blue1},
+			subsets:     []string{"blue"},
+			rules:       []wantRule{testRule("blue")},
+		},
+		{
+			name: "gateway-api-second-deploy", cfg: shared,
+			s:           steps(t, "myapp", deploy("v1", "r-aaaaaaaa"), promote, deploy("2.0", "r-bbbbbbbb")),
+			deployments: []wantDeployment{blue1, green2},
+			subsets:     []string{"blue", "green"},
+			rules:       []wantRule{testRule("green"), defaultRule("blue")},
+		},
+		{
+			name: "gateway-api-promoted", cfg: shared,
+			s:           steps(t, "myapp", deploy("v1", "r-aaaaaaaa"), promote, deploy("2.0", "r-bbbbbbbb"), promote),
+			deployments: []wantDeployment{blue1, green2},
+			subsets:     []string{"blue", "green"},
+			rules:       []wantRule{defaultRule("green")},
+		},
+		{
+			name: "gateway-api-decommissioned", cfg: shared,
+			s:           steps(t, "myapp", deploy("v1", "r-aaaaaaaa"), promote, deploy("2.0", "r-bbbbbbbb"), promote, state.Decommission),
+			deployments: []wantDeployment{green2},
+			subsets:     []string{"green"},
+			rules:       []wantRule{defaultRule("green")},
+		},
+		{
+			name: "gateway-api-aborted", cfg: shared,
+			s:           steps(t, "myapp", deploy("v1", "r-aaaaaaaa"), promote, deploy("2.0", "r-bbbbbbbb"), state.Abort),
+			deployments: []wantDeployment{blue1},
+			subsets:     []string{"blue"},
+			rules:       []wantRule{defaultRule("blue")},
+		},
+		{
+			// The edge and the mesh (GAMMA): a second HTTPRoute, its
+			// parent the app's Service, with the same rules.
+			name: "gateway-api-mesh-and-edge", cfg: both,
+			s:           steps(t, "myapp", deploy("v1", "r-aaaaaaaa"), promote, deploy("2.0", "r-bbbbbbbb")),
+			deployments: []wantDeployment{blue1, green2},
+			subsets:     []string{"blue", "green"},
+			rules:       []wantRule{testRule("green"), defaultRule("blue")},
+		},
+		{
+			name: "gateway-api-mesh-only", cfg: mesh,
+			s:           steps(t, "myapp", deploy("v1", "r-aaaaaaaa"), promote, deploy("2.0", "r-bbbbbbbb")),
+			deployments: []wantDeployment{blue1, green2},
+			subsets:     []string{"blue", "green"},
+			rules:       []wantRule{testRule("green"), defaultRule("blue")},
+		},
+		{
+			name: "gateway-api-header", cfg: header,
+			s:           steps(t, "myapp", deploy("v1", "r-aaaaaaaa"), promote, deploy("2.0", "r-bbbbbbbb")),
+			deployments: []wantDeployment{blue1, green2},
+			subsets:     []string{"blue", "green"},
+			rules:       []wantRule{testRule("green"), defaultRule("blue")},
+		},
+		{
+			// gatewayAPI.gateway: init scaffolds the Gateway in base/,
+			// and the route attaches to it.
+			name: "gateway-api-own-gateway", cfg: own,
+			s:           steps(t, "myapp", deploy("v1", "r-aaaaaaaa"), promote, deploy("2.0", "r-bbbbbbbb")),
+			deployments: []wantDeployment{blue1, green2},
+			subsets:     []string{"blue", "green"},
+			rules:       []wantRule{testRule("green"), defaultRule("blue")},
 		},
 	}
 }
@@ -486,6 +596,10 @@ func TestBuildContents(t *testing.T) {
 	for _, tc := range cases(t) {
 		t.Run(tc.name, func(t *testing.T) {
 			objs := builtObjects(t, &b, tc)
+			if tc.cfg.GatewayAPIRouted() {
+				checkGatewayAPIBuild(t, tc, objs)
+				return
+			}
 			var deployments []wantDeployment
 			var vs, meshVS, dr *yaml.RNode
 			kinds := map[string]int{}
@@ -692,4 +806,147 @@ func mapsEqual(a, b map[string]string) bool {
 
 func itoa(i int) string {
 	return strings.TrimSpace(integer(i).MustString())
+}
+
+// checkGatewayAPIBuild checks a gateway-api build: the app's Service and a
+// Service per deployed color selecting that color's pods alone, with its
+// ports; no Istio object; the HTTPRoutes (edge and/or mesh) with the
+// expected rules, parents and hostnames; a Gateway only when config asks.
+func checkGatewayAPIBuild(t *testing.T, tc tcase, objs []*yaml.RNode) {
+	t.Helper()
+	app := tc.cfg.App
+	var deployments []wantDeployment
+	var colors []string
+	routes := map[string]*yaml.RNode{}
+	gateways := 0
+	for _, o := range objs {
+		if ns := o.GetNamespace(); ns != tc.cfg.Namespace {
+			t.Errorf("%s/%s in namespace %q, want %q", o.GetKind(), o.GetName(), ns, tc.cfg.Namespace)
+		}
+		switch o.GetKind() {
+		case "Deployment":
+			deployments = append(deployments, checkDeployment(t, tc.cfg, o))
+		case "Service":
+			if o.GetName() == app {
+				continue
+			}
+			color := strings.TrimPrefix(o.GetName(), app+"-")
+			colors = append(colors, color)
+			if sel := stringMap(lookup(o, "spec", "selector")); !mapsEqual(sel, map[string]string{LabelApp: app, LabelColor: color}) {
+				t.Errorf("Service %s selects %v, want its color's pods alone", o.GetName(), sel)
+			}
+			if p := value(t, o, "spec", "ports", "[name=http]", "port"); p != itoa(tc.cfg.Port) {
+				t.Errorf("Service %s port %s, want the app Service's %d", o.GetName(), p, tc.cfg.Port)
+			}
+		case "HTTPRoute":
+			routes[o.GetName()] = o
+		case "Gateway":
+			gateways++
+			if o.GetApiVersion() != config.GatewayAPIVersion {
+				t.Errorf("Gateway %s is %s, want Gateway API's", o.GetName(), o.GetApiVersion())
+			}
+		case "VirtualService", "DestinationRule":
+			t.Errorf("routing gateway-api, but the build has a %s", o.GetKind())
+		}
+	}
+	if want := 0; tc.cfg.GatewayAPI.Gateway != nil {
+		want = 1
+		if gateways != want {
+			t.Errorf("%d Gateways, want %d", gateways, want)
+		}
+	} else if gateways != 0 {
+		t.Errorf("%d Gateways, want none (the parent is the platform's)", gateways)
+	}
+	if !slices.Equal(deployments, tc.deployments) {
+		t.Errorf("deployments:\n got %+v\nwant %+v", deployments, tc.deployments)
+	}
+	if !slices.Equal(colors, tc.subsets) {
+		t.Errorf("per-color Services for %v, want %v", colors, tc.subsets)
+	}
+	g := tc.cfg.GatewayAPI
+	for _, want := range []struct {
+		name    string
+		present bool
+		parent  map[string]string
+		hosts   []string
+	}{
+		{RoutingName(app), g.Edge() && len(tc.rules) > 0, nil, g.Hostnames},
+		{MeshRoutingName(app), g.Mesh() && len(tc.rules) > 0, map[string]string{"group": "", "kind": "Service", "name": app}, nil},
+	} {
+		route := routes[want.name]
+		if (route != nil) != want.present {
+			t.Fatalf("HTTPRoute %s present: %v, want %v", want.name, route != nil, want.present)
+		}
+		if route == nil {
+			continue
+		}
+		parents, _ := lookup(route, "spec", "parentRefs").Elements()
+		if want.parent != nil {
+			if len(parents) != 1 || !mapsEqual(stringMap(parents[0]), want.parent) {
+				t.Errorf("%s: parentRefs %v, want the app's Service", want.name, parents)
+			}
+		} else {
+			ps := tc.cfg.Parents()
+			if len(parents) != len(ps) {
+				t.Fatalf("%s: %d parentRefs, want %d", want.name, len(parents), len(ps))
+			}
+			for i, p := range ps {
+				got := stringMap(parents[i])
+				if got["name"] != p.Name || got["namespace"] != p.Namespace || got["sectionName"] != p.SectionName || got["kind"] != "Gateway" {
+					t.Errorf("%s: parentRefs[%d] = %v, want %+v", want.name, i, got, p)
+				}
+			}
+		}
+		var hosts []string
+		hs, _ := lookup(route, "spec", "hostnames").Elements()
+		for _, h := range hs {
+			hosts = append(hosts, yaml.GetValue(h))
+		}
+		if !slices.Equal(hosts, want.hosts) {
+			t.Errorf("%s: hostnames %v, want %v", want.name, hosts, want.hosts)
+		}
+		var got []wantRule
+		rules, _ := lookup(route, "spec", "rules").Elements()
+		for _, r := range rules {
+			refs, _ := lookup(r, "backendRefs").Elements()
+			if len(refs) != 1 {
+				t.Fatalf("%s: a rule with %d backendRefs, want 1", want.name, len(refs))
+			}
+			if p := value(t, refs[0], "port"); p != itoa(tc.cfg.Port) {
+				t.Errorf("%s: backend port %s, want %d", want.name, p, tc.cfg.Port)
+			}
+			headers, _ := lookup(r, "matches", "[=]", "headers").Elements()
+			if value(t, r, "matches", "[=]", "path", "value") != "/" {
+				t.Errorf("%s: a rule does not match the path prefix /", want.name)
+			}
+			w := wantRule{name: app + "-default", subset: strings.TrimPrefix(value(t, refs[0], "name"), app+"-"), match: len(headers) > 0}
+			if w.match {
+				w.name = app + "-test"
+				checkGatewayAPITestMatch(t, tc.cfg, headers)
+			}
+			got = append(got, w)
+		}
+		if !slices.Equal(got, tc.rules) {
+			t.Errorf("%s: rules:\n got %+v\nwant %+v", want.name, got, tc.rules)
+		}
+	}
+}
+
+// checkGatewayAPITestMatch: the test rule matches the cookie by the cookie
+// regex on the Cookie header, or the header exactly.
+func checkGatewayAPITestMatch(t *testing.T, cfg config.Config, headers []*yaml.RNode) {
+	t.Helper()
+	if len(headers) != 1 {
+		t.Fatalf("test rule has %d header matches, want 1", len(headers))
+	}
+	got := stringMap(headers[0])
+	want := map[string]string{"type": "Exact"}
+	if c := cfg.TestRoute.Cookie; c != nil {
+		want = map[string]string{"type": "RegularExpression", "name": "Cookie", "value": CookieRegex(c.Name, c.Value)}
+	} else {
+		want["name"], want["value"] = cfg.TestRoute.Header.Name, cfg.TestRoute.Header.Value
+	}
+	if !mapsEqual(got, want) {
+		t.Errorf("test rule header match %v, want %v", got, want)
+	}
 }

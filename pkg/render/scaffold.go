@@ -53,8 +53,8 @@ func Scaffold(cfg config.Config) (Files, error) {
 	appLabels := func() *yaml.RNode { return b.mapping(kv(LabelApp, str(cfg.App))) }
 
 	baseRes := []string{"service.yaml", "gateway.yaml"}
-	if !cfg.Istio.Gateway() {
-		baseRes = baseRes[:1] // bound to the mesh alone: no Gateway
+	if !scaffoldsGateway(cfg) {
+		baseRes = baseRes[:1] // bound to the mesh alone, or a Gateway API parent of the platform's: no Gateway
 	}
 	add(path.Join(BaseDir, KustomizationFile), scaffoldBaseComment, kustomization(baseRes...))
 	add(path.Join(BaseDir, "service.yaml"), scaffoldComment, b.object("v1", "Service",
@@ -68,7 +68,10 @@ func Scaffold(cfg config.Config) (Files, error) {
 			))),
 		)),
 	))
-	if cfg.Istio.Gateway() {
+	if cfg.GatewayAPIRouted() && scaffoldsGateway(cfg) {
+		add(path.Join(BaseDir, "gateway.yaml"), scaffoldComment, gatewayAPIGateway(&b, cfg))
+	}
+	if !cfg.GatewayAPIRouted() && cfg.Istio.Gateway() {
 		add(path.Join(BaseDir, "gateway.yaml"), scaffoldComment, b.object(cfg.Istio.APIVersion, "Gateway",
 			b.mapping(kv("name", str(cfg.Gateway.Name))),
 			kv("spec", b.mapping(
@@ -109,4 +112,50 @@ func Scaffold(cfg config.Config) (Files, error) {
 		return nil, fmt.Errorf("scaffold base for %s: %w", cfg.App, b.err)
 	}
 	return files, nil
+}
+
+// scaffoldsGateway reports whether base/ gets a Gateway: Istio's, unless
+// the routes bind to the mesh alone; Gateway API's only when
+// gatewayAPI.gateway asks for one.
+func scaffoldsGateway(cfg config.Config) bool {
+	if cfg.GatewayAPIRouted() {
+		return cfg.GatewayAPI.Gateway != nil
+	}
+	return cfg.Istio.Gateway()
+}
+
+// gatewayAPIGateway is the Gateway of gatewayAPI.gateway, its listeners
+// allowing routes from its own namespace (the app's) alone.
+func gatewayAPIGateway(b *nodes, cfg config.Config) *yaml.RNode {
+	gw := cfg.GatewayAPI.Gateway
+	listeners := make([]*yaml.RNode, 0, len(gw.Listeners))
+	for _, l := range gw.Listeners {
+		fields := []field{
+			kv("name", str(l.Name)),
+			kv("protocol", str(l.Protocol)),
+			kv("port", integer(l.Port)),
+		}
+		if l.Hostname != "" {
+			fields = append(fields, kv("hostname", str(l.Hostname)))
+		}
+		if l.CertificateSecret != "" {
+			fields = append(fields, kv("tls", b.mapping(
+				kv("mode", str("Terminate")),
+				kv("certificateRefs", seq(b.mapping(
+					kv("group", str("")),
+					kv("kind", str("Secret")),
+					kv("name", str(l.CertificateSecret)),
+				))),
+			)))
+		}
+		fields = append(fields, kv("allowedRoutes", b.mapping(kv("namespaces", b.mapping(kv("from", str("Same")))))))
+		listeners = append(listeners, b.mapping(fields...))
+	}
+	return b.object(config.GatewayAPIVersion, "Gateway",
+		b.mapping(kv("name", str(cfg.GatewayName()))),
+		kv("spec", b.mapping(
+			kv("gatewayClassName", str(gw.GatewayClassName)),
+			kv("listeners", seq(listeners...)),
+		)),
+	)
 }

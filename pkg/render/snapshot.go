@@ -368,7 +368,7 @@ func Render(cfg config.Config, current Files, prev, next state.State) (Files, st
 		}
 		colors[c] = cf
 	}
-	files, err := Overlays(cfg, next, colors, Subtree(current, AdoptedDir))
+	files, err := Overlays(cfg, next, colors, Subtree(current, AdoptedDir), Subtree(current, BaseDir))
 	return files, next, err
 }
 
@@ -449,7 +449,7 @@ func Migrate(cfg config.Config, s state.State, current Files) (Files, state.Stat
 		rel.Snapshot = Digest(snap)
 		colors[c] = ColorFiles{Snapshot: snap}
 	}
-	owned, err := Overlays(cfg, next, colors, Subtree(current, AdoptedDir))
+	owned, err := Overlays(cfg, next, colors, Subtree(current, AdoptedDir), Subtree(current, BaseDir))
 	if err != nil {
 		return nil, s, fmt.Errorf("migrate %s: %w", cfg.App, err)
 	}

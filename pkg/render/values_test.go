@@ -80,7 +80,7 @@ func TestValuesStayData(t *testing.T) {
 			if got := yaml.GetValue(lookup(d, "spec", "template", "spec", "containers", "[name=myapp]", "image")); got != cfg.Image+":"+tc.version {
 				t.Errorf("image %q", got)
 			}
-			if errs := CheckRouting(cfg.App, built); errs != nil {
+			if errs := CheckRouting(cfg, built); errs != nil {
 				t.Errorf("CheckRouting: %v", errs)
 			}
 		})
@@ -147,7 +147,7 @@ func TestOverlaysRefusesBadInput(t *testing.T) {
 			if tc.cfg != nil {
 				tc.cfg(&cfg)
 			}
-			files, err := Overlays(cfg, tc.s, nil, nil)
+			files, err := Overlays(cfg, tc.s, nil, nil, nil)
 			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.HasPrefix(err.Error(), "render overlays") {
 				t.Fatalf("Overlays error = %v, want one saying what it rendered and mentioning %q", err, tc.want)
 			}
