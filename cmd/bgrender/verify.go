@@ -22,9 +22,9 @@ type verifyOpts struct {
 func verifyFlags(v *verifyOpts) []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "gateway-url", Destination: &v.gatewayURL,
-			Usage: "base URL of the Istio ingress gateway, e.g. http://10.0.0.7 or a port-forward"},
+			Usage: "base URL of the ingress gateway (Istio, or the Gateway API implementation), e.g. http://10.0.0.7 or a port-forward"},
 		&cli.StringFlag{Name: "host", Destination: &v.host,
-			Usage: "Host header to send (default: the first non-wildcard host in gateway.hosts)"},
+			Usage: "Host header to send (default: the first non-wildcard host in gateway.hosts, or gatewayAPI.hostnames)"},
 	}
 }
 
@@ -36,7 +36,7 @@ func (v verifyOpts) target(cfg config.Config, r state.Release, test bool) (smoke
 	}
 	t := smoke.Target{GatewayURL: v.gatewayURL, Host: v.host, Release: r}
 	if t.Host == "" {
-		for _, h := range cfg.Gateway.Hosts {
+		for _, h := range cfg.Hosts() {
 			if !strings.Contains(h, "*") {
 				t.Host = h
 				break

@@ -175,7 +175,7 @@ func Adopt(cfg config.Config, files Files) (Adoption, error) {
 		baseRes = append(baseRes, path.Join("..", p))
 		a.Moves = append(a.Moves, fmt.Sprintf("%s stays where it is (elsewhere in the repo; %s/%s refers to it)", p, BaseDir, KustomizationFile))
 	}
-	if !hasGateway && cfg.Istio.Gateway() {
+	if !hasGateway && scaffoldsGateway(cfg) {
 		scaffold, err := Scaffold(cfg)
 		if err != nil {
 			return Adoption{}, fmt.Errorf("adopt: %w", err)
@@ -186,7 +186,11 @@ func Adopt(cfg config.Config, files Files) (Adoption, error) {
 		}
 		out[gw] = scaffold[gw]
 		baseRes = append(baseRes, "gateway.yaml")
-		a.Moves = append(a.Moves, fmt.Sprintf("%s: a Gateway for %s (new)", gw, strings.Join(cfg.Gateway.Hosts, ", ")))
+		hosts := strings.Join(cfg.Hosts(), ", ")
+		if hosts == "" {
+			hosts = "every host"
+		}
+		a.Moves = append(a.Moves, fmt.Sprintf("%s: a Gateway for %s (new)", gw, hosts))
 	}
 	// base/ keeps the app's kustomization, with its resources split off;
 	// per-color/ lists what is its.
