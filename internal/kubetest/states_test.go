@@ -2,10 +2,16 @@ package kubetest_test
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/yaml"
 
 	"github.com/bgrender/bgrender/internal/kubetest"
 )
@@ -84,3 +90,63 @@ spec:
 		})
 	}
 }
+
+// TestGoldenBuilds gives every golden build of pkg/render (testdata/render)
+// to the real kube-apiserver, with the Istio and Gateway API CRDs (their CEL
+// rules included), as a server-side dry run with strict field validation.
+// An HTTPRoute must also come back as it went: bgrender writes every field
+// the CRD defaults, or Argo CD and Flux would see the live route differ
+// from git.
+func TestGoldenBuilds(t *testing.T) {
+	t.Parallel()
+	c := kubetest.Shared(t)
+	paths, err := filepath.Glob(filepath.Join("..", "..", "testdata", "render", "*", "build.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(paths) < 20 {
+		t.Fatalf("%d golden builds, want the Istio and the Gateway API cases", len(paths))
+	}
+	// The namespace of the namespace-and-hosts case.
+	c.Apply(t, "apiVersion: v1\nkind: Namespace\nmetadata: {name: shop-prod}\n")
+	routes := 0
+	for _, p := range paths {
+		t.Run(filepath.Base(filepath.Dir(p)), func(t *testing.T) {
+			data, err := os.ReadFile(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := c.DryRunYAML(context.Background(), data); err != nil {
+				t.Fatalf("the API server refuses %s:\n%v", p, err)
+			}
+			for _, doc := range strings.Split(string(data), "\n---\n") {
+				if !strings.Contains(doc, "kind: HTTPRoute") {
+					continue
+				}
+				routes++
+				var obj map[string]any
+				if err := yaml.Unmarshal([]byte(doc), &obj); err != nil {
+					t.Fatal(err)
+				}
+				u := &unstructured.Unstructured{Object: obj}
+				got, err := c.Dynamic.Resource(httpRoutesGVR).Namespace(u.GetNamespace()).Apply(context.Background(), u.GetName(), u,
+					metav1.ApplyOptions{DryRun: []string{metav1.DryRunAll}, FieldManager: "bgrender-test", Force: true})
+				if err != nil {
+					t.Fatal(err)
+				}
+				sent, _ := json.Marshal(obj["spec"])
+				back, _ := json.Marshal(got.Object["spec"])
+				if string(sent) != string(back) {
+					t.Errorf("the API server defaults the HTTPRoute %s:\n sent %v\n  got %v", u.GetName(), obj["spec"], got.Object["spec"])
+				}
+			}
+		})
+	}
+	t.Cleanup(func() {
+		if routes == 0 && !t.Failed() {
+			t.Errorf("no golden build has an HTTPRoute")
+		}
+	})
+}
+
+var httpRoutesGVR = schema.GroupVersionResource{Group: "gateway.networking.k8s.io", Version: "v1", Resource: "httproutes"}

@@ -36,6 +36,12 @@ var crdModules = []crdModule{
 	{"github.com/fluxcd/kustomize-controller", "v1.9.6", []string{"config/crd/bases/kustomize.toolkit.fluxcd.io_kustomizations.yaml"}},
 	{"github.com/fluxcd/source-controller", "v1.9.6", []string{"config/crd/bases/source.toolkit.fluxcd.io_gitrepositories.yaml"}},
 	{"istio.io/api", "v1.32.0", []string{"kubernetes/customresourcedefinitions.gen.yaml"}},
+	// Gateway API's standard channel: the GA kinds, with their CEL rules.
+	{"sigs.k8s.io/gateway-api", "v1.6.3", []string{
+		"config/crd/standard/gateway.networking.k8s.io_httproutes.yaml",
+		"config/crd/standard/gateway.networking.k8s.io_gateways.yaml",
+		"config/crd/standard/gateway.networking.k8s.io_gatewayclasses.yaml",
+	}},
 }
 
 // DefaultCRDs are the CRDs that Start installs unless told otherwise
@@ -48,6 +54,9 @@ var DefaultCRDs = []string{
 	"virtualservices.networking.istio.io",
 	"destinationrules.networking.istio.io",
 	"gateways.networking.istio.io",
+	"httproutes.gateway.networking.k8s.io",
+	"gateways.gateway.networking.k8s.io",
+	"gatewayclasses.gateway.networking.k8s.io",
 }
 
 // cacheRoot is ${XDG_CACHE_HOME:-$HOME/.cache}/bgrender-tools.
