@@ -66,6 +66,7 @@ controller to refresh instead of waiting for its poll.
 			if err != nil {
 				return err
 			}
+			src = release.GateRoutes(a.Config, src)
 			if commit == "" {
 				last, err := r.LastChange(ctx, dir)
 				if err != nil {

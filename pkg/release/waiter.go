@@ -41,6 +41,7 @@ func (w *ControllerWaiter) Wait(ctx context.Context, dir string, cfg config.Conf
 	if err != nil {
 		return wait.Result{}, err
 	}
+	src = GateRoutes(cfg, src)
 	r, err := w.Open(ctx)
 	if err != nil {
 		return wait.Result{}, err
