@@ -30,6 +30,16 @@
 //     pod's sidecar calling the Service by name) by the VirtualService bound
 //     to "mesh"; with none, its calls go to every color in turn, as through
 //     the Service.
+//   - No Gateway API implementation: for an app routed with Gateway API,
+//     Traffic also plays the Gateway API controller. It routes the gateway
+//     by the HTTPRoute <app>-blue-green and the mesh caller by
+//     <app>-blue-green-mesh (GAMMA), each backend Service to the color its
+//     selector selects, and it writes each route's status.parents as such a
+//     controller does: Accepted when the parent Gateway exists, has the
+//     listener and allows routes from the route's namespace (allowedRoutes
+//     from Same or All; a Selector is not evaluated), ResolvedRefs when
+//     every backend Service exists, at the route's generation. A route no
+//     parent accepts programs nothing.
 //
 // Every test starts the cluster WithControllers, and none writes a
 // Deployment's or a Job's status: the controllers do.

@@ -65,6 +65,42 @@ type scenario struct {
 	env     []string
 	cluster *kubetest.Cluster
 	traffic *Traffic
+	// gatewayAPI: the app is routed with Gateway API.
+	gatewayAPI bool
+}
+
+// router says how the scenario's app is routed: Istio (the zero value), or
+// Gateway API with its HTTPRoute attached to the Gateway parent
+// ("namespace/name", listener http) and to the mesh.
+type router struct {
+	gatewayAPI bool
+	parent     string
+}
+
+// initApp commits bgrender init for the app, routed as r says (Istio when
+// none). For Gateway API it first creates, as a platform team would, the
+// Gateways: infra/shared, whose listener http allows routes from every
+// namespace, and locked/private, whose listener allows its own namespace's
+// alone.
+func (s *scenario) initApp(r ...router) {
+	s.t.Helper()
+	args := []string{"init", "--name", "myapp", "--image", "ghcr.io/acme/myapp", "--host", "myapp.example.com"}
+	if len(r) > 0 && r[0].gatewayAPI {
+		s.gatewayAPI = true
+		for _, gw := range []struct{ ns, name, from string }{{"infra", "shared", "All"}, {"locked", "private", "Same"}} {
+			s.cluster.Apply(s.t, "apiVersion: v1\nkind: Namespace\nmetadata: {name: "+gw.ns+"}\n")
+			s.cluster.Apply(s.t, `apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: `+gw.name+`, namespace: `+gw.ns+`}
+spec:
+  gatewayClassName: e2e
+  listeners:
+  - {name: http, protocol: HTTP, port: 80, allowedRoutes: {namespaces: {from: `+gw.from+`}}}
+`)
+		}
+		args = append(args, "--routing", "gateway-api", "--parent", r[0].parent, "--section", "http", "--bind", "both")
+	}
+	s.bg(0, args...)
 }
 
 const scenarioUser, scenarioPass = "ci-bot", "e2e-T0KEN-7f3a"
@@ -252,19 +288,6 @@ func (s *scenario) assertCluster(when string) {
 		wantSubsets = append(wantSubsets, strings.TrimPrefix(c, "myapp-"))
 	}
 	sort.Strings(wantSubsets)
-	dr, err := s.cluster.Dynamic.Resource(destinationRulesGVR).Namespace("default").Get(ctx, "myapp-blue-green", metav1.GetOptions{})
-	var gotSubsets []string
-	if err == nil {
-		items, _, _ := unstructured.NestedSlice(dr.Object, "spec", "subsets")
-		for _, it := range items {
-			gotSubsets = append(gotSubsets, it.(map[string]any)["name"].(string))
-		}
-	} else if ignoreNotFound(err) != nil {
-		s.t.Fatal(err)
-	}
-	if strings.Join(gotSubsets, ",") != strings.Join(wantSubsets, ",") {
-		s.t.Errorf("%s: DestinationRule subsets %v, want %v", when, gotSubsets, wantSubsets)
-	}
 	var wantRules []string
 	if st.Test != nil {
 		wantRules = append(wantRules, "myapp-test->"+st.Test.Color)
@@ -272,21 +295,78 @@ func (s *scenario) assertCluster(when string) {
 	if st.Active != nil {
 		wantRules = append(wantRules, "myapp-default->"+st.Active.Color)
 	}
-	var gotRules []string
-	if vs, err := s.cluster.Dynamic.Resource(virtualServicesGVR).Namespace("default").Get(ctx, "myapp-blue-green", metav1.GetOptions{}); err == nil {
-		rules, _, _ := unstructured.NestedSlice(vs.Object, "spec", "http")
-		for _, r := range rules {
-			m := r.(map[string]any)
-			route, _, _ := unstructured.NestedSlice(m, "route")
-			subset, _, _ := unstructured.NestedString(route[0].(map[string]any), "destination", "subset")
-			gotRules = append(gotRules, m["name"].(string)+"->"+subset)
+	gotSubsets, gotRules := s.istioRouting(ctx)
+	what := "DestinationRule subsets"
+	if s.gatewayAPI {
+		gotSubsets, gotRules = s.gatewayAPIRouting(ctx)
+		what = "per-color Services"
+	}
+	if strings.Join(gotSubsets, ",") != strings.Join(wantSubsets, ",") {
+		s.t.Errorf("%s: %s %v, want %v", when, what, gotSubsets, wantSubsets)
+	}
+	if strings.Join(gotRules, ",") != strings.Join(wantRules, ",") {
+		s.t.Errorf("%s: route rules %v, want %v", when, gotRules, wantRules)
+	}
+}
+
+// istioRouting reads the DestinationRule's subsets and the VirtualService's
+// rules ("name->subset") from the API server.
+func (s *scenario) istioRouting(ctx context.Context) (subsets, rules []string) {
+	dr, err := s.cluster.Dynamic.Resource(destinationRulesGVR).Namespace("default").Get(ctx, "myapp-blue-green", metav1.GetOptions{})
+	if err == nil {
+		items, _, _ := unstructured.NestedSlice(dr.Object, "spec", "subsets")
+		for _, it := range items {
+			subsets = append(subsets, it.(map[string]any)["name"].(string))
 		}
 	} else if ignoreNotFound(err) != nil {
 		s.t.Fatal(err)
 	}
-	if strings.Join(gotRules, ",") != strings.Join(wantRules, ",") {
-		s.t.Errorf("%s: VirtualService rules %v, want %v", when, gotRules, wantRules)
+	if vs, err := s.cluster.Dynamic.Resource(virtualServicesGVR).Namespace("default").Get(ctx, "myapp-blue-green", metav1.GetOptions{}); err == nil {
+		items, _, _ := unstructured.NestedSlice(vs.Object, "spec", "http")
+		for _, r := range items {
+			m := r.(map[string]any)
+			route, _, _ := unstructured.NestedSlice(m, "route")
+			subset, _, _ := unstructured.NestedString(route[0].(map[string]any), "destination", "subset")
+			rules = append(rules, m["name"].(string)+"->"+subset)
+		}
+	} else if ignoreNotFound(err) != nil {
+		s.t.Fatal(err)
 	}
+	return subsets, rules
+}
+
+// gatewayAPIRouting reads the colors with a Service of their own and the
+// edge HTTPRoute's rules ("myapp-test->color" for the one with a header
+// match, "myapp-default->color") from the API server.
+func (s *scenario) gatewayAPIRouting(ctx context.Context) (colors, rules []string) {
+	for _, c := range []string{"blue", "green"} {
+		_, err := s.cluster.Dynamic.Resource(servicesGVR).Namespace("default").Get(ctx, "myapp-"+c, metav1.GetOptions{})
+		if err == nil {
+			colors = append(colors, c)
+		} else if ignoreNotFound(err) != nil {
+			s.t.Fatal(err)
+		}
+	}
+	route, err := s.cluster.Dynamic.Resource(httpRoutesGVR).Namespace("default").Get(ctx, "myapp-blue-green", metav1.GetOptions{})
+	if err != nil {
+		if ignoreNotFound(err) != nil {
+			s.t.Fatal(err)
+		}
+		return colors, nil
+	}
+	items, _, _ := unstructured.NestedSlice(route.Object, "spec", "rules")
+	for _, r := range items {
+		m := r.(map[string]any)
+		name := "myapp-default"
+		if matches, _, _ := unstructured.NestedSlice(m, "matches"); len(matches) > 0 {
+			if h, _, _ := unstructured.NestedSlice(matches[0].(map[string]any), "headers"); len(h) > 0 {
+				name = "myapp-test"
+			}
+		}
+		refs, _, _ := unstructured.NestedSlice(m, "backendRefs")
+		rules = append(rules, name+"->"+strings.TrimPrefix(refs[0].(map[string]any)["name"].(string), "myapp-"))
+	}
+	return colors, rules
 }
 
 // run is the scenario both controllers go through.

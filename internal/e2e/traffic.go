@@ -33,8 +33,9 @@ var (
 // runs a stand-in app per color that has a Ready pod, serving that pod's
 // image tag and release, and routes a gateway by the VirtualService bound
 // to a Gateway and a mesh caller by the one bound to "mesh", with the
-// DestinationRule, as they are in the API server. It polls every 100 ms
-// until the test ends.
+// DestinationRule, as they are in the API server; for an app routed with
+// Gateway API, by its HTTPRoutes, whose status it writes (gatewayapi.go).
+// It polls every 100 ms until the test ends.
 type Traffic struct {
 	// GatewayURL is where smoke checks go (the ingress gateway).
 	GatewayURL string
@@ -193,13 +194,17 @@ func imageTag(obj *unstructured.Unstructured, path ...string) string {
 	return ""
 }
 
-// routes reads the app's VirtualServices and DestinationRule and returns
+// routes reads the app's HTTPRoutes (routing gateway-api: see httpRoutes)
+// or else its VirtualServices and DestinationRule and returns
 // the rules of the one bound to a Gateway (no VirtualService: hosts "*" and
 // no rules, every request 404) and of the one bound to "mesh" (none: no
 // rules, calls go to the Service). A rule routes to a color only if its
 // subset exists in the DestinationRule and selects pods of a Deployment,
 // like Envoy finding no endpoints (503) otherwise.
 func (tr *Traffic) routes(ctx context.Context, podLabels map[state.Color]map[string]string) (gateway, mesh routeSet, err error) {
+	if gateway, mesh, found, err := tr.httpRoutes(ctx, podLabels); err != nil || found {
+		return gateway, mesh, err
+	}
 	gateway.hosts = []string{"*"}
 	subsets := map[string]map[string]string{}
 	if dr, err := tr.client.Resource(destinationRulesGVR).Namespace(tr.namespace).Get(ctx, render.RoutingName(tr.app), metav1.GetOptions{}); err == nil {
@@ -283,6 +288,15 @@ func selects(selector, labels map[string]string) bool {
 		}
 	}
 	return true
+}
+
+// ignoreConflict drops a conflict: the object changed since it was read,
+// and the next sync judges it again.
+func ignoreConflict(err error) error {
+	if err == nil || apierrors.IsConflict(err) {
+		return nil
+	}
+	return err
 }
 
 func ignoreNotFound(err error) error {
