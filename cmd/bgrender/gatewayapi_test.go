@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"slices"
 	"strings"
 	"testing"
@@ -98,5 +99,50 @@ func TestInitGatewayAPIUsage(t *testing.T) {
 				t.Errorf("a refused init committed")
 			}
 		})
+	}
+}
+
+// TestCheckAllRouteConflict: two apps whose HTTPRoutes match the same
+// hostname and path on the same Gateway listener fight over those requests;
+// check --all names both, each passing on its own, and an app on its own
+// hostname does not conflict.
+func TestCheckAllRouteConflict(t *testing.T) {
+	t.Parallel()
+	a := newEnv(t, "apps/a")
+	gw := []string{"--routing", "gateway-api", "--parent", "infra/shared", "--section", "https"}
+	a.run(0, append([]string{"init", "--name", "a", "--image", "ghcr.io/acme/a", "--host", "shop.example.com"}, gw...)...)
+	a.run(0, "deploy", "--version", "v1", "--no-wait")
+	b := newEnvOn(t, a.url, "apps/b")
+	b.run(0, append([]string{"init", "--name", "b", "--image", "ghcr.io/acme/b", "--host", "shop.example.com", "--namespace", "team-b"}, gw...)...)
+	b.run(0, "deploy", "--version", "v1", "--no-wait")
+	c := newEnvOn(t, a.url, "apps/c")
+	c.run(0, append([]string{"init", "--name", "c", "--image", "ghcr.io/acme/c", "--host", "c.example.com"}, gw...)...)
+	c.run(0, "deploy", "--version", "v1", "--no-wait")
+	for _, dir := range []string{"apps/a", "apps/b", "apps/c"} {
+		mustBG(t, 0, "--repo", a.url, "--app", dir, "check")
+	}
+	r := mustBG(t, 1, "--repo", a.url, "-o", "json", "check", "--all")
+	var out struct {
+		Apps []struct {
+			Dir      string   `json:"dir"`
+			Findings []string `json:"findings"`
+		} `json:"apps"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &out); err != nil {
+		t.Fatal(err)
+	}
+	if len(out.Apps) != 3 {
+		t.Fatalf("apps: %s", r.stdout)
+	}
+	want := map[string]string{"apps/a": "apps/b", "apps/b": "apps/a"}
+	for _, app := range out.Apps {
+		f := strings.Join(app.Findings, "\n")
+		other, conflicted := want[app.Dir]
+		switch {
+		case conflicted && !strings.Contains(f, "its HTTPRoute claims hostname shop.example.com, path PathPrefix / on Gateway infra/shared listener https, as the HTTPRoute of "+other):
+			t.Errorf("%s: findings %q", app.Dir, f)
+		case !conflicted && f != "":
+			t.Errorf("%s, on its own hostname: findings %q", app.Dir, f)
+		}
 	}
 }

@@ -152,6 +152,7 @@ func (c *Checker) checkApp(ctx context.Context, r *gitops.Repo, dir string) (App
 		res.Findings = append(res.Findings, c.previewFindings(a, found)...)
 		res.Notes = append(res.Notes, kubecheck.SharedConfig(built)...)
 		objs.claims = kubecheck.GatewayClaims(built)
+		objs.routeClaims = kubecheck.RouteClaims(built, a.Config.Namespace)
 	}
 	if _, ok := a.Files[path.Base(render.KustomizationFile)]; !ok {
 		fail("%s: no %s; Argo CD and Flux need one at the app dir", dir, render.KustomizationFile)
@@ -167,6 +168,8 @@ type appObjects struct {
 	ids       []render.ObjectID
 	cfg       *config.Config
 	claims    []kubecheck.GatewayClaim
+	// routeClaims are the hostnames and paths its HTTPRoutes match on Gateways.
+	routeClaims []kubecheck.RouteClaim
 }
 
 // ownership finds two app dirs that claim the same app in one namespace, or
@@ -176,11 +179,20 @@ type ownership struct {
 	apps    map[string][]int          // namespace/app -> indexes of the app dirs
 	objects map[render.ObjectID][]int // object -> indexes of the app dirs
 	claims  map[string][]int          // selector, host and port -> indexes of the app dirs
+	// routes: Gateway, hostname and path -> indexes of the app dirs
+	routes map[string][]int
 }
 
 func (o *ownership) add(i int, res AppReport, objs appObjects) {
 	if o.apps == nil {
-		o.apps, o.objects, o.claims = map[string][]int{}, map[render.ObjectID][]int{}, map[string][]int{}
+		o.apps, o.objects, o.claims, o.routes = map[string][]int{}, map[render.ObjectID][]int{}, map[string][]int{}, map[string][]int{}
+	}
+	seenRoute := map[string]bool{}
+	for _, c := range objs.routeClaims {
+		if k := c.String(); !seenRoute[k] {
+			seenRoute[k] = true
+			o.routes[k] = append(o.routes[k], i)
+		}
 	}
 	seenClaim := map[string]bool{}
 	for _, c := range objs.claims {
@@ -226,6 +238,13 @@ func (o *ownership) findings(apps []AppReport) {
 		if idx := o.claims[k]; len(idx) > 1 {
 			for _, i := range idx {
 				apps[i].Findings = append(apps[i].Findings, fmt.Sprintf("its Gateway claims %s, as the Gateway of %s does: the ingress gateway serves one of them for both; give each app its own host (init --host, gateway.hosts in %s)", k, others(idx, i), config.FileName))
+			}
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(o.routes)) {
+		if idx := o.routes[k]; len(idx) > 1 {
+			for _, i := range idx {
+				apps[i].Findings = append(apps[i].Findings, fmt.Sprintf("its HTTPRoute claims %s, as the HTTPRoute of %s does: the Gateway gives those requests to one of them; give each app its own hostname (gatewayAPI.hostnames in %s) or path", k, others(idx, i), config.FileName))
 			}
 		}
 	}
