@@ -2,11 +2,14 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
 
 	"sigs.k8s.io/kustomize/kyaml/yaml"
+
+	"github.com/bgrender/bgrender/pkg/gitops/gitopstest"
 )
 
 // TestCycleGatewayAPI drives the cycle of an app routed with Gateway API
@@ -145,4 +148,52 @@ func TestCheckAllRouteConflict(t *testing.T) {
 			t.Errorf("%s, on its own hostname: findings %q", app.Dir, f)
 		}
 	}
+}
+
+// TestAdoptGatewayAPI takes over testdata's podinfo (HPA, PDB, ConfigMap,
+// two Service ports) routed by Gateway API: while the adopted Deployment
+// serves, the default rule goes to a Service selecting its pods
+// (podinfo-adopted); after the first promote and decommission, it is gone
+// and the rules lead to the colors' Services, on the app Service's first
+// port.
+func TestAdoptGatewayAPI(t *testing.T) {
+	t.Parallel()
+	_, url := gitopstest.NewRemote(t, "main")
+	seedPlainApp(t, url, "podinfo")
+	e := newEnvOn(t, url, "apps/podinfo")
+	e.run(0, "init", "--adopt", "--name", "podinfo", "--image", "ghcr.io/stefanprodan/podinfo", "--container", "podinfod",
+		"--routing", "gateway-api", "--parent", "infra/shared", "--host", "podinfo.example.com")
+	backends := func() []string {
+		t.Helper()
+		route := e.built()["HTTPRoute/podinfo-blue-green"]
+		if route == nil {
+			return nil
+		}
+		var out []string
+		for i := 0; ; i++ {
+			n, err := route.Pipe(yaml.Lookup("spec", "rules", fmt.Sprint(i), "backendRefs", "0"))
+			if err != nil || n == nil {
+				return out
+			}
+			port, _ := n.Pipe(yaml.Lookup("port"))
+			out = append(out, field(t, n, "name")+":"+yaml.GetValue(port))
+		}
+	}
+	e.run(0, "deploy", "--version", "6.7.1", "--no-wait")
+	if got, want := backends(), []string{"podinfo-blue:9898", "podinfo-adopted:9898"}; !slices.Equal(got, want) {
+		t.Fatalf("while adopted: backends %v, want %v", got, want)
+	}
+	if sel := field(t, e.built()["Service/podinfo-adopted"], "spec.selector.color"); sel != "adopted" {
+		t.Fatalf("podinfo-adopted selects color %q", sel)
+	}
+	e.run(0, "promote", "--force", "--reason", "first release")
+	e.run(0, "decommission")
+	if got, want := backends(), []string{"podinfo-blue:9898"}; !slices.Equal(got, want) {
+		t.Fatalf("after decommission: backends %v, want %v", got, want)
+	}
+	if e.built()["Service/podinfo-adopted"] != nil {
+		t.Errorf("the adopted workload's Service outlives it")
+	}
+	e.run(0, "deploy", "--version", "6.7.2", "--no-wait")
+	mustBG(t, 0, "--repo", url, "check", "--all")
 }

@@ -21,6 +21,7 @@ var (
 	httpRoutesGVR = schema.GroupVersionResource{Group: "gateway.networking.k8s.io", Version: "v1", Resource: "httproutes"}
 	gatewaysGVR   = schema.GroupVersionResource{Group: "gateway.networking.k8s.io", Version: "v1", Resource: "gateways"}
 	servicesGVR   = schema.GroupVersionResource{Version: "v1", Resource: "services"}
+	namespacesGVR = schema.GroupVersionResource{Version: "v1", Resource: "namespaces"}
 )
 
 // trafficController is the controllerName Traffic writes into HTTPRoute
@@ -203,7 +204,13 @@ func (tr *Traffic) judgeParent(ctx context.Context, route *unstructured.Unstruct
 		}
 		matched = true
 		from, _, _ := unstructured.NestedString(lm, "allowedRoutes", "namespaces", "from")
-		if from == "All" || ((from == "" || from == "Same") && ns == route.GetNamespace()) {
+		allowed := from == "All" || ((from == "" || from == "Same") && ns == route.GetNamespace())
+		if from == "Selector" {
+			if allowed, err = tr.namespaceSelected(ctx, route.GetNamespace(), lm); err != nil {
+				return false, "", "", err
+			}
+		}
+		if allowed {
 			return true, "Accepted", "Route is accepted", nil
 		}
 	}
@@ -235,4 +242,20 @@ func sameJSON(a, b any) bool {
 	_ = json.Unmarshal(ja, &va)
 	_ = json.Unmarshal(jb, &vb)
 	return reflect.DeepEqual(va, vb)
+}
+
+// namespaceSelected reports whether namespace ns has every label of the
+// listener's allowedRoutes.namespaces.selector.matchLabels (matchExpressions
+// are not evaluated: a selector with them selects nothing here).
+func (tr *Traffic) namespaceSelected(ctx context.Context, ns string, listener map[string]any) (bool, error) {
+	sel, _, _ := unstructured.NestedMap(listener, "allowedRoutes", "namespaces", "selector")
+	if _, has := sel["matchExpressions"]; has {
+		return false, nil
+	}
+	want, _, _ := unstructured.NestedStringMap(sel, "matchLabels")
+	obj, err := tr.client.Resource(namespacesGVR).Get(ctx, ns, metav1.GetOptions{})
+	if err != nil {
+		return false, ignoreNotFound(err)
+	}
+	return selects(want, obj.GetLabels()), nil
 }

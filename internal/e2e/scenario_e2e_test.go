@@ -78,26 +78,31 @@ type router struct {
 }
 
 // initApp commits bgrender init for the app, routed as r says (Istio when
-// none). For Gateway API it first creates, as a platform team would, the
-// Gateways: infra/shared, whose listener http allows routes from every
-// namespace, and locked/private, whose listener allows its own namespace's
-// alone.
+// none). For Gateway API it first does what a platform team does: applies
+// the shared Gateway of the recipe docs/recipes/gateway-api (infra/shared,
+// accepting routes from namespaces labelled gateway.example.com/shared) and
+// labels the app's namespace for it, and a Gateway locked/private whose
+// listener allows routes from its own namespace alone.
 func (s *scenario) initApp(r ...router) {
 	s.t.Helper()
 	args := []string{"init", "--name", "myapp", "--image", "ghcr.io/acme/myapp", "--host", "myapp.example.com"}
 	if len(r) > 0 && r[0].gatewayAPI {
 		s.gatewayAPI = true
-		for _, gw := range []struct{ ns, name, from string }{{"infra", "shared", "All"}, {"locked", "private", "Same"}} {
-			s.cluster.Apply(s.t, "apiVersion: v1\nkind: Namespace\nmetadata: {name: "+gw.ns+"}\n")
-			s.cluster.Apply(s.t, `apiVersion: gateway.networking.k8s.io/v1
+		recipe, err := os.ReadFile(filepath.Join("..", "..", "docs", "recipes", "gateway-api", "shared-gateway.yaml"))
+		if err != nil {
+			s.t.Fatal(err)
+		}
+		s.cluster.Apply(s.t, "apiVersion: v1\nkind: Namespace\nmetadata: {name: infra}\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: locked}\n")
+		s.cluster.Apply(s.t, string(recipe))
+		s.cluster.Apply(s.t, "apiVersion: v1\nkind: Namespace\nmetadata: {name: default, labels: {gateway.example.com/shared: \"true\"}}\n")
+		s.cluster.Apply(s.t, `apiVersion: gateway.networking.k8s.io/v1
 kind: Gateway
-metadata: {name: `+gw.name+`, namespace: `+gw.ns+`}
+metadata: {name: private, namespace: locked}
 spec:
   gatewayClassName: e2e
   listeners:
-  - {name: http, protocol: HTTP, port: 80, allowedRoutes: {namespaces: {from: `+gw.from+`}}}
+  - {name: http, protocol: HTTP, port: 80, allowedRoutes: {namespaces: {from: Same}}}
 `)
-		}
 		args = append(args, "--routing", "gateway-api", "--parent", r[0].parent, "--section", "http", "--bind", "both")
 	}
 	s.bg(0, args...)
