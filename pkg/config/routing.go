@@ -78,7 +78,7 @@ func (c Config) GatewayAPIRouted() bool { return c.Routing == RoutingGatewayAPI 
 // Edge reports whether the routes bind to the parents (Gateways); Mesh,
 // whether to the mesh.
 func (g GatewayAPI) Edge() bool { return g.Bind != BindMesh }
-func (g GatewayAPI) Mesh() bool    { return g.Bind == BindMesh || g.Bind == BindBoth }
+func (g GatewayAPI) Mesh() bool { return g.Bind == BindMesh || g.Bind == BindBoth }
 
 // GatewayName is the scaffolded Gateway's name.
 func (c Config) GatewayName() string {
