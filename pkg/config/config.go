@@ -63,6 +63,9 @@ type Config struct {
 	Wait Wait `yaml:"wait,omitempty"`
 	// Verify declares the smoke checks run through the test route.
 	Verify smoke.Spec `yaml:"verify,omitempty"`
+	// Hooks are commands run as Jobs for a release: migrations and
+	// in-cluster tests.
+	Hooks []Hook `yaml:"hooks,omitempty"`
 }
 
 // Standby shapes the warm standby: the previous active color, kept for a
@@ -341,6 +344,9 @@ func (c Config) Validate() error {
 		return err
 	}
 	if err := c.TestRoute.validate(); err != nil {
+		return err
+	}
+	if err := validateHooks(c.App, c.Hooks); err != nil {
 		return err
 	}
 	if err := c.Wait.Validate(); err != nil {

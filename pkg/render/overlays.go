@@ -112,6 +112,7 @@ func Overlays(cfg config.Config, s state.State, colors map[state.Color]ColorFile
 	add(KustomizationFile, r.rootKustomization())
 	deployed := s.Deployed()
 	resources := make([]string, 0, len(deployed)+4)
+	var hookRes []string
 	if a := s.Adopted; a != nil {
 		if Digest(adopted) != a.Snapshot {
 			return nil, fmt.Errorf("render overlays for %s: %w", cfg.App, &AdoptedDriftError{Dir: AdoptedDir, Adopted: *a})
@@ -131,9 +132,18 @@ func Overlays(cfg config.Config, s state.State, colors map[state.Color]ColorFile
 				return nil, fmt.Errorf("render overlays for %s: %w", cfg.App, err)
 			}
 		}
+		if f := hookFile(s, rel); f != "" {
+			job, err := r.hookJob(rel, colors[rel.Color].Snapshot)
+			if err != nil {
+				return nil, fmt.Errorf("render overlays for %s: %w", cfg.App, err)
+			}
+			add(path.Join(OverlaysDir, f), job)
+			hookRes = append(hookRes, f)
+		}
 		add(path.Join(dir, KustomizationFile), r.colorKustomization(rel))
 		resources = append(resources, string(rel.Color))
 	}
+	resources = append(resources, hookRes...)
 	if cfg.GatewayAPIRouted() {
 		more, err := r.gatewayAPIRouting(base, deployed, add)
 		if err != nil {

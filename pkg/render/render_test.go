@@ -33,6 +33,8 @@ type tcase struct {
 	subsets []string
 	// rules expected in the VirtualService, in order.
 	rules []wantRule
+	// jobs are the hook Jobs expected in the build.
+	jobs []string
 }
 
 type wantDeployment struct {
@@ -238,7 +240,42 @@ func cases(t testing.TB) []tcase {
 			rules:   []wantRule{{"shop-test", "green", true}, {"shop-default", "blue", false}},
 		},
 	}
-	return append(istioCases, gatewayAPICases(t)...)
+	return append(append(istioCases, gatewayAPICases(t)...), hookCases(t)...)
+}
+
+// hookCases are the golden cases of hook Jobs: a Job in the color of the
+// release under test while its hook runs, none once it ended.
+func hookCases(t testing.TB) []tcase {
+	const img = "ghcr.io/acme/myapp:"
+	blue1 := wantDeployment{"myapp-blue", img + "v1", "r-aaaaaaaa", "v1", "blue"}
+	green2 := wantDeployment{"myapp-green", img + "2.0", "r-bbbbbbbb", "2.0", "green"}
+	cfg := config.Default("myapp", "ghcr.io/acme/myapp")
+	cfg.Env = []config.EnvVar{{Name: "NODE_ENV", Value: "production"}}
+	cfg.SecretEnv = true
+	one := 1
+	cfg.Hooks = []config.Hook{
+		{Name: "migrate", When: config.HookAfterDeploy, Command: []string{"npm", "run", "migrate"}, Resources: map[string]map[string]string{"requests": {"cpu": "100m", "memory": "128Mi"}}},
+		{Name: "ping", When: config.HookAfterDeploy, Command: []string{"npm", "run", "ping"}, BackoffLimit: &one, ActiveDeadlineSeconds: 60, Image: "ghcr.io/acme/tools:1.2"},
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Fatalf("hook case config: %v", err)
+	}
+	hook := func(name string) func(state.State) (state.State, error) {
+		return func(s state.State) (state.State, error) { return state.RunHook(s, name) }
+	}
+	end := func(passed bool) func(state.State) (state.State, error) {
+		return func(s state.State) (state.State, error) { return state.EndHook(s, passed, "") }
+	}
+	base := []func(state.State) (state.State, error){deploy("v1", "r-aaaaaaaa"), promote, deploy("2.0", "r-bbbbbbbb")}
+	rules := []wantRule{{"myapp-test", "green", true}, {"myapp-default", "blue", false}}
+	return []tcase{
+		{name: "hook-running", cfg: cfg, s: steps(t, "myapp", append(base, hook("migrate"))...),
+			deployments: []wantDeployment{blue1, green2}, subsets: []string{"blue", "green"}, rules: rules, jobs: []string{"myapp-migrate-r-bbbbbbbb"}},
+		{name: "hook-second-attempt", cfg: cfg, s: steps(t, "myapp", append(base, hook("ping"), end(false), hook("ping"))...),
+			deployments: []wantDeployment{blue1, green2}, subsets: []string{"blue", "green"}, rules: rules, jobs: []string{"myapp-ping-r-bbbbbbbb-2"}},
+		{name: "hook-ended", cfg: cfg, s: steps(t, "myapp", append(base, hook("migrate"), end(true))...),
+			deployments: []wantDeployment{blue1, green2}, subsets: []string{"blue", "green"}, rules: rules},
+	}
 }
 
 // gatewayAPICases are the golden cases of routing gateway-api. For them,
@@ -601,6 +638,7 @@ func TestBuildContents(t *testing.T) {
 				return
 			}
 			var deployments []wantDeployment
+			var jobs []string
 			var vs, meshVS, dr *yaml.RNode
 			kinds := map[string]int{}
 			for _, o := range objs {
@@ -619,7 +657,13 @@ func TestBuildContents(t *testing.T) {
 					}
 				case "DestinationRule":
 					dr = o
+				case "Job":
+					jobs = append(jobs, o.GetName())
+					checkHookJob(t, tc, o)
 				}
+			}
+			if !slices.Equal(jobs, tc.jobs) {
+				t.Errorf("hook Jobs %v, want %v", jobs, tc.jobs)
 			}
 			wantGateways := 1
 			if !tc.cfg.Istio.Gateway() {
@@ -948,5 +992,52 @@ func checkGatewayAPITestMatch(t *testing.T, cfg config.Config, headers []*yaml.R
 	}
 	if !mapsEqual(got, want) {
 		t.Errorf("test rule header match %v, want %v", got, want)
+	}
+}
+
+// checkHookJob: a hook Job runs the hook's command in the release's image
+// (or the hook's own), with the color's secret environment and bgrender's
+// env, never restarting in place, bounded by the hook's deadline.
+func checkHookJob(t *testing.T, tc tcase, job *yaml.RNode) {
+	t.Helper()
+	hookName := job.GetLabels()[LabelHook]
+	hook, ok := tc.cfg.HookNamed(hookName)
+	if !ok {
+		t.Fatalf("Job %s: hook label %q names no hook", job.GetName(), hookName)
+	}
+	rel := tc.s.Test
+	c := "spec.template.spec.containers.[name=" + hookName + "]."
+	image := tc.cfg.Image + ":" + rel.Version
+	if hook.Image != "" {
+		image = hook.Image
+	}
+	if got := value(t, job, strings.Split(c+"image", ".")...); got != image {
+		t.Errorf("Job %s image %s, want %s", job.GetName(), got, image)
+	}
+	if got := value(t, job, strings.Split(c+"envFrom.[=].secretRef.name", ".")...); got != SecretEnvName(tc.cfg.App, rel.Color) {
+		t.Errorf("Job %s envFrom secret %s, want the color's", job.GetName(), got)
+	}
+	if got := value(t, job, strings.Split(c+"env.[name=NODE_ENV].value", ".")...); got != "production" {
+		t.Errorf("Job %s env NODE_ENV %q", job.GetName(), got)
+	}
+	if got := value(t, job, "spec", "template", "spec", "restartPolicy"); got != "Never" {
+		t.Errorf("Job %s restartPolicy %s", job.GetName(), got)
+	}
+	if got := value(t, job, "spec", "activeDeadlineSeconds"); got != itoa(hook.Deadline()) {
+		t.Errorf("Job %s activeDeadlineSeconds %s, want %d", job.GetName(), got, hook.Deadline())
+	}
+	if got := value(t, job, "spec", "backoffLimit"); got != itoa(hook.Retries()) {
+		t.Errorf("Job %s backoffLimit %s, want %d", job.GetName(), got, hook.Retries())
+	}
+	for _, l := range []map[string]string{job.GetLabels(), stringMap(lookup(job, "spec", "template", "metadata", "labels"))} {
+		if l[LabelRelease] != rel.ID || l[LabelHookApp] != tc.cfg.App {
+			t.Errorf("Job %s labels %v: want the release and the app (%s)", job.GetName(), l, LabelHookApp)
+		}
+		if _, has := l[LabelApp]; has {
+			t.Errorf("Job %s labels %v: the app's Service and subsets select %s; its pods must not take traffic", job.GetName(), l, LabelApp)
+		}
+		if _, has := l[LabelColor]; has {
+			t.Errorf("Job %s labels %v carry a color", job.GetName(), l)
+		}
 	}
 }

@@ -113,6 +113,8 @@ type workload struct {
 	container string        // the container that gets the image
 	hasProbe  bool          // it has a readiness probe of its own
 	envFrom   []*yaml.RNode // its envFrom, which a patch would replace
+	node      *yaml.RNode   // the container
+	pod       *yaml.RNode   // the pod template's spec
 }
 
 // patch is bgrender's patch of the workload's container.
@@ -227,7 +229,8 @@ func findWorkload(cfg config.Config, template Files) (workload, error) {
 		return workload{}, &WorkloadError{File: d.file, Problem: fmt.Sprintf("which container gets the image? set container: in %s to one of %s", config.FileName, strings.Join(names, ", "))}
 	}
 	c := byName[pick]
-	w := workload{container: pick, hasProbe: c.Field("readinessProbe") != nil}
+	pod, _ := d.node.Pipe(yaml.Lookup("spec", "template", "spec"))
+	w := workload{container: pick, hasProbe: c.Field("readinessProbe") != nil, node: c, pod: pod}
 	if ef := c.Field("envFrom"); ef != nil {
 		w.envFrom, _ = ef.Value.Elements()
 	}

@@ -143,7 +143,7 @@ func (s State) Validate() error {
 		}
 	}
 	switch s.Last.Name {
-	case TInit, TDeploy, TPromote, TRollback, TAbort, TDecommission, TVerify, TRoute, TUnroute, TRouteAdopted:
+	case TInit, TDeploy, TPromote, TRollback, TAbort, TDecommission, TVerify, TRoute, TUnroute, TRouteAdopted, THook, THookDone:
 	default:
 		return fmt.Errorf("lastTransition.name: unknown transition %q", s.Last.Name)
 	}
@@ -164,6 +164,9 @@ func (r Release) validate() error {
 		if err := validateSnapshot(r.Snapshot); err != nil {
 			return err
 		}
+	}
+	if err := validateHookRuns(r.Hooks); err != nil {
+		return err
 	}
 	return ValidateReleaseID(r.ID)
 }

@@ -65,6 +65,23 @@ func Replay(s State, step Step, recorded State) (State, error) {
 		return expect(RoleTest, Unroute)
 	case TRouteAdopted:
 		return RouteAdopted(s)
+	case THook:
+		if recorded.Test == nil || len(recorded.Test.Hooks) == 0 {
+			return s, refuse(s, ErrInvalidArgs, "the hook commit records no hook run")
+		}
+		last := recorded.Test.Hooks[len(recorded.Test.Hooks)-1]
+		return expect(RoleTest, func(s State) (State, error) { return RunHook(s, last.Name) })
+	case THookDone:
+		run := s.RunningHook()
+		if run == nil || recorded.Test == nil {
+			return s, refuse(s, ErrInvalidArgs, "the hook-done commit ends no running hook")
+		}
+		for _, h := range recorded.Test.Hooks {
+			if h.Name == run.Name && h.Attempt == run.Attempt {
+				return expect(RoleTest, func(s State) (State, error) { return EndHook(s, h.Result == HookPassed, h.Message) })
+			}
+		}
+		return s, refuse(s, ErrInvalidArgs, "the hook-done commit does not record hook %s attempt %d", run.Name, run.Attempt)
 	case TInit:
 		if s.Active != nil || s.Test != nil || s.Standby != nil {
 			return s, refuse(s, ErrInvalidArgs, "init on an app that has releases")

@@ -69,6 +69,8 @@ type Release struct {
 	// Replaces, on a release under test, is the warm standby it took the
 	// color of: an abort puts it back as it was.
 	Replaces *Release `json:"replaces,omitempty" yaml:"replaces,omitempty"`
+	// Hooks are the hook runs of this release, in order (see RunHook).
+	Hooks []HookRun `json:"hooks,omitempty" yaml:"hooks,omitempty"`
 }
 
 // Evidence is what a passing verification proved about a release.
@@ -84,6 +86,9 @@ type Evidence struct {
 	Source string `json:"source,omitempty" yaml:"source,omitempty"`
 	// Checks names the smoke checks that passed, in order.
 	Checks []string `json:"checks" yaml:"checks"`
+	// Hooks names the afterDeploy hooks (in-cluster tests) that passed for
+	// the release before it was verified, "name#attempt".
+	Hooks []string `json:"hooks,omitempty" yaml:"hooks,omitempty"`
 	// VerifiedAt is when verification finished, RFC 3339 in UTC.
 	VerifiedAt string `json:"verifiedAt" yaml:"verifiedAt"`
 }

@@ -127,6 +127,9 @@ func Promote(s State, req PromoteRequest) (State, error) {
 	if req.Force && req.Reason == "" {
 		return s, refuse(s, ErrInvalidArgs, "--force needs --reason TEXT, which is recorded in the commit")
 	}
+	if h := s.RunningHook(); h != nil {
+		return s, refuse(s, ErrInvalidArgs, "hook %s is still running for %s; wait for it and end it before promoting", h.Name, s.Test.Describe())
+	}
 	if !req.Force {
 		if err := evidenceFor(s, *s.Test); err != nil {
 			return s, err
@@ -236,6 +239,7 @@ func (s State) clone() State {
 			c.Promotion = &p
 		}
 		c.Replaces = cp(r.Replaces)
+		c.Hooks = append([]HookRun(nil), r.Hooks...)
 		return &c
 	}
 	s.Active, s.Test, s.Standby = cp(s.Active), cp(s.Test), cp(s.Standby)
@@ -270,12 +274,16 @@ func Verify(s State, ev Evidence) (State, error) {
 	if s.Test.Unrouted {
 		return s, refuse(s, ErrNoTest, "%s has no test route yet; `bgrender route` it first", s.Test.Describe())
 	}
+	if h := s.RunningHook(); h != nil {
+		return s, refuse(s, ErrInvalidArgs, "hook %s is still running for %s; verify once it has ended", h.Name, s.Test.Describe())
+	}
 	if ev.Commit == "" || ev.VerifiedAt == "" || len(ev.Checks) == 0 {
 		return s, refuse(s, ErrInvalidArgs, "evidence needs the applied commit, the time and at least one passed check")
 	}
 	next := s.clone()
 	cp := ev
 	cp.Checks = append([]string(nil), ev.Checks...)
+	cp.Hooks = append([]string(nil), ev.Hooks...)
 	next.Test.Evidence = &cp
 	next.Last = lastFor(TVerify, *next.Test)
 	return next, nil
@@ -319,6 +327,9 @@ func cloneEvidence(e *Evidence) *Evidence {
 	}
 	c := *e
 	c.Checks = append([]string(nil), e.Checks...)
+	if e.Hooks != nil {
+		c.Hooks = append([]string(nil), e.Hooks...)
+	}
 	return &c
 }
 

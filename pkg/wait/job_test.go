@@ -1,0 +1,71 @@
+package wait_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bgrender/bgrender/internal/kubetest"
+	"github.com/bgrender/bgrender/pkg/wait"
+)
+
+// TestJobGate waits on hook Jobs run by the real Job controller (and
+// kube-scheduler), with kwok playing the kubelet: a pod's exit code comes
+// from its annotation kubetest.bgrender.dev/exit-code. The controller (a
+// Flux Kustomization, its status written here) has applied the commit; the
+// gate then waits for the Job's own conditions.
+func TestJobGate(t *testing.T) {
+	c := kubetest.Start(t, kubetest.WithControllers())
+	ctx := context.Background()
+	ns := c.Namespace(t)
+	c.Apply(t, fluxObjects(ns, "5m"))
+	c.SetStatus(t, kustomizationsGVR, ns, "app", fluxStatus(1, "main@sha1:"+fluxCommit, "main@sha1:"+fluxCommit,
+		fluxCondition("Ready", "True", "ReconciliationSucceeded", "Applied revision: main@sha1:"+fluxCommit, 1)))
+	job := func(name, exit string) {
+		c.Apply(t, `apiVersion: batch/v1
+kind: Job
+metadata: {name: `+name+`, namespace: `+ns+`}
+spec:
+  backoffLimit: 0
+  template:
+    metadata: {annotations: {kubetest.bgrender.dev/exit-code: "`+exit+`"}}
+    spec:
+      restartPolicy: Never
+      containers: [{name: hook, image: ghcr.io/acme/app:v1, command: [npm, run, migrate]}]
+`)
+	}
+	flux := &wait.FluxKustomization{Client: c.Dynamic, Namespace: ns, Kustomization: "app"}
+	waitFor := func(name string) (wait.Result, error) {
+		return wait.Wait(ctx, wait.Job(flux, ns, name), fluxCommit, nil, wait.Options{Timeout: time.Minute, Interval: 100 * time.Millisecond})
+	}
+
+	t.Run("not created yet", func(t *testing.T) {
+		obs, err := wait.Job(flux, ns, "app-migrate-r-none").Observe(ctx, fluxCommit, nil, time.Now())
+		if err != nil || obs.Done || !strings.Contains(obs.Waiting, "is not in the cluster yet") {
+			t.Fatalf("got %+v, %v", obs, err)
+		}
+	})
+	t.Run("succeeds", func(t *testing.T) {
+		job("app-migrate-r-aaaaaaaa", "0")
+		res, err := waitFor("app-migrate-r-aaaaaaaa")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Polls < 2 {
+			t.Errorf("done after %d polls: the Job cannot have completed before the first look", res.Polls)
+		}
+	})
+	t.Run("fails", func(t *testing.T) {
+		job("app-migrate-r-bbbbbbbb", "1")
+		_, err := waitFor("app-migrate-r-bbbbbbbb")
+		var fe *wait.FailedError
+		if !errors.As(err, &fe) || fe.Reason != wait.ReasonHookFailed || !strings.Contains(fe.Message, "Job "+ns+"/app-migrate-r-bbbbbbbb failed: BackoffLimitExceeded") {
+			t.Fatalf("got %v, want HookFailed quoting the Job controller's BackoffLimitExceeded", err)
+		}
+		if !strings.Contains(err.Error(), "kubectl logs -n "+ns+" job/app-migrate-r-bbbbbbbb") {
+			t.Errorf("the error does not say where the logs are: %v", err)
+		}
+	})
+}
