@@ -23,6 +23,8 @@ const (
 	TrailerRelease    = "Bgrender-Release"
 	TrailerVersion    = "Bgrender-Version"
 	TrailerColor      = "Bgrender-Color"
+	// TrailerHook names the hook of a hook or hook-done commit.
+	TrailerHook = "Bgrender-Hook"
 )
 
 // TransitionMigrate is the trailer of bgrender migrate's commit: a move of

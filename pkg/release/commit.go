@@ -60,11 +60,15 @@ func Body(a *App, next state.State, extra ...string) string {
 // EvidenceLines say what a verification proved, for commit messages and
 // pull requests.
 func EvidenceLines(ev state.Evidence) []string {
-	return []string{
+	lines := []string{
 		"Evidence: release " + ev.Release + " verified at " + ev.VerifiedAt,
 		"Applied commit: " + ev.Commit + " (" + ev.Source + " reported " + ev.Revision + ")",
 		"Checks passed: " + strings.Join(ev.Checks, ", "),
 	}
+	if len(ev.Hooks) > 0 {
+		lines = append(lines, "Hooks passed: "+strings.Join(ev.Hooks, ", "))
+	}
+	return lines
 }
 
 // Message is the commit message bgrender writes for the transition of a

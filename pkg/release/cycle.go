@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/bgrender/bgrender/pkg/config"
@@ -145,6 +146,10 @@ func (e *Engine) Verify(ctx context.Context, x Expect) (Result, error) {
 		return Result{}, &state.RefusedError{App: a.State.App, Reason: state.ErrNoTest,
 			Detail: fmt.Sprintf("%s has no test route yet; `%s route` it first", a.State.Test.Describe(), e.cmd(a.Dir))}
 	}
+	if missing := missingHooks(a.Config, *a.State.Test); len(missing) > 0 {
+		return Result{}, &state.RefusedError{App: a.State.App, Reason: state.ErrNoEvidence,
+			Detail: fmt.Sprintf("the afterDeploy hooks %s have not passed for %s; `%s hook run %s` first", strings.Join(missing, ", "), a.State.Test.Describe(), e.cmd(a.Dir), missing[0])}
+	}
 	if e.Smoke == nil {
 		return Result{}, Usagef("%s: no smoke checks can be run: the engine has no Smoker", a.Dir)
 	}
@@ -174,6 +179,7 @@ func (e *Engine) Verify(ctx context.Context, x Expect) (Result, error) {
 	for _, c := range report.Checks {
 		ev.Checks = append(ev.Checks, c.Name)
 	}
+	ev.Hooks = passedHooks(a.Config, *a.State.Test)
 	return e.Run(ctx, x.Guard(state.RoleTest, func(a *App) (state.State, error) {
 		return state.Verify(a.State, ev)
 	}), StepOptions{Extra: EvidenceLines(ev)})
@@ -285,6 +291,11 @@ func (e *Engine) release(ctx context.Context, o ReleaseOptions, sum *Summary) er
 		if errors.As(err, &refused) || len(sum.Commits) == 0 {
 			return err // nothing was committed: a refusal stays a refusal
 		}
+		return abortRelease(err)
+	}
+	// In-cluster tests and migrations with the new color up, before the
+	// smoke checks; a failed one aborts the release.
+	if err := e.runHooks(ctx, a.Config, config.HookAfterDeploy, Expect{Release: sum.ReleaseID()}); err != nil {
 		return abortRelease(err)
 	}
 	if _, err := e.Verify(ctx, Expect{Release: sum.ReleaseID()}); err != nil {

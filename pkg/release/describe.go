@@ -34,6 +34,10 @@ func Trailers(s state.State) []gitops.Trailer {
 			gitops.Trailer{Key: gate.TrailerVersion, Value: s.Last.Version},
 			gitops.Trailer{Key: gate.TrailerColor, Value: string(s.Last.Color)})
 	}
+	if (s.Last.Name == state.THook || s.Last.Name == state.THookDone) && s.Test != nil && len(s.Test.Hooks) > 0 {
+		h := s.Test.Hooks[len(s.Test.Hooks)-1]
+		t = append(t, gitops.Trailer{Key: gate.TrailerHook, Value: fmt.Sprintf("%s#%d", h.Name, h.Attempt)})
+	}
 	return t
 }
 

@@ -53,6 +53,26 @@ func SpecOf(t state.Transition) Spec {
 			}
 			return fmt.Sprintf("once Argo CD or Flux has applied this commit, `%s verify` smoke-tests it through the test route (%s), then `%s promote`", cmd, Selector(cfg), cmd)
 		}
+	case state.THook:
+		s.Role = state.RoleTest
+		s.Subject = func(_, next state.State) string {
+			if h := next.RunningHook(); h != nil {
+				return fmt.Sprintf("%s: hook %s for %s %s (release %s), attempt %d", next.App, h.Name, next.Test.Version, next.Test.Color, next.Test.ID, h.Attempt)
+			}
+			return fmt.Sprintf("%s: hook", next.App)
+		}
+		s.Hint = func(string, config.Config, state.State) string {
+			return "waiting for the hook's Job to complete"
+		}
+	case state.THookDone:
+		s.Role = state.RoleTest
+		s.Subject = func(_, next state.State) string {
+			if t := next.Test; t != nil && len(t.Hooks) > 0 {
+				h := t.Hooks[len(t.Hooks)-1]
+				return fmt.Sprintf("%s: hook %s %s for %s %s (release %s), attempt %d", next.App, h.Name, h.Result, t.Version, t.Color, t.ID, h.Attempt)
+			}
+			return fmt.Sprintf("%s: hook done", next.App)
+		}
 	case state.TRoute:
 		s.Step, s.Role = state.Route, state.RoleTest
 		s.Subject = testSubject("%s: route the test route to %[3]s %[2]s (release %[4]s)")

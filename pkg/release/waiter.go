@@ -3,10 +3,15 @@ package release
 import (
 	"context"
 	"errors"
+	"fmt"
+	"path"
 	"time"
+
+	"github.com/go-git/go-git/v5/plumbing"
 
 	"github.com/bgrender/bgrender/pkg/config"
 	"github.com/bgrender/bgrender/pkg/gitops"
+	"github.com/bgrender/bgrender/pkg/render"
 	"github.com/bgrender/bgrender/pkg/state"
 	"github.com/bgrender/bgrender/pkg/wait"
 )
@@ -52,7 +57,16 @@ func (w *ControllerWaiter) Wait(ctx context.Context, dir string, cfg config.Conf
 
 // WaitWith waits on src for commit of app dir dir, reading repo r (which
 // the caller closes) to accept later revisions.
+//
+// When the app's state at commit has a hook running, the wait is also for
+// its Job to complete (wait.Job): a hook commit is applied once the
+// migration or test it runs has passed.
 func (w *ControllerWaiter) WaitWith(ctx context.Context, src wait.Source, wc config.Wait, r *gitops.Repo, dir, commit string) (wait.Result, error) {
+	if job, ns, err := runningHookJob(ctx, r, dir, commit); err != nil {
+		return wait.Result{}, err
+	} else if job != "" {
+		src = wait.Job(src, ns, job)
+	}
 	acc := &gitAcceptor{reopen: w.Open, repo: r, dir: dir}
 	defer acc.Close()
 	return wait.Wait(ctx, src, commit, acc, wait.Options{
@@ -123,4 +137,31 @@ func (a *gitAcceptor) Close() {
 		a.own.Close()
 		a.own = nil
 	}
+}
+
+// runningHookJob is the Job of the hook the app's state at commit runs, and
+// its namespace; "" when none runs.
+func runningHookJob(ctx context.Context, r *gitops.Repo, dir, commit string) (job, namespace string, err error) {
+	h := plumbing.NewHash(commit)
+	data, ok, err := r.FileAt(ctx, h, path.Join(dir, state.FileName))
+	if err != nil || !ok {
+		return "", "", err
+	}
+	st, err := state.Parse(state.FileName, data)
+	if err != nil {
+		return "", "", fmt.Errorf("%s at %s: %w", path.Join(dir, state.FileName), short(commit), err)
+	}
+	run := st.RunningHook()
+	if run == nil {
+		return "", "", nil
+	}
+	cfgData, ok, err := r.FileAt(ctx, h, path.Join(dir, config.FileName))
+	if err != nil || !ok {
+		return "", "", fmt.Errorf("%s at %s: %v", path.Join(dir, config.FileName), short(commit), err)
+	}
+	cfg, err := config.Parse(config.FileName, cfgData)
+	if err != nil {
+		return "", "", err
+	}
+	return render.HookJobName(st.App, run.Name, st.Test.ID, run.Attempt), cfg.Namespace, nil
 }

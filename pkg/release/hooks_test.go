@@ -1,0 +1,124 @@
+package release_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/bgrender/bgrender/pkg/config"
+	"github.com/bgrender/bgrender/pkg/gitops/gitopstest"
+	"github.com/bgrender/bgrender/pkg/release"
+	"github.com/bgrender/bgrender/pkg/render"
+	"github.com/bgrender/bgrender/pkg/state"
+	"github.com/bgrender/bgrender/pkg/wait"
+)
+
+// newHookEnv is newEngineEnv for an app with two afterDeploy hooks.
+func newHookEnv(t *testing.T) *engineEnv {
+	t.Helper()
+	cfg := engineConfig("shop", "ghcr.io/acme/shop")
+	cfg.Hooks = []config.Hook{
+		{Name: "migrate", When: config.HookAfterDeploy, Command: []string{"npm", "run", "migrate"}},
+		{Name: "ping", When: config.HookAfterDeploy, Command: []string{"npm", "run", "ping"}},
+	}
+	files, err := render.Scaffold(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if files[config.FileName], err = config.Marshal(cfg); err != nil {
+		t.Fatal(err)
+	}
+	s := state.New(cfg.App)
+	files, _, err = release.Files(cfg, files, s, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return newEngineEnvWith(t, files)
+}
+
+// TestEngineReleaseWithHooks: a release runs its afterDeploy hooks between
+// the test route and the smoke checks, each a commit with its Job and a
+// commit that records the outcome and removes the Job; the evidence names
+// them. A hook whose Job fails aborts the release, its failure recorded.
+func TestEngineReleaseWithHooks(t *testing.T) {
+	ctx := context.Background()
+	env := newHookEnv(t)
+	sum, err := env.e.Release(ctx, release.ReleaseOptions{Request: state.DeployRequest{Version: "v1"}})
+	if err != nil || sum.Outcome != release.Released || names(sum.Commits) != "deploy,route,hook,hook-done,hook,hook-done,verify,promote" {
+		t.Fatalf("v1: %s %s %v", sum.Outcome, names(sum.Commits), err)
+	}
+	st := env.state()
+	if ev := st.Active.Promotion.Evidence; ev == nil || strings.Join(ev.Hooks, ",") != "migrate#1,ping#1" {
+		t.Fatalf("evidence %+v, want the two hooks", st.Active.Promotion.Evidence)
+	}
+	// The hook's commit holds its Job; the next one removes it.
+	hookCommit := sum.Commits[2]
+	files := gitopstest.Files(t, env.url, hookCommit.Commit, engineDir)
+	if _, ok := files["overlays/hooks/migrate-1.yaml"]; !ok {
+		t.Fatalf("the hook commit has no Job: %v", files)
+	}
+	if _, ok := gitopstest.Files(t, env.url, "main", engineDir)["overlays/hooks/migrate-1.yaml"]; ok {
+		t.Errorf("the Job outlives its hook")
+	}
+	var hookTrailer string
+	for _, c := range gitopstest.Log(t, env.url, "main") {
+		if c.Hash.String() == hookCommit.Commit {
+			for _, tr := range c.Trailers {
+				if tr.Key == "Bgrender-Hook" {
+					hookTrailer = tr.Value
+				}
+			}
+		}
+	}
+	if hookTrailer != "migrate#1" {
+		t.Errorf("hook commit trailer Bgrender-Hook = %q", hookTrailer)
+	}
+
+	// v2's ping fails: its third wait (after the deploy's and migrate's).
+	base := len(env.waiter.waited)
+	env.waiter.fail = map[int]error{base + 2: &wait.FailedError{Source: "fake controller", Reason: wait.ReasonHookFailed,
+		Message: "Job default/shop-ping-r-x failed: BackoffLimitExceeded: Job has reached the specified backoff limit"}}
+	sum, err = env.e.Release(ctx, release.ReleaseOptions{Request: state.DeployRequest{Version: "v2"}})
+	var he *release.HookError
+	if !errors.As(err, &he) || he.Hook != "ping" || sum.Outcome != release.Aborted || names(sum.Commits) != "deploy,route,hook,hook-done,hook,hook-done,unroute,abort" {
+		t.Fatalf("v2: %s %s %v", sum.Outcome, names(sum.Commits), err)
+	}
+	if !strings.Contains(err.Error(), "BackoffLimitExceeded") {
+		t.Errorf("the error does not quote the Job controller: %v", err)
+	}
+	done := sum.Commits[5]
+	if !strings.Contains(done.Subject, "hook ping failed") {
+		t.Errorf("hook-done subject %q", done.Subject)
+	}
+	if st := env.state(); st.Test != nil || st.Active.Version != "v1" {
+		t.Fatalf("after the failed hook: %+v", st)
+	}
+}
+
+func TestEngineHookRefusals(t *testing.T) {
+	ctx := context.Background()
+	env := newHookEnv(t)
+	if _, err := env.e.RunHook(ctx, "ping", release.Expect{}); !errors.Is(err, state.ErrNoTest) {
+		t.Errorf("hook run with nothing under test: %v", err)
+	}
+	if _, err := env.e.Deploy(ctx, state.DeployRequest{Version: "v1"}, true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.e.RunHook(ctx, "seed", release.Expect{}); !release.IsUsage(err) || !strings.Contains(err.Error(), `no hook "seed" in bgrender.yaml (hooks: migrate, ping)`) {
+		t.Errorf("an unknown hook: %v", err)
+	}
+	head := env.head()
+	if _, err := env.e.Verify(ctx, release.Expect{}); !errors.Is(err, state.ErrNoEvidence) || !strings.Contains(err.Error(), "the afterDeploy hooks migrate, ping have not passed") {
+		t.Errorf("verify before the hooks: %v", err)
+	}
+	if env.head() != head {
+		t.Errorf("a refusal committed")
+	}
+	if _, err := env.e.RunHook(ctx, "migrate", release.Expect{}); err != nil {
+		t.Fatal(err)
+	}
+	if st := env.state(); !st.Test.Passed("migrate") || st.RunningHook() != nil {
+		t.Fatalf("after hook run migrate: %+v", st.Test.Hooks)
+	}
+}
