@@ -155,6 +155,7 @@ Examples:
 			routeCommand(g),
 			waitCommand(g),
 			verifyCommand(g),
+			hookCommand(g),
 			releaseCommand(g),
 			decommissionCommand(g),
 			statusCommand(g),

@@ -18,7 +18,11 @@
 // What cannot run here is stood in for, as little as possible:
 //
 //   - No container runtime: kwok makes a scheduled pod Running and Ready
-//     (or never Ready, when annotated kubetest.bgrender.dev/ready: "false").
+//     (or never Ready, when annotated kubetest.bgrender.dev/ready: "false"),
+//     and ends a Job's pod with exit code 0, or 1 when a container's command
+//     has the argument kubetest-exit-1 (or the pod's annotation
+//     kubetest.bgrender.dev/exit-code says so): a hook passes or fails by the
+//     Job controller's own conditions. There are no container logs.
 //     For each color with a Ready pod, Traffic runs one local process of a
 //     tiny HTTP app (pkg/smoke/smoketest.App) serving that pod's image tag
 //     as its version and its bgrender.io/release label.

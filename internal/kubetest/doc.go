@@ -15,7 +15,10 @@
 // ReplicaSets, Jobs complete or fail through their pods and foreground
 // deletion completes by the controllers' own logic. What is still stood in
 // for is the container runtime: a pod's readiness is what its annotations
-// say, not what a process does.
+// say, not what a process does (kubetest.bgrender.dev/ready: "false" keeps
+// it unready), and a Job's pod exits 0 unless its annotation
+// kubetest.bgrender.dev/exit-code or an argument "kubetest-exit-1" of a
+// container's command says otherwise. kwok keeps no container logs.
 //
 // Start here: [Start] gives a test its own cluster, stopped when the test
 // ends. A package whose tests share one cluster calls [Main] from TestMain and

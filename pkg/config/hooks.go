@@ -8,8 +8,9 @@ import (
 
 // When a hook runs.
 const (
-	// HookBeforeDeploy runs before the new color's pods exist: a migration
-	// that must precede them.
+	// HookBeforeDeploy would run before the new color's pods exist: a
+	// migration that must precede them. Not supported yet: validation
+	// refuses it.
 	HookBeforeDeploy = "beforeDeploy"
 	// HookAfterDeploy runs once the new color is up, before promotion: the
 	// classic place for migrations and in-cluster tests.
@@ -83,9 +84,9 @@ func (c Config) HooksWhen(when string) []Hook {
 var quantity = regexp.MustCompile(`^[0-9]+(\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$`)
 
 // maxHookNames leaves room, in a Job's 63-character name (its pods' job-name
-// label), for the release id (r- and 8 characters), an attempt and the
-// color.
-const maxHookNames = 63 - len("-r-xxxxxxxx-99-green")
+// label), for at least 10 characters that tell the runs apart (the release
+// id and the attempt, or their digest).
+const maxHookNames = 63 - len("-0123456789")
 
 func validateHooks(app string, hooks []Hook) error {
 	seen := map[string]bool{}
@@ -102,7 +103,9 @@ func validateHooks(app string, hooks []Hook) error {
 			return fmt.Errorf("%s.name %q: with the app's name it makes Job names longer than Kubernetes allows (%s-%s is %d characters, at most %d)", field, h.Name, app, h.Name, n, maxHookNames)
 		}
 		switch h.When {
-		case HookBeforeDeploy, HookAfterDeploy:
+		case HookAfterDeploy:
+		case HookBeforeDeploy:
+			return fmt.Errorf("%s.when %s: not supported yet (bgrender does not hold the new color's pods back while a hook runs); use afterDeploy, which runs once the new color is up and before any user reaches it, with a migration that the live version tolerates (expand/contract)", field, h.When)
 		default:
 			return fmt.Errorf("%s.when %q: must be %s or %s", field, h.When, HookBeforeDeploy, HookAfterDeploy)
 		}

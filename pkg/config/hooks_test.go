@@ -8,7 +8,7 @@ import (
 func TestHooksConfig(t *testing.T) {
 	base := "apiVersion: bgrender.io/v1alpha1\nkind: App\napp: myapp\nimage: ghcr.io/acme/myapp\n"
 	good := base + `hooks:
-- {name: migrate, when: beforeDeploy, command: [npm, run, migrate], resources: {requests: {cpu: 100m, memory: 128Mi}}}
+- {name: migrate, when: afterDeploy, command: [npm, run, migrate], resources: {requests: {cpu: 100m, memory: 128Mi}}}
 - {name: ping, when: afterDeploy, command: [npm, run, ping], backoffLimit: 2, activeDeadlineSeconds: 120, image: ghcr.io/acme/tools:1.2}
 `
 	c, err := Parse("b.yaml", []byte(good))
@@ -21,7 +21,7 @@ func TestHooksConfig(t *testing.T) {
 	if h, _ := c.HookNamed("ping"); h.Deadline() != 120 || h.Retries() != 2 {
 		t.Fatalf("ping: %+v", h)
 	}
-	if b, a := c.HooksWhen(HookBeforeDeploy), c.HooksWhen(HookAfterDeploy); len(b) != 1 || b[0].Name != "migrate" || len(a) != 1 || a[0].Name != "ping" {
+	if b, a := c.HooksWhen(HookBeforeDeploy), c.HooksWhen(HookAfterDeploy); len(b) != 0 || len(a) != 2 || a[0].Name != "migrate" || a[1].Name != "ping" {
 		t.Fatalf("HooksWhen: %+v %+v", b, a)
 	}
 	out, err := Marshal(c)
@@ -33,8 +33,9 @@ func TestHooksConfig(t *testing.T) {
 	}
 	for name, tc := range map[string]struct{ hooks, want string }{
 		"bad name":     {"- {name: Migrate, when: afterDeploy, command: [x]}", `hooks[0].name "Migrate"`},
-		"twice":        {"- {name: m, when: afterDeploy, command: [x]}\n- {name: m, when: beforeDeploy, command: [x]}", `hooks[1].name "m": two hooks`},
-		"long":         {"- {name: " + strings.Repeat("a", 40) + ", when: afterDeploy, command: [x]}", "longer than Kubernetes allows"},
+		"twice":        {"- {name: m, when: afterDeploy, command: [x]}\n- {name: m, when: afterDeploy, command: [x]}", `hooks[1].name "m": two hooks`},
+		"beforeDeploy": {"- {name: m, when: beforeDeploy, command: [x]}", "hooks[0].when beforeDeploy: not supported yet"},
+		"long":         {"- {name: " + strings.Repeat("a", 47) + ", when: afterDeploy, command: [x]}", "longer than Kubernetes allows"},
 		"bad when":     {"- {name: m, when: afterPromote, command: [x]}", `hooks[0].when "afterPromote"`},
 		"no command":   {"- {name: m, when: afterDeploy}", "hooks[0].command"},
 		"untagged":     {"- {name: m, when: afterDeploy, command: [x], image: ghcr.io/acme/tools}", `hooks[0].image "ghcr.io/acme/tools"`},

@@ -24,8 +24,9 @@ func (e *HookError) Unwrap() error { return e.Err }
 // RunHook runs hook name for the release under test, guarded by x: a commit
 // that adds its Job (state.RunHook), a wait until the controller applied
 // it and the Job completed, and a commit that records the outcome and
-// removes the Job (state.EndHook). A Job that failed is a *HookError, after
-// its outcome is committed. If the hook is already running (an earlier run
+// removes the Job (state.EndHook). A Job that failed (by its conditions,
+// or as the controller's health assessment of the commit, which adds
+// nothing else) is a *HookError, after its outcome is committed. If the hook is already running (an earlier run
 // stopped waiting), it waits for that run instead of starting another. A
 // timeout leaves the hook running: run it again to keep waiting.
 func (e *Engine) RunHook(ctx context.Context, name string, x Expect) ([]Result, error) {
@@ -72,7 +73,9 @@ func (e *Engine) runHook(ctx context.Context, name string, x Expect) error {
 			return state.EndHook(a.State, true, "")
 		}), StepOptions{})
 		return err
-	case errors.As(werr, &failed) && failed.Reason == wait.ReasonHookFailed:
+	case errors.As(werr, &failed):
+		// The commit added the Job and nothing else: the controller's
+		// failure (Argo CD's Degraded, Flux's health check) is the Job's.
 		msg := failed.Message
 		if _, err := e.Run(ctx, x.Guard(state.RoleTest, func(a *App) (state.State, error) {
 			return state.EndHook(a.State, false, msg)

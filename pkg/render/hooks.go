@@ -1,6 +1,8 @@
 package render
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"path"
 
@@ -25,13 +27,20 @@ const (
 
 // HookJobName is the name of the Job of one run of a hook:
 // <app>-<hook>-<release>, and -<attempt> from the second run on, so that a
-// run again is a new Job and never hits a Job's immutable template.
+// run again is a new Job and never hits a Job's immutable template. A name
+// longer than a Job may have (63 characters: its pods' job-name label)
+// ends in the first 10 hex digits of the release and attempt's digest
+// instead.
 func HookJobName(app, hook, release string, attempt int) string {
-	n := app + "-" + hook + "-" + release
+	run := release
 	if attempt > 1 {
-		n += fmt.Sprintf("-%d", attempt)
+		run += fmt.Sprintf("-%d", attempt)
 	}
-	return n
+	if n := app + "-" + hook + "-" + run; len(n) <= 63 {
+		return n
+	}
+	sum := sha256.Sum256([]byte(run))
+	return app + "-" + hook + "-" + hex.EncodeToString(sum[:])[:10]
 }
 
 // hookFile is the running hook's file, relative to overlays/; "" when no

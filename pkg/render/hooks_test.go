@@ -110,3 +110,17 @@ spec:
 		t.Errorf("a template with generators: %v", err)
 	}
 }
+
+func TestHookJobName(t *testing.T) {
+	if got := HookJobName("shop", "migrate", "r-3f9a2c1d0e", 1); got != "shop-migrate-r-3f9a2c1d0e" {
+		t.Errorf("first run: %s", got)
+	}
+	if got := HookJobName("shop", "migrate", "r-3f9a2c1d0e", 2); got != "shop-migrate-r-3f9a2c1d0e-2" {
+		t.Errorf("second run: %s", got)
+	}
+	app, hook := strings.Repeat("a", 30), strings.Repeat("m", 21) // 52: the longest config allows
+	long := HookJobName(app, hook, "r-3f9a2c1d0e", 12)
+	if len(long) > 63 || !strings.HasPrefix(long, app+"-"+hook+"-") || long == HookJobName(app, hook, "r-3f9a2c1d0e", 13) {
+		t.Errorf("long names: %s (%d), must fit 63 and differ per run", long, len(long))
+	}
+}

@@ -57,6 +57,23 @@ spec:
 			t.Errorf("done after %d polls: the Job cannot have completed before the first look", res.Polls)
 		}
 	})
+	t.Run("fails by its command", func(t *testing.T) {
+		c.Apply(t, `apiVersion: batch/v1
+kind: Job
+metadata: {name: app-ping-r-cccccccc, namespace: `+ns+`}
+spec:
+  backoffLimit: 0
+  template:
+    spec:
+      restartPolicy: Never
+      containers: [{name: hook, image: ghcr.io/acme/app:v1, command: [npm, run, ping, kubetest-exit-1]}]
+`)
+		_, err := waitFor("app-ping-r-cccccccc")
+		var fe *wait.FailedError
+		if !errors.As(err, &fe) || fe.Reason != wait.ReasonHookFailed || !strings.Contains(fe.Message, "BackoffLimitExceeded") {
+			t.Fatalf("got %v, want HookFailed", err)
+		}
+	})
 	t.Run("fails", func(t *testing.T) {
 		job("app-migrate-r-bbbbbbbb", "1")
 		_, err := waitFor("app-migrate-r-bbbbbbbb")

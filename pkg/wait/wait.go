@@ -58,8 +58,11 @@ type FailedError struct {
 
 func (e *FailedError) Error() string {
 	s := fmt.Sprintf("%s failed to apply %s: %s: %s", e.Source, shortSHA(e.Commit), e.Reason, e.Message)
-	if e.Reason == ReasonDeletionStuck {
+	switch e.Reason {
+	case ReasonDeletionStuck:
 		s = fmt.Sprintf("%s applied %s, but what it deletes is stuck: %s: %s", e.Source, shortSHA(e.Commit), e.Reason, e.Message)
+	case ReasonHookFailed:
+		s = fmt.Sprintf("%s applied %s, but its hook Job failed: %s", e.Source, shortSHA(e.Commit), e.Message)
 	}
 	for _, w := range e.Workloads {
 		s += "; " + w
