@@ -156,6 +156,7 @@ Examples:
 			waitCommand(g),
 			verifyCommand(g),
 			hookCommand(g),
+			unholdCommand(g),
 			releaseCommand(g),
 			decommissionCommand(g),
 			statusCommand(g),

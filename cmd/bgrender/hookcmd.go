@@ -3,6 +3,7 @@ package main
 import (
 	"github.com/urfave/cli/v2"
 
+	"github.com/bgrender/bgrender/pkg/release"
 	"github.com/bgrender/bgrender/pkg/state"
 )
 
@@ -47,5 +48,27 @@ waiting for that Job.
 				return err
 			},
 		}},
+	}
+}
+
+func unholdCommand(g *globals) *cli.Command {
+	var p prOpts
+	return &cli.Command{
+		Name:      "unhold",
+		Usage:     "start the pods of a release held for its beforeDeploy hooks",
+		UsageText: "bgrender [global options] unhold [--pr]",
+		Description: `deploy of an app with beforeDeploy hooks commits the new color with no pods,
+runs the hooks, then starts the pods (this commit) and adds the test route. If
+a hook failed and you ran it again by hand (hook run), unhold and route
+finish the deploy.
+
+` + examples("bgrender --app apps/myapp hook run migrate && bgrender --app apps/myapp unhold && bgrender --app apps/myapp wait && bgrender --app apps/myapp route"),
+		Flags: prFlags(&p),
+		Action: func(c *cli.Context) error {
+			if c.Args().Present() {
+				return usagef("unhold takes no arguments")
+			}
+			return g.transition(c.Context, p.publisher(g, c), release.Transition(state.Unhold))
+		},
 	}
 }

@@ -8,9 +8,9 @@ import (
 
 // When a hook runs.
 const (
-	// HookBeforeDeploy would run before the new color's pods exist: a
-	// migration that must precede them. Not supported yet: validation
-	// refuses it.
+	// HookBeforeDeploy runs before the new color's pods exist (its
+	// Deployment is applied at 0 replicas, its ConfigMaps and Secrets in
+	// place): a migration that must precede them.
 	HookBeforeDeploy = "beforeDeploy"
 	// HookAfterDeploy runs once the new color is up, before promotion: the
 	// classic place for migrations and in-cluster tests.
@@ -103,9 +103,7 @@ func validateHooks(app string, hooks []Hook) error {
 			return fmt.Errorf("%s.name %q: with the app's name it makes Job names longer than Kubernetes allows (%s-%s is %d characters, at most %d)", field, h.Name, app, h.Name, n, maxHookNames)
 		}
 		switch h.When {
-		case HookAfterDeploy:
-		case HookBeforeDeploy:
-			return fmt.Errorf("%s.when %s: not supported yet (bgrender does not hold the new color's pods back while a hook runs); use afterDeploy, which runs once the new color is up and before any user reaches it, with a migration that the live version tolerates (expand/contract)", field, h.When)
+		case HookBeforeDeploy, HookAfterDeploy:
 		default:
 			return fmt.Errorf("%s.when %q: must be %s or %s", field, h.When, HookBeforeDeploy, HookAfterDeploy)
 		}

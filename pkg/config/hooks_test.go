@@ -34,7 +34,6 @@ func TestHooksConfig(t *testing.T) {
 	for name, tc := range map[string]struct{ hooks, want string }{
 		"bad name":     {"- {name: Migrate, when: afterDeploy, command: [x]}", `hooks[0].name "Migrate"`},
 		"twice":        {"- {name: m, when: afterDeploy, command: [x]}\n- {name: m, when: afterDeploy, command: [x]}", `hooks[1].name "m": two hooks`},
-		"beforeDeploy": {"- {name: m, when: beforeDeploy, command: [x]}", "hooks[0].when beforeDeploy: not supported yet"},
 		"long":         {"- {name: " + strings.Repeat("a", 47) + ", when: afterDeploy, command: [x]}", "longer than Kubernetes allows"},
 		"bad when":     {"- {name: m, when: afterPromote, command: [x]}", `hooks[0].when "afterPromote"`},
 		"no command":   {"- {name: m, when: afterDeploy}", "hooks[0].command"},

@@ -64,15 +64,36 @@ func (e *Engine) deploy(ctx context.Context, req state.DeployRequest, split bool
 	res, err := e.Run(ctx, func(a *App) (state.State, error) {
 		split = split && e.waits(a.Config)
 		req.Unrouted = split
+		if len(a.Config.HooksWhen(config.HookBeforeDeploy)) > 0 {
+			if !split {
+				return a.State, Usagef("%s: its beforeDeploy hooks run as commits bgrender waits on: deploy with a controller to wait on (wait.controller in %s), not as a pull request or a dry run", a.Dir, config.FileName)
+			}
+			req.Hold = true
+		}
 		req.ReleaseID = NewReleaseID(a.State.App, req.Version, req.Color, a.Repo.Head().String(), e.now().UnixNano())
 		return state.Deploy(a.State, req)
 	}, StepOptions{})
 	if err != nil || !split {
 		return err
 	}
+	p := e.cmd(res.Dir)
 	if err := e.wait(ctx, res); err != nil {
-		p := e.cmd(res.Dir)
 		return fmt.Errorf("%s: the release is deployed without its test route, but waiting for commit %s failed: %w; once it is applied run `%s route`, or `%s abort`", res.Dir, short(res.Commit), err, p, p)
+	}
+	if t := res.Next.Test; t != nil && t.Held {
+		// The color's objects are there, its Deployment at 0 replicas:
+		// the migrations run before any of its pods.
+		x := Expect{Release: t.ID}
+		if err := e.runHooks(ctx, res.Config, config.HookBeforeDeploy, x); err != nil {
+			return fmt.Errorf("%s: %w; %s has no pods: `%s abort` removes it", res.Dir, err, t.Describe(), p)
+		}
+		unheld, err := e.Run(ctx, x.Guard(state.RoleTest, Transition(state.Unhold)), StepOptions{})
+		if err != nil {
+			return err
+		}
+		if err := e.wait(ctx, unheld); err != nil {
+			return fmt.Errorf("%s: the release's pods are committed, but waiting for commit %s failed: %w; once it is applied run `%s route`, or `%s abort`", res.Dir, short(unheld.Commit), err, p, p)
+		}
 	}
 	_, err = e.Run(ctx, Transition(state.Route), StepOptions{})
 	return err

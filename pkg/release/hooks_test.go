@@ -14,13 +14,17 @@ import (
 	"github.com/bgrender/bgrender/pkg/wait"
 )
 
-// newHookEnv is newEngineEnv for an app with two afterDeploy hooks.
-func newHookEnv(t *testing.T) *engineEnv {
+// newHookEnv is newEngineEnv for an app with two afterDeploy hooks (or
+// the hooks given).
+func newHookEnv(t *testing.T, hooks ...config.Hook) *engineEnv {
 	t.Helper()
 	cfg := engineConfig("shop", "ghcr.io/acme/shop")
 	cfg.Hooks = []config.Hook{
 		{Name: "migrate", When: config.HookAfterDeploy, Command: []string{"npm", "run", "migrate"}},
 		{Name: "ping", When: config.HookAfterDeploy, Command: []string{"npm", "run", "ping"}},
+	}
+	if len(hooks) > 0 {
+		cfg.Hooks = hooks
 	}
 	files, err := render.Scaffold(cfg)
 	if err != nil {
@@ -120,5 +124,39 @@ func TestEngineHookRefusals(t *testing.T) {
 	}
 	if st := env.state(); !st.Test.Passed("migrate") || st.RunningHook() != nil {
 		t.Fatalf("after hook run migrate: %+v", st.Test.Hooks)
+	}
+}
+
+// TestEngineReleaseBeforeDeploy: with a beforeDeploy migration the new
+// color is committed with no pods, the migration runs, then its pods, then
+// its test route. A failed migration deploys no pod and leaves an abort.
+func TestEngineReleaseBeforeDeploy(t *testing.T) {
+	ctx := context.Background()
+	env := newHookEnv(t, config.Hook{Name: "migrate", When: config.HookBeforeDeploy, Command: []string{"npm", "run", "migrate"}})
+	sum, err := env.e.Release(ctx, release.ReleaseOptions{Request: state.DeployRequest{Version: "v1"}})
+	if err != nil || sum.Outcome != release.Released || names(sum.Commits) != "deploy,hook,hook-done,unhold,route,verify,promote" {
+		t.Fatalf("v1: %s %s %v", sum.Outcome, names(sum.Commits), err)
+	}
+	if d := sum.Commits[0]; !d.Next.Test.Held || !strings.Contains(d.Subject, "with no pods until its beforeDeploy hooks pass") {
+		t.Errorf("the deploy commit: held %v, subject %q", d.Next.Test.Held, d.Subject)
+	}
+	held := gitopstest.Files(t, env.url, sum.Commits[1].Commit, engineDir)
+	if !strings.Contains(held["overlays/blue/kustomization.yaml"], "count: 0") {
+		t.Errorf("while the migration runs, blue's kustomization does not hold its pods:\n%s", held["overlays/blue/kustomization.yaml"])
+	}
+
+	base := len(env.waiter.waited)
+	env.waiter.fail = map[int]error{base + 1: &wait.FailedError{Source: "fake controller", Reason: wait.ReasonHookFailed, Message: "Job default/shop-migrate-r-x failed: BackoffLimitExceeded: Job has reached the specified backoff limit"}}
+	sum, err = env.e.Release(ctx, release.ReleaseOptions{Request: state.DeployRequest{Version: "v2"}})
+	if err == nil || sum.Outcome != release.Aborted || names(sum.Commits) != "deploy,hook,hook-done,abort" || !strings.Contains(err.Error(), "BackoffLimitExceeded") {
+		t.Fatalf("v2: %s %s %v", sum.Outcome, names(sum.Commits), err)
+	}
+	for _, c := range sum.Commits {
+		if c.Next.Test != nil && !c.Next.Test.Held {
+			t.Errorf("commit %s gave v2 pods after its migration failed", c.Transition)
+		}
+	}
+	if st := env.state(); st.Test != nil || st.Active.Version != "v1" {
+		t.Fatalf("after the failed migration: %+v", st)
 	}
 }

@@ -42,12 +42,17 @@ func SpecOf(t state.Transition) Spec {
 				return fmt.Sprintf("%s: deploy", next.App)
 			}
 			subject := fmt.Sprintf("%s: deploy %s to %s (release %s)", next.App, t.Version, t.Color, t.ID)
-			if t.Unrouted {
+			if t.Held {
+				subject += " with no pods until its beforeDeploy hooks pass"
+			} else if t.Unrouted {
 				subject += " without test route yet"
 			}
 			return subject
 		}
 		s.Hint = func(cmd string, cfg config.Config, next state.State) string {
+			if next.Test != nil && next.Test.Held {
+				return "waiting for the color to be applied before its beforeDeploy hooks run"
+			}
 			if !next.TestRouted() {
 				return "waiting for the subset to be applied before routing to it"
 			}
@@ -64,6 +69,9 @@ func SpecOf(t state.Transition) Spec {
 		s.Hint = func(string, config.Config, state.State) string {
 			return "waiting for the hook's Job to complete"
 		}
+	case state.TUnhold:
+		s.Step, s.Role = state.Unhold, state.RoleTest
+		s.Subject = testSubject("%s: start the pods of %s in %s (release %s): its beforeDeploy hooks passed")
 	case state.THookDone:
 		s.Role = state.RoleTest
 		s.Subject = func(_, next state.State) string {

@@ -256,11 +256,19 @@ func (r *renderer) colorKustomization(rel state.Release) *yaml.RNode {
 			),
 		)),
 	}
+	count := -1
 	if n := r.cfg.Standby.Replicas; n != nil && r.s.Standby != nil && r.s.Standby.ID == rel.ID {
-		// The warm standby shrinks; its autoscalers go, or they would
-		// scale it back. A rollback makes it active: full size again.
+		count = *n
+	}
+	if rel.Held {
+		count = 0 // no pods until its beforeDeploy hooks passed
+	}
+	if count >= 0 {
+		// The warm standby shrinks (a held release has none); its
+		// autoscalers go, or they would scale it back. A rollback makes
+		// it active, Unhold lets it run: full size again.
 		rest = append(rest,
-			kv("replicas", seq(b.mapping(kv("name", str(r.cfg.App)), kv("count", integer(*n))))),
+			kv("replicas", seq(b.mapping(kv("name", str(r.cfg.App)), kv("count", integer(count))))),
 			kv("patches", seq(b.mapping(
 				kv("target", b.mapping(kv("kind", str("HorizontalPodAutoscaler")))),
 				kv("patch", str("$patch: delete\napiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata:\n  name: standby\n")),

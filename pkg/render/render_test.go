@@ -260,6 +260,8 @@ func hookCases(t testing.TB) []tcase {
 	if err := cfg.Validate(); err != nil {
 		t.Fatalf("hook case config: %v", err)
 	}
+	before := cfg
+	before.Hooks = []config.Hook{{Name: "migrate", When: config.HookBeforeDeploy, Command: []string{"npm", "run", "migrate"}}}
 	hook := func(name string) func(state.State) (state.State, error) {
 		return func(s state.State) (state.State, error) { return state.RunHook(s, name) }
 	}
@@ -273,6 +275,15 @@ func hookCases(t testing.TB) []tcase {
 			deployments: []wantDeployment{blue1, green2}, subsets: []string{"blue", "green"}, rules: rules, jobs: []string{"myapp-migrate-r-bbbbbbbb"}},
 		{name: "hook-second-attempt", cfg: cfg, s: steps(t, "myapp", append(base, hook("ping"), end(false), hook("ping"))...),
 			deployments: []wantDeployment{blue1, green2}, subsets: []string{"blue", "green"}, rules: rules, jobs: []string{"myapp-ping-r-bbbbbbbb-2"}},
+		{
+			// A beforeDeploy migration: the color's objects are applied,
+			// its Deployment at 0 replicas (its autoscalers removed), while
+			// the Job runs.
+			name: "hook-before-deploy", cfg: before,
+			s: steps(t, "myapp", deploy("v1", "r-aaaaaaaa"), promote, func(s state.State) (state.State, error) {
+				return state.Deploy(s, state.DeployRequest{Version: "2.0", ReleaseID: "r-bbbbbbbb", Hold: true})
+			}, hook("migrate")),
+			deployments: []wantDeployment{blue1, green2}, subsets: []string{"blue", "green"}, rules: []wantRule{{"myapp-default", "blue", false}}, jobs: []string{"myapp-migrate-r-bbbbbbbb"}},
 		{name: "hook-ended", cfg: cfg, s: steps(t, "myapp", append(base, hook("migrate"), end(true))...),
 			deployments: []wantDeployment{blue1, green2}, subsets: []string{"blue", "green"}, rules: rules},
 	}

@@ -141,9 +141,15 @@ func (s State) Validate() error {
 		if role.r != nil && role.r.Unrouted {
 			return fmt.Errorf("%s: only a release under test can be unrouted", role.name)
 		}
+		if role.r != nil && role.r.Held {
+			return fmt.Errorf("%s: only a release under test can be held", role.name)
+		}
+	}
+	if t := s.Test; t != nil && t.Held && !t.Unrouted {
+		return errors.New("test: a held release has no pods, so no test route either")
 	}
 	switch s.Last.Name {
-	case TInit, TDeploy, TPromote, TRollback, TAbort, TDecommission, TVerify, TRoute, TUnroute, TRouteAdopted, THook, THookDone:
+	case TInit, TDeploy, TPromote, TRollback, TAbort, TDecommission, TVerify, TRoute, TUnroute, TRouteAdopted, THook, THookDone, TUnhold:
 	default:
 		return fmt.Errorf("lastTransition.name: unknown transition %q", s.Last.Name)
 	}

@@ -11,6 +11,9 @@ import (
 const (
 	THook     Transition = "hook"
 	THookDone Transition = "hook-done"
+	// TUnhold gives a held release under test its pods, once its
+	// beforeDeploy hooks passed.
+	TUnhold Transition = "unhold"
 )
 
 // Hook outcomes.
@@ -125,4 +128,19 @@ func validateHookRuns(runs []HookRun) error {
 		return fmt.Errorf("hooks: %d runs are running; one runs at a time", running)
 	}
 	return nil
+}
+
+// Unhold gives the held release under test its pods (Held off); it stays
+// without its test route until Route.
+func Unhold(s State) (State, error) {
+	if s.Test == nil || !s.Test.Held {
+		return s, refuse(s, ErrInvalidArgs, "no release under test is held")
+	}
+	if h := s.RunningHook(); h != nil {
+		return s, refuse(s, ErrInvalidArgs, "hook %s is still running for %s; wait for it first", h.Name, s.Test.Describe())
+	}
+	next := s.clone()
+	next.Test.Held = false
+	next.Last = lastFor(TUnhold, *next.Test)
+	return next, nil
 }

@@ -84,3 +84,42 @@ func TestHooks(t *testing.T) {
 		t.Errorf("two running hooks validate: %v", err)
 	}
 }
+
+func TestHold(t *testing.T) {
+	s, err := Deploy(New("myapp"), DeployRequest{Version: "v1", ReleaseID: "r-aaaaaaaa", Hold: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !s.Test.Held || !s.Test.Unrouted {
+		t.Fatalf("a held deploy: %+v", s.Test)
+	}
+	if _, err := Route(s); err == nil || !strings.Contains(err.Error(), "no pods yet") {
+		t.Errorf("route a held release: %v", err)
+	}
+	if _, err := Promote(s, PromoteRequest{Force: true, Reason: "x"}); err == nil {
+		t.Errorf("promote a held release")
+	}
+	run, _ := RunHook(s, "migrate")
+	if _, err := Unhold(run); err == nil {
+		t.Errorf("unhold while its hook runs")
+	}
+	done, _ := EndHook(run, true, "")
+	free, err := Unhold(done)
+	if err != nil || free.Test.Held || !free.Test.Unrouted || free.Last.Name != TUnhold {
+		t.Fatalf("unhold: %+v, %v", free.Test, err)
+	}
+	if _, err := Unhold(free); err == nil {
+		t.Errorf("unhold twice")
+	}
+	for _, tc := range []struct{ prev, next State }{{New("myapp"), s}, {done, free}} {
+		got, err := Replay(tc.prev, StepOf(tc.next), tc.next)
+		if err != nil || !Equal(got, tc.next) {
+			t.Fatalf("replay of %s: %v", tc.next.Last.Name, err)
+		}
+	}
+	bad := s.Clone()
+	bad.Test.Unrouted = false
+	if err := bad.Validate(); err == nil {
+		t.Errorf("a held release with a test route validates")
+	}
+}

@@ -39,7 +39,7 @@ func Replay(s State, step Step, recorded State) (State, error) {
 	case TDeploy:
 		req := DeployRequest{Version: step.Version, Color: step.Color, ReleaseID: step.Release, Replace: s.Test != nil}
 		if recorded.Test != nil {
-			req.Unrouted, req.Snapshot = recorded.Test.Unrouted, recorded.Test.Snapshot
+			req.Unrouted, req.Snapshot, req.Hold = recorded.Test.Unrouted, recorded.Test.Snapshot, recorded.Test.Held
 		}
 		return Deploy(s, req)
 	case TVerify:
@@ -65,6 +65,8 @@ func Replay(s State, step Step, recorded State) (State, error) {
 		return expect(RoleTest, Unroute)
 	case TRouteAdopted:
 		return RouteAdopted(s)
+	case TUnhold:
+		return expect(RoleTest, Unhold)
 	case THook:
 		if recorded.Test == nil || len(recorded.Test.Hooks) == 0 {
 			return s, refuse(s, ErrInvalidArgs, "the hook commit records no hook run")

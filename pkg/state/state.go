@@ -69,6 +69,10 @@ type Release struct {
 	// Replaces, on a release under test, is the warm standby it took the
 	// color of: an abort puts it back as it was.
 	Replaces *Release `json:"replaces,omitempty" yaml:"replaces,omitempty"`
+	// Held is set while a release under test has its color's objects but no
+	// pods (its Deployment at 0 replicas), until its beforeDeploy hooks have
+	// passed (Unhold).
+	Held bool `json:"held,omitempty" yaml:"held,omitempty"`
 	// Hooks are the hook runs of this release, in order (see RunHook).
 	Hooks []HookRun `json:"hooks,omitempty" yaml:"hooks,omitempty"`
 }

@@ -52,6 +52,9 @@ type DeployRequest struct {
 	Unrouted bool
 	// Snapshot is the digest of what the new release's color runs.
 	Snapshot string
+	// Hold deploys the color with no pods (and without its test route)
+	// until Unhold: its beforeDeploy hooks run first.
+	Hold bool
 }
 
 // Deploy puts a new release into the idle color behind the test route. It
@@ -102,7 +105,7 @@ func Deploy(s State, req DeployRequest) (State, error) {
 	case next.Test != nil:
 		replaces = next.Test.Replaces // a replaced test had taken it before
 	}
-	next.Test = &Release{ID: req.ReleaseID, Version: req.Version, Color: color, Unrouted: req.Unrouted, Snapshot: req.Snapshot, Replaces: replaces}
+	next.Test = &Release{ID: req.ReleaseID, Version: req.Version, Color: color, Unrouted: req.Unrouted || req.Hold, Held: req.Hold, Snapshot: req.Snapshot, Replaces: replaces}
 	if next.Adopted != nil {
 		next.Adopted.Routed = true // everyone else stays on it, through the app's routes
 	}
@@ -129,6 +132,9 @@ func Promote(s State, req PromoteRequest) (State, error) {
 	}
 	if h := s.RunningHook(); h != nil {
 		return s, refuse(s, ErrInvalidArgs, "hook %s is still running for %s; wait for it and end it before promoting", h.Name, s.Test.Describe())
+	}
+	if s.Test.Held {
+		return s, refuse(s, ErrInvalidArgs, "%s has no pods yet (held for its beforeDeploy hooks); nothing to promote to", s.Test.Describe())
 	}
 	if !req.Force {
 		if err := evidenceFor(s, *s.Test); err != nil {
@@ -297,6 +303,9 @@ func Route(s State) (State, error) {
 	}
 	if !s.Test.Unrouted {
 		return s, refuse(s, ErrInvalidArgs, "the test route already leads to %s", s.Test.Describe())
+	}
+	if s.Test.Held {
+		return s, refuse(s, ErrInvalidArgs, "%s has no pods yet: its beforeDeploy hooks run first (`bgrender hook run NAME`), then `bgrender unhold`", s.Test.Describe())
 	}
 	next := s.clone()
 	next.Test.Unrouted = false
