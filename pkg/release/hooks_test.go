@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/bgrender/bgrender/pkg/config"
+	"github.com/bgrender/bgrender/pkg/gitops"
 	"github.com/bgrender/bgrender/pkg/gitops/gitopstest"
 	"github.com/bgrender/bgrender/pkg/release"
 	"github.com/bgrender/bgrender/pkg/render"
@@ -158,5 +159,53 @@ func TestEngineReleaseBeforeDeploy(t *testing.T) {
 	}
 	if st := env.state(); st.Test != nil || st.Active.Version != "v1" {
 		t.Fatalf("after the failed migration: %+v", st)
+	}
+}
+
+// TestCheckHookJobs: check passes an app while its hook's Job is committed,
+// and names a Job edited by hand (another image) or left behind after its
+// hook ended: each is drift from the state.
+func TestCheckHookJobs(t *testing.T) {
+	ctx := context.Background()
+	env := newHookEnv(t)
+	if _, err := env.e.Deploy(ctx, state.DeployRequest{Version: "v1"}, false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.e.Run(ctx, release.Transition(func(s state.State) (state.State, error) { return state.RunHook(s, "migrate") }), release.StepOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	check := func() release.AppReport {
+		t.Helper()
+		r, err := gitops.Open(ctx, gitops.Options{Repo: env.url, Branch: "main", ReadOnly: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Close()
+		reports, err := (&release.Checker{Builder: &render.Builder{}}).Check(ctx, r, nil, []string{engineDir})
+		if err != nil || len(reports) != 1 {
+			t.Fatalf("check: %v %v", reports, err)
+		}
+		return reports[0]
+	}
+	if rep := check(); !rep.OK {
+		t.Fatalf("an app with its hook running: %v", rep.Findings)
+	}
+	job := engineDir + "/overlays/hooks/migrate-1.yaml"
+	files := gitopstest.Files(t, env.url, "main", engineDir)
+	edited := strings.Replace(files["overlays/hooks/migrate-1.yaml"], "image: ghcr.io/acme/shop:v1", "image: ghcr.io/evil/tool:latest", 1)
+	if edited == files["overlays/hooks/migrate-1.yaml"] {
+		t.Fatal("the Job does not run the release's image")
+	}
+	gitopstest.Seed(t, env.url, "main", map[string]string{job: edited}, "edit the hook's Job")
+	if rep := check(); rep.OK || !strings.Contains(strings.Join(rep.Findings, "\n"), "overlays/hooks/migrate-1.yaml") {
+		t.Errorf("a Job with another image: %v", rep.Findings)
+	}
+	gitopstest.Seed(t, env.url, "main", map[string]string{job: files["overlays/hooks/migrate-1.yaml"]}, "restore the Job")
+	if _, err := env.e.Run(ctx, release.Transition(func(s state.State) (state.State, error) { return state.EndHook(s, true, "") }), release.StepOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	gitopstest.Seed(t, env.url, "main", map[string]string{job: files["overlays/hooks/migrate-1.yaml"]}, "leave the Job behind")
+	if rep := check(); rep.OK || !strings.Contains(strings.Join(rep.Findings, "\n"), "overlays/hooks/migrate-1.yaml") {
+		t.Errorf("a Job left behind: %v", rep.Findings)
 	}
 }
