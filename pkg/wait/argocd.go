@@ -175,6 +175,52 @@ func (a *ArgoCDREST) liveObject(ctx context.Context, r ArgoResource) (map[string
 	return obj, nil
 }
 
+// Logs reads the last lines of the logs of a resource's pods through the
+// server's logs API (GET /api/v1/applications/{name}/logs with kind, group
+// and resourceName; its answer is a stream of {"result": {"content": ...}}
+// objects).
+func (a *ArgoCDREST) Logs(ctx context.Context, ref ObjectRef, lines int) ([]string, error) {
+	q := url.Values{"namespace": {ref.Namespace}, "resourceName": {ref.Name}, "group": {ref.Group}, "kind": {ref.Kind},
+		"tailLines": {fmt.Sprint(lines)}, "follow": {"false"}}
+	body, err := a.get(ctx, "/logs", q)
+	if err != nil {
+		return nil, err
+	}
+	defer body.Close()
+	dec := json.NewDecoder(io.LimitReader(body, 1<<20))
+	var out []string
+	for {
+		var entry struct {
+			Result struct {
+				Content string `json:"content"`
+				Last    bool   `json:"last"`
+			} `json:"result"`
+			Error *struct {
+				Message string `json:"message"`
+			} `json:"error"`
+		}
+		if err := dec.Decode(&entry); err != nil {
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			return out, a.redact(fmt.Errorf("read the logs: %w", err))
+		}
+		if entry.Error != nil {
+			return out, errors.New(entry.Error.Message)
+		}
+		if entry.Result.Last {
+			break
+		}
+		if c := strings.TrimRight(entry.Result.Content, "\n"); c != "" {
+			out = append(out, c)
+		}
+	}
+	if len(out) > lines {
+		out = out[len(out)-lines:]
+	}
+	return out, nil
+}
+
 // get sends GET /api/v1/applications/{name}{suffix} with the query q (and
 // appNamespace) and returns the body of a 200 answer.
 func (a *ArgoCDREST) get(ctx context.Context, suffix string, q url.Values) (io.ReadCloser, error) {

@@ -3,6 +3,7 @@ package wait
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -59,7 +60,7 @@ func (g *jobGate) Observe(ctx context.Context, commit string, acc Acceptor, now 
 	if c := findCondition(st.Status.Conditions, "Failed"); c != nil && c.Status == "True" {
 		return obs, &FailedError{Source: g.Name(), Commit: commit, Reason: ReasonHookFailed,
 			Message:   fmt.Sprintf("%s failed: %s: %s (%d pod(s) failed)", what, c.Reason, c.Message, st.Status.Failed),
-			Workloads: []string{fmt.Sprintf("its pods' logs are not read through %s: kubectl logs -n %s job/%s", g.Name(), g.namespace, g.name)}}
+			Workloads: []string{g.logs(ctx)}}
 	}
 	if c := findCondition(st.Status.Conditions, "Complete"); c != nil && c.Status == "True" {
 		return obs, nil
@@ -67,4 +68,31 @@ func (g *jobGate) Observe(ctx context.Context, commit string, acc Acceptor, now 
 	obs.Done = false
 	obs.Waiting = fmt.Sprintf("%s: %d active, %d succeeded, %d failed", what, st.Status.Active, st.Status.Succeeded, st.Status.Failed)
 	return obs, nil
+}
+
+// LogReader is a Source that can read the last lines of a workload's pods'
+// logs (Argo CD's logs API).
+type LogReader interface {
+	Logs(ctx context.Context, ref ObjectRef, lines int) ([]string, error)
+}
+
+// hookLogLines is how many lines of a failed hook's log are quoted.
+const hookLogLines = 20
+
+// logs quotes the last lines of the Job's pods' logs where the source can
+// read them, and says where they are otherwise.
+func (g *jobGate) logs(ctx context.Context) string {
+	where := fmt.Sprintf("kubectl logs -n %s job/%s", g.namespace, g.name)
+	lr, ok := g.Source.(LogReader)
+	if !ok {
+		return fmt.Sprintf("its pods' logs are not read through %s: %s", g.Name(), where)
+	}
+	lines, err := lr.Logs(ctx, ObjectRef{Group: "batch", Version: "v1", Kind: "Job", Namespace: g.namespace, Name: g.name}, hookLogLines)
+	switch {
+	case err != nil:
+		return fmt.Sprintf("its pods' logs could not be read through %s (%v): %s", g.Name(), err, where)
+	case len(lines) == 0:
+		return fmt.Sprintf("%s has no log lines for its pods: %s", g.Name(), where)
+	}
+	return "last lines of its log:\n  " + strings.Join(lines, "\n  ")
 }

@@ -2,7 +2,11 @@ package wait_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -85,4 +89,56 @@ spec:
 			t.Errorf("the error does not say where the logs are: %v", err)
 		}
 	})
+}
+
+// TestJobGateArgoCDLogs: through Argo CD's REST API, a failed hook's error
+// quotes the last lines of its pods' logs from the logs API, and says where
+// they are when that API cannot serve them.
+func TestJobGateArgoCDLogs(t *testing.T) {
+	app := loadApp(t, syncedFile)
+	job := map[string]any{"apiVersion": "batch/v1", "kind": "Job", "metadata": map[string]any{"name": "app-migrate-r-1", "namespace": "default"},
+		"status": map[string]any{"failed": 1, "conditions": []any{map[string]any{"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded", "message": "Job has reached the specified backoff limit"}}}}
+	for name, tc := range map[string]struct {
+		logs string // the logs API's body; "" answers 500
+		want string
+	}{
+		"logs": {
+			logs: `{"result":{"content":"migrating 0042_add_column","podName":"app-migrate-r-1-x"}}` + "\n" + `{"result":{"content":"error: relation \"orders\" does not exist"}}` + "\n" + `{"result":{"content":"","last":true}}` + "\n",
+			want: "last lines of its log:\n  migrating 0042_add_column\n  error: relation \"orders\" does not exist",
+		},
+		"no logs API": {want: "its pods' logs could not be read through argocd app app"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			var logQuery url.Values
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				switch r.URL.Path {
+				case "/api/v1/applications/app":
+					json.NewEncoder(w).Encode(app)
+				case "/api/v1/applications/app/resource":
+					manifest, _ := json.Marshal(job)
+					json.NewEncoder(w).Encode(map[string]string{"manifest": string(manifest)})
+				case "/api/v1/applications/app/logs":
+					logQuery = r.URL.Query()
+					if tc.logs == "" {
+						http.Error(w, `{"message":"the server could not find the requested resource"}`, http.StatusInternalServerError)
+						return
+					}
+					w.Write([]byte(tc.logs))
+				default:
+					http.NotFound(w, r)
+				}
+			}))
+			defer srv.Close()
+			src := wait.Job(&wait.ArgoCDREST{Server: srv.URL, Token: token, App: "app", HTTPClient: srv.Client()}, "default", "app-migrate-r-1")
+			_, err := src.Observe(context.Background(), refSHA, nil, mustTime(t, refFinished).Add(time.Minute))
+			var fe *wait.FailedError
+			if !errors.As(err, &fe) || fe.Reason != wait.ReasonHookFailed || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v, want HookFailed saying %q", err, tc.want)
+			}
+			if logQuery.Get("kind") != "Job" || logQuery.Get("group") != "batch" || logQuery.Get("resourceName") != "app-migrate-r-1" || logQuery.Get("follow") != "false" {
+				t.Errorf("logs query %v", logQuery)
+			}
+		})
+	}
 }
