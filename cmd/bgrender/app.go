@@ -157,6 +157,7 @@ Examples:
 			verifyCommand(g),
 			hookCommand(g),
 			unholdCommand(g),
+			analyzeCommand(g),
 			releaseCommand(g),
 			decommissionCommand(g),
 			statusCommand(g),

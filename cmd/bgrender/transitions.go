@@ -9,6 +9,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/bgrender/bgrender/pkg/analysis"
 	"github.com/bgrender/bgrender/pkg/release"
 	"github.com/bgrender/bgrender/pkg/state"
 )
@@ -44,6 +45,11 @@ func (g *globals) engine(pub release.Publisher, o waitOpts, v *verifyOpts, onCom
 	}
 	if v != nil {
 		e.Smoke = &cliSmoker{g: g, v: *v}
+		e.Analyst = &analysis.ConfigAnalyst{Getenv: g.getenv, OnMeasure: func(m analysis.Measurement) {
+			if !g.json() {
+				fmt.Fprintln(g.stderr, "analysis:", m)
+			}
+		}}
 	}
 	return e
 }

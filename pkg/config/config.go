@@ -66,6 +66,8 @@ type Config struct {
 	// Hooks are commands run as Jobs for a release: migrations and
 	// in-cluster tests.
 	Hooks []Hook `yaml:"hooks,omitempty"`
+	// Analysis judges a release by its metrics in Prometheus.
+	Analysis *Analysis `yaml:"analysis,omitempty"`
 }
 
 // Standby shapes the warm standby: the previous active color, kept for a
@@ -348,6 +350,11 @@ func (c Config) Validate() error {
 	}
 	if err := validateHooks(c.App, c.Hooks); err != nil {
 		return err
+	}
+	if c.Analysis != nil {
+		if err := c.Analysis.Validate(); err != nil {
+			return err
+		}
 	}
 	if err := c.Wait.Validate(); err != nil {
 		return err

@@ -68,6 +68,9 @@ func EvidenceLines(ev state.Evidence) []string {
 	if len(ev.Hooks) > 0 {
 		lines = append(lines, "Hooks passed: "+strings.Join(ev.Hooks, ", "))
 	}
+	if len(ev.Analysis) > 0 {
+		lines = append(lines, "Analysis passed: "+strings.Join(ev.Analysis, ", "))
+	}
 	return lines
 }
 

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bgrender/bgrender/pkg/analysis"
 	"github.com/bgrender/bgrender/pkg/config"
 	"github.com/bgrender/bgrender/pkg/state"
 )
@@ -201,6 +202,23 @@ func (e *Engine) Verify(ctx context.Context, x Expect) (Result, error) {
 		ev.Checks = append(ev.Checks, c.Name)
 	}
 	ev.Hooks = passedHooks(a.Config, *a.State.Test)
+	if a.Config.Analysis != nil {
+		if e.Analyst == nil {
+			return Result{}, Usagef("%s: its analysis cannot be run: the engine has no Analyst", a.Dir)
+		}
+		vars, err := analysis.VarsFor(a.Config, a.State, analysis.PhaseTest)
+		if err != nil {
+			return Result{}, err
+		}
+		rep, err := e.Analyst.Analyze(ctx, a.Config, vars)
+		if err != nil {
+			return Result{}, fmt.Errorf("%s: verify %s: analysis: %w", a.Dir, a.State.Test.Describe(), err)
+		}
+		if err := analysis.Verdict(rep); err != nil {
+			return Result{}, fmt.Errorf("%s: verify %s: %w", a.Dir, a.State.Test.Describe(), err)
+		}
+		ev.Analysis = analysis.Summary(rep)
+	}
 	return e.Run(ctx, x.Guard(state.RoleTest, func(a *App) (state.State, error) {
 		return state.Verify(a.State, ev)
 	}), StepOptions{Extra: EvidenceLines(ev)})

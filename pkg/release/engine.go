@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/bgrender/bgrender/pkg/analysis"
 	"github.com/bgrender/bgrender/pkg/config"
 	"github.com/bgrender/bgrender/pkg/gitops"
 	"github.com/bgrender/bgrender/pkg/render"
@@ -51,6 +52,9 @@ type Engine struct {
 	Waiter Waiter
 	// Smoke runs the app's smoke checks (nil: none can be run).
 	Smoke Smoker
+	// Analyst runs an app's metric analysis (analysis: in its config);
+	// nil refuses to verify an app that has one.
+	Analyst Analyst
 	// OnCommit receives each commit as it lands, in order (nil: none); an
 	// error from it stops the engine.
 	OnCommit func(Result) error
@@ -78,6 +82,11 @@ type Waiter interface {
 	// app with cfg.
 	Configured(cfg config.Config) bool
 	Wait(ctx context.Context, dir string, cfg config.Config, commit string) (wait.Result, error)
+}
+
+// Analyst judges a release by its metrics.
+type Analyst interface {
+	Analyze(ctx context.Context, cfg config.Config, vars config.AnalysisVars) (analysis.Report, error)
 }
 
 // Smoker runs an app's smoke checks against release r, through the test

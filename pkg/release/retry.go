@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/bgrender/bgrender/internal/ctxsleep"
 	"github.com/bgrender/bgrender/pkg/gitops"
 	"github.com/bgrender/bgrender/pkg/state"
 )
@@ -85,14 +86,7 @@ func (rt Retrier) sleep(ctx context.Context, d time.Duration) error {
 	if rt.Sleep != nil {
 		return rt.Sleep(ctx, d)
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+	return ctxsleep.Sleep(ctx, d)
 }
 
 // short is a commit hash's first 7 digits.

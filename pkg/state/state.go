@@ -93,6 +93,9 @@ type Evidence struct {
 	// Hooks names the afterDeploy hooks (in-cluster tests) that passed for
 	// the release before it was verified, "name#attempt".
 	Hooks []string `json:"hooks,omitempty" yaml:"hooks,omitempty"`
+	// Analysis names the metrics that passed the release's analysis, with
+	// their last values ("error-ratio=0.002").
+	Analysis []string `json:"analysis,omitempty" yaml:"analysis,omitempty"`
 	// VerifiedAt is when verification finished, RFC 3339 in UTC.
 	VerifiedAt string `json:"verifiedAt" yaml:"verifiedAt"`
 }

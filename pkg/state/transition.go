@@ -290,6 +290,7 @@ func Verify(s State, ev Evidence) (State, error) {
 	cp := ev
 	cp.Checks = append([]string(nil), ev.Checks...)
 	cp.Hooks = append([]string(nil), ev.Hooks...)
+	cp.Analysis = append([]string(nil), ev.Analysis...)
 	next.Test.Evidence = &cp
 	next.Last = lastFor(TVerify, *next.Test)
 	return next, nil
@@ -338,6 +339,9 @@ func cloneEvidence(e *Evidence) *Evidence {
 	c.Checks = append([]string(nil), e.Checks...)
 	if e.Hooks != nil {
 		c.Hooks = append([]string(nil), e.Hooks...)
+	}
+	if e.Analysis != nil {
+		c.Analysis = append([]string(nil), e.Analysis...)
 	}
 	return &c
 }

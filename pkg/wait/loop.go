@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/bgrender/bgrender/internal/ctxsleep"
 )
 
 // Defaults of Options.
@@ -242,13 +244,4 @@ func Wait(ctx context.Context, src Source, commit string, acc Acceptor, o Option
 	}
 }
 
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
+func sleep(ctx context.Context, d time.Duration) error { return ctxsleep.Sleep(ctx, d) }
