@@ -41,9 +41,13 @@
 //     selector selects, and it writes each route's status.parents as such a
 //     controller does: Accepted when the parent Gateway exists, has the
 //     listener and allows routes from the route's namespace (allowedRoutes
-//     from Same or All; a Selector is not evaluated), ResolvedRefs when
+//     from Same, All, or a Selector's matchLabels), ResolvedRefs when
 //     every backend Service exists, at the route's generation. A route no
 //     parent accepts programs nothing.
+//   - No Prometheus service discovery: the stand-in pods count their
+//     requests and 5xx answers (smoketest.App, /metrics), and Traffic
+//     serves all of them on one scrape target (Traffic.MetricsTarget) that
+//     the real Prometheus of internal/promtest scrapes every second.
 //
 // Every test starts the cluster WithControllers, and none writes a
 // Deployment's or a Job's status: the controllers do.

@@ -3,6 +3,8 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -43,6 +45,10 @@ type Traffic struct {
 	// Service by name (send Host "<app>"): with no VirtualService bound to
 	// the mesh, its calls reach every color.
 	MeshURL string
+	// MetricsTarget (host:port) serves, at /metrics, the request and error
+	// counters of every stand-in pod (smoketest.App.WriteMetrics): one
+	// scrape target standing in for Prometheus's discovery of the pods.
+	MetricsTarget string
 
 	t         testing.TB
 	client    dynamic.Interface
@@ -55,7 +61,11 @@ type Traffic struct {
 	// AppOptions gives the stand-in pods of a version their behaviour.
 	appOptions map[string][]smoketest.AppOption
 	pods       map[state.Color]*smoketest.App
-	lastErr    error
+	// retired are stand-in pods replaced since, whose counters stay
+	// exported (a counter never goes back, as a pod's metrics outlive it
+	// in Prometheus).
+	retired []*smoketest.App
+	lastErr error
 }
 
 // StartTraffic starts the stand-ins for app's objects in namespace.
@@ -66,6 +76,26 @@ func StartTraffic(t testing.TB, client dynamic.Interface, namespace, app string)
 	tr.GatewayURL = tr.gateway.URL
 	tr.mesh = smoketest.StartMeshCaller(t, nil)
 	tr.MeshURL = tr.mesh.URL
+	metrics := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
+		fmt.Fprint(w, "# TYPE app_requests_total counter\n# TYPE app_errors_total counter\n")
+		tr.mu.Lock()
+		seen := map[*smoketest.App]bool{}
+		var apps []*smoketest.App
+		for _, p := range tr.pods {
+			apps = append(apps, p)
+		}
+		apps = append(apps, tr.retired...)
+		tr.mu.Unlock()
+		for _, a := range apps {
+			if !seen[a] {
+				seen[a] = true
+				a.WriteMetrics(w, tr.app)
+			}
+		}
+	}))
+	t.Cleanup(metrics.Close)
+	tr.MetricsTarget = strings.TrimPrefix(metrics.URL, "http://")
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
@@ -149,6 +179,11 @@ func (tr *Traffic) sync(ctx context.Context) error {
 		return err
 	}
 	tr.mu.Lock()
+	for c, old := range tr.pods {
+		if pods[c] != old {
+			tr.retired = append(tr.retired, old)
+		}
+	}
 	tr.pods = pods
 	tr.mu.Unlock()
 	for _, p := range []struct {

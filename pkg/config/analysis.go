@@ -29,6 +29,16 @@ type Analysis struct {
 	FailureLimit int      `yaml:"failureLimit,omitempty"`
 	InitialDelay Duration `yaml:"initialDelay,omitempty"`
 	Window       Duration `yaml:"window,omitempty"`
+	// AfterSwitch, when set, makes release judge the live release again
+	// after the switch, Count times Interval apart (the same metrics, with
+	// the color now taking all traffic); a failure rolls back.
+	AfterSwitch *AfterSwitch `yaml:"afterSwitch,omitempty"`
+}
+
+// AfterSwitch is the window of the analysis after the switch.
+type AfterSwitch struct {
+	Interval Duration `yaml:"interval,omitempty"`
+	Count    int      `yaml:"count"`
 }
 
 // Prometheus says how to reach Prometheus. Credentials come from the
@@ -151,7 +161,29 @@ func (a Analysis) Validate() error {
 	if a.FailureLimit < 0 {
 		return fmt.Errorf("analysis.failureLimit %d: must not be negative", a.FailureLimit)
 	}
+	if as := a.AfterSwitch; as != nil {
+		if as.Count < 1 || as.Count > 1000 {
+			return fmt.Errorf("analysis.afterSwitch.count %d: must be between 1 and 1000", as.Count)
+		}
+		if as.Interval.Duration < 0 {
+			return fmt.Errorf("analysis.afterSwitch.interval %s: must not be negative", as.Interval)
+		}
+	}
 	return nil
+}
+
+// Live is the analysis release runs after the switch: the same metrics
+// over the afterSwitch window; ok is false when there is none.
+func (a Analysis) Live() (Analysis, bool) {
+	if a.AfterSwitch == nil {
+		return a, false
+	}
+	live := a
+	live.Count, live.InitialDelay = a.AfterSwitch.Count, Duration{}
+	if a.AfterSwitch.Interval.Duration > 0 {
+		live.Interval = a.AfterSwitch.Interval
+	}
+	return live, true
 }
 
 // checkQueryTemplate parses a query template and executes it with every

@@ -16,6 +16,16 @@ func TestAnalysisConfig(t *testing.T) {
 	if a.Count != 5 || a.Window.Duration != a.Interval.Duration || a.Metrics[0].OnEmpty != OnEmptyFail {
 		t.Fatalf("defaults: %+v", a)
 	}
+	if _, ok := a.Live(); ok {
+		t.Errorf("Live() without afterSwitch")
+	}
+	withLive, err := Parse("b.yaml", []byte(good+"  afterSwitch: {count: 10, interval: 15s}\n  initialDelay: 2m\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if live, ok := withLive.Analysis.WithDefaults().Live(); !ok || live.Count != 10 || live.Interval.Seconds() != 15 || live.InitialDelay.Duration != 0 || len(live.Metrics) != 1 {
+		t.Errorf("Live() = %+v, %v", live, ok)
+	}
 	for name, tc := range map[string]struct{ yaml, want string }{
 		"no metrics":    {base + "  metrics: []\n", "analysis.metrics: at least one"},
 		"unknown name":  {base + "  metrics: [{name: m, query: '{{.Pod}}', max: 1}]\n", "analysis.metrics[0].query"},
@@ -27,6 +37,7 @@ func TestAnalysisConfig(t *testing.T) {
 		"credentials":   {strings.Replace(base, "http://prometheus:9090", "http://u:p@prometheus:9090", 1) + "  metrics: [{name: m, query: up, max: 1}]\n", "analysis.prometheus.address"},
 		"header env":    {strings.Replace(base, "env: PROM_AUTH", "env: 'bad name'", 1) + "  metrics: [{name: m, query: up, max: 1}]\n", `analysis.prometheus.headers[0].env "bad name"`},
 		"twice":         {base + "  metrics: [{name: m, query: up, max: 1}, {name: m, query: up, max: 2}]\n", `analysis.metrics[1].name "m"`},
+		"afterSwitch":   {base + "  metrics: [{name: m, query: up, max: 1}]\n  afterSwitch: {count: 0}\n", "analysis.afterSwitch.count 0"},
 		"negative wait": {base + "  metrics: [{name: m, query: up, max: 1}]\n  initialDelay: -1s\n", "analysis.initialDelay"},
 	} {
 		t.Run(name, func(t *testing.T) {

@@ -353,7 +353,8 @@ func (e *Engine) release(ctx context.Context, o ReleaseOptions, sum *Summary) er
 	}
 	nothingBefore := a.State.Standby == nil && a.State.Adopted == nil
 	rollback := func(cause error) error {
-		res, err := e.Run(ctx, Transition(state.Rollback), StepOptions{Suffix: " after a failed release", Extra: []string{"Cause: " + cause.Error()}})
+		res, err := e.Run(ctx, Transition(func(s state.State) (state.State, error) { return state.RollbackBecause(s, cause.Error()) }),
+			StepOptions{Suffix: " after a failed release", Extra: []string{"Cause: " + cause.Error()}})
 		if err != nil {
 			return finish(Failed, errors.Join(cause, fmt.Errorf("rollback: %w", err)))
 		}
@@ -374,6 +375,12 @@ func (e *Engine) release(ctx context.Context, o ReleaseOptions, sum *Summary) er
 		}
 		return rollback(fmt.Errorf("checks on the default route: %w", err))
 	}
+	if err := e.analyzeLive(ctx, a); err != nil {
+		if nothingBefore {
+			return finish(Failed, fmt.Errorf("the analysis after the switch did not pass and there is no previous release to roll back to: %w", err))
+		}
+		return rollback(fmt.Errorf("analysis after the switch: %w", err))
+	}
 	if o.DecommissionAfter > 0 && a.State.Standby != nil {
 		e.progress("keeping %s warm for %s before decommissioning it", a.State.Standby.Describe(), o.DecommissionAfter)
 		if err := e.sleep(ctx, o.DecommissionAfter); err != nil {
@@ -391,4 +398,31 @@ func (e *Engine) sleep(ctx context.Context, d time.Duration) error {
 		return e.Sleep(ctx, d)
 	}
 	return Retrier{}.sleep(ctx, d)
+}
+
+// analyzeLive runs the app's analysis after the switch (analysis.afterSwitch)
+// on the release that now takes all traffic; nil when there is none, or it
+// passed.
+func (e *Engine) analyzeLive(ctx context.Context, a *App) error {
+	if a.Config.Analysis == nil {
+		return nil
+	}
+	live, ok := a.Config.Analysis.Live()
+	if !ok {
+		return nil
+	}
+	if e.Analyst == nil {
+		return Usagef("%s: its analysis cannot be run: the engine has no Analyst", a.Dir)
+	}
+	vars, err := analysis.VarsFor(a.Config, a.State, analysis.PhaseLive)
+	if err != nil {
+		return err
+	}
+	cfg := a.Config
+	cfg.Analysis = &live
+	rep, err := e.Analyst.Analyze(ctx, cfg, vars)
+	if err != nil {
+		return err
+	}
+	return analysis.Verdict(rep)
 }

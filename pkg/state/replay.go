@@ -54,7 +54,13 @@ func Replay(s State, step Step, recorded State) (State, error) {
 		}
 		return expect(RoleTest, func(s State) (State, error) { return Promote(s, req) })
 	case TRollback:
-		return expect(RoleStandby, Rollback)
+		cause := ""
+		for _, r := range []*Release{recorded.Standby, recorded.Test} {
+			if r != nil && s.Active != nil && r.ID == s.Active.ID {
+				cause = r.RollbackCause
+			}
+		}
+		return expect(RoleStandby, func(s State) (State, error) { return RollbackBecause(s, cause) })
 	case TAbort:
 		return expect(RoleTest, Abort)
 	case TDecommission:

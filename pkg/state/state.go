@@ -73,6 +73,9 @@ type Release struct {
 	// pods (its Deployment at 0 replicas), until its beforeDeploy hooks have
 	// passed (Unhold).
 	Held bool `json:"held,omitempty" yaml:"held,omitempty"`
+	// RollbackCause says why this release was rolled back after it went
+	// live, when release did it (e.g. the analysis that failed).
+	RollbackCause string `json:"rollbackCause,omitempty" yaml:"rollbackCause,omitempty"`
 	// Hooks are the hook runs of this release, in order (see RunHook).
 	Hooks []HookRun `json:"hooks,omitempty" yaml:"hooks,omitempty"`
 }

@@ -186,7 +186,29 @@ func Rollback(s State) (State, error) {
 	}
 	next := s.clone()
 	next.Active, next.Standby = next.Standby, next.Active
+	next.Active.RollbackCause = "" // live again
 	next.Last = lastFor(TRollback, *next.Active)
+	return next, nil
+}
+
+// maxCause bounds a recorded rollback cause.
+const maxCause = 2000
+
+// RollbackBecause is Rollback, recording cause on the release rolled back
+// from (a release's failure after the switch: the measurement that failed).
+func RollbackBecause(s State, cause string) (State, error) {
+	next, err := Rollback(s)
+	if err != nil || cause == "" {
+		return next, err
+	}
+	if len(cause) > maxCause {
+		cause = cause[:maxCause] + "…"
+	}
+	for _, r := range []*Release{next.Standby, next.Test} {
+		if r != nil && s.Active != nil && r.ID == s.Active.ID {
+			r.RollbackCause = cause
+		}
+	}
 	return next, nil
 }
 

@@ -2,6 +2,7 @@ package smoketest
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -17,6 +18,12 @@ const VersionHeader = "x-app-version"
 
 // ReadyPath is the path on which an App that is not ready answers 503.
 const ReadyPath = "/ready"
+
+// MetricsPath is where an App serves its request and error counters in
+// Prometheus's text format: app_requests_total and app_errors_total (the
+// 5xx answers), labelled app, color, version and release. Requests to it
+// are not counted, nor recorded.
+const MetricsPath = "/metrics"
 
 // Body is the JSON an App answers with (unless a Handle option replaces it).
 type Body struct {
@@ -54,6 +61,8 @@ type App struct {
 	done chan struct{}
 
 	mu       sync.Mutex
+	served   int // requests answered, but to MetricsPath
+	errors   int // of them, with a 5xx
 	ready    bool
 	noHeader bool
 	behave   []*behaviour
@@ -143,7 +152,19 @@ func (a *App) Requests() []Request {
 	return out
 }
 
+// Counts are the requests the app answered (but to MetricsPath) and how
+// many of them with a 5xx.
+func (a *App) Counts() (requests, errors int) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.served, a.errors
+}
+
 func (a *App) serve(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == MetricsPath {
+		a.serveMetrics(w)
+		return
+	}
 	body, _ := io.ReadAll(r.Body)
 	a.mu.Lock()
 	a.requests = append(a.requests, Request{Method: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery, Host: r.Host, Header: r.Header.Clone(), Body: string(body)})
@@ -185,14 +206,40 @@ func (a *App) serve(w http.ResponseWriter, r *http.Request) {
 	case status != 0:
 		reply.Error = http.StatusText(status)
 	case h != nil:
-		h(w, r)
+		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		h(sw, r)
+		a.count(sw.status)
 		return
 	case r.URL.Path == ReadyPath && !reply.Ready:
 		status = http.StatusServiceUnavailable
 	default:
 		status = http.StatusOK
 	}
+	a.count(status)
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(reply)
+}
+
+func (a *App) count(status int) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.served++
+	if status >= 500 {
+		a.errors++
+	}
+}
+
+// WriteMetrics writes the app's counters in Prometheus's text format, for
+// app (the label app).
+func (a *App) WriteMetrics(w io.Writer, app string) {
+	requests, errors := a.Counts()
+	labels := fmt.Sprintf(`app=%q,color=%q,version=%q,release=%q`, app, string(a.Color), a.Version, a.Release)
+	fmt.Fprintf(w, "app_requests_total{%s} %d\napp_errors_total{%s} %d\n", labels, requests, labels, errors)
+}
+
+func (a *App) serveMetrics(w http.ResponseWriter) {
+	w.Header().Set("Content-Type", "text/plain; version=0.0.4")
+	fmt.Fprint(w, "# TYPE app_requests_total counter\n# TYPE app_errors_total counter\n")
+	a.WriteMetrics(w, "")
 }
