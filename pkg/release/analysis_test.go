@@ -9,7 +9,6 @@ import (
 	"github.com/bgrender/bgrender/pkg/config"
 	"github.com/bgrender/bgrender/pkg/gitops/gitopstest"
 	"github.com/bgrender/bgrender/pkg/release"
-	"github.com/bgrender/bgrender/pkg/render"
 	"github.com/bgrender/bgrender/pkg/state"
 )
 
@@ -39,18 +38,7 @@ func TestVerifyRunsTheAnalysis(t *testing.T) {
 	max := 0.05
 	cfg.Analysis = &config.Analysis{Prometheus: config.Prometheus{Address: "http://prometheus:9090"},
 		Metrics: []config.Metric{{Name: "error-ratio", Query: `x{color="{{.Color}}"}`, Max: &max}}}
-	files, err := render.Scaffold(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if files[config.FileName], err = config.Marshal(cfg); err != nil {
-		t.Fatal(err)
-	}
-	s := state.New(cfg.App)
-	if files, _, err = release.Files(cfg, files, s, s); err != nil {
-		t.Fatal(err)
-	}
-	env := newEngineEnvWith(t, files)
+	env := newEngineEnvFor(t, cfg)
 	if _, err := env.e.Deploy(ctx, state.DeployRequest{Version: "v1"}, true); err != nil {
 		t.Fatal(err)
 	}
@@ -108,18 +96,7 @@ func TestReleaseRollsBackOnBadMetrics(t *testing.T) {
 	cfg.Analysis = &config.Analysis{Prometheus: config.Prometheus{Address: "http://prometheus:9090"},
 		Metrics:     []config.Metric{{Name: "error-ratio", Query: `x{color="{{.Color}}"}`, Max: &max}},
 		AfterSwitch: &config.AfterSwitch{Count: 3}}
-	files, err := render.Scaffold(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if files[config.FileName], err = config.Marshal(cfg); err != nil {
-		t.Fatal(err)
-	}
-	s := state.New(cfg.App)
-	if files, _, err = release.Files(cfg, files, s, s); err != nil {
-		t.Fatal(err)
-	}
-	env := newEngineEnvWith(t, files)
+	env := newEngineEnvFor(t, cfg)
 	env.e.Analyst = &phaseAnalyst{failLive: map[string]bool{"v2": true}}
 	if sum, err := env.e.Release(ctx, release.ReleaseOptions{Request: state.DeployRequest{Version: "v1"}}); err != nil || sum.Outcome != release.Released {
 		t.Fatalf("v1: %s %v", sum.Outcome, err)

@@ -87,7 +87,12 @@ type engineEnv struct {
 // engine over it.
 func newEngineEnv(t *testing.T) *engineEnv {
 	t.Helper()
-	cfg := engineConfig("shop", "ghcr.io/acme/shop")
+	return newEngineEnvFor(t, engineConfig("shop", "ghcr.io/acme/shop"))
+}
+
+// newEngineEnvFor is newEngineEnv for the scaffold of an app with cfg.
+func newEngineEnvFor(t *testing.T, cfg config.Config) *engineEnv {
+	t.Helper()
 	files, err := render.Scaffold(cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -27,19 +27,7 @@ func newHookEnv(t *testing.T, hooks ...config.Hook) *engineEnv {
 	if len(hooks) > 0 {
 		cfg.Hooks = hooks
 	}
-	files, err := render.Scaffold(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if files[config.FileName], err = config.Marshal(cfg); err != nil {
-		t.Fatal(err)
-	}
-	s := state.New(cfg.App)
-	files, _, err = release.Files(cfg, files, s, s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return newEngineEnvWith(t, files)
+	return newEngineEnvFor(t, cfg)
 }
 
 // TestEngineReleaseWithHooks: a release runs its afterDeploy hooks between

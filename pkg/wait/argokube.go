@@ -122,16 +122,10 @@ func (a *ArgoCDKube) Observe(ctx context.Context, commit string, acc Acceptor, n
 const inClusterServer = "https://kubernetes.default.svc"
 
 func (a *ArgoCDKube) liveObject(ctx context.Context, r ArgoResource) (map[string]any, error) {
-	k, ok := liveKinds[schema.GroupKind{Group: r.Group, Kind: r.Kind}]
-	if !ok || r.Version == "" {
-		return nil, nil
+	if _, ok := liveKinds[schema.GroupKind{Group: r.Group, Kind: r.Kind}]; !ok || r.Version == "" {
+		return nil, nil // not a kind it reads: Argo CD's words stand alone
 	}
-	gvr := schema.GroupVersionResource{Group: r.Group, Version: r.Version, Resource: k.resource}
-	u, err := a.Client.Resource(gvr).Namespace(r.Namespace).Get(ctx, r.Name, metav1.GetOptions{})
-	if err != nil {
-		return nil, fmt.Errorf("get the live %s %s: %w", r.Kind, resourceName(r), kubeError(err))
-	}
-	return u.Object, nil
+	return kubeLive(ctx, a.Client, ObjectRef{Group: r.Group, Version: r.Version, Kind: r.Kind, Namespace: r.Namespace, Name: r.Name})
 }
 
 func (a *ArgoCDKube) check() error {

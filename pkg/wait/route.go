@@ -10,6 +10,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
 )
 
 // ObjectRef names a live object to read.
@@ -174,7 +175,7 @@ func judgeRoute(r Route, obj map[string]any) (waiting, failed string) {
 
 // kubeLive reads an object through a dynamic client, for the kinds of
 // liveKinds; a 404 is a nil map.
-func kubeLive(ctx context.Context, get func(schema.GroupVersionResource, string, string) (map[string]any, error), ref ObjectRef) (map[string]any, error) {
+func kubeLive(ctx context.Context, client dynamic.Interface, ref ObjectRef) (map[string]any, error) {
 	k, ok := liveKinds[schema.GroupKind{Group: ref.Group, Kind: ref.Kind}]
 	if !ok {
 		return nil, Permanent(fmt.Errorf("cannot read a %s: not a kind bgrender reads", ref.Kind))
@@ -183,37 +184,26 @@ func kubeLive(ctx context.Context, get func(schema.GroupVersionResource, string,
 	if version == "" {
 		version = k.version
 	}
-	obj, err := get(schema.GroupVersionResource{Group: ref.Group, Version: version, Resource: k.resource}, ref.Namespace, ref.Name)
+	gvr := schema.GroupVersionResource{Group: ref.Group, Version: version, Resource: k.resource}
+	u, err := client.Resource(gvr).Namespace(ref.Namespace).Get(ctx, ref.Name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, kubeError(err)
 	}
-	return obj, nil
+	return u.Object, nil
 }
 
 // Live reads an object through the Kubernetes API.
 func (f *FluxKustomization) Live(ctx context.Context, ref ObjectRef) (map[string]any, error) {
-	return kubeLive(ctx, func(gvr schema.GroupVersionResource, ns, name string) (map[string]any, error) {
-		u, err := f.Client.Resource(gvr).Namespace(ns).Get(ctx, name, metav1.GetOptions{})
-		if err != nil {
-			return nil, err
-		}
-		return u.Object, nil
-	}, ref)
+	return kubeLive(ctx, f.Client, ref)
 }
 
 // Live reads an object through the Kubernetes API, which must be the
 // Application's destination cluster (Argo CD's own).
 func (a *ArgoCDKube) Live(ctx context.Context, ref ObjectRef) (map[string]any, error) {
-	return kubeLive(ctx, func(gvr schema.GroupVersionResource, ns, name string) (map[string]any, error) {
-		u, err := a.Client.Resource(gvr).Namespace(ns).Get(ctx, name, metav1.GetOptions{})
-		if err != nil {
-			return nil, err
-		}
-		return u.Object, nil
-	}, ref)
+	return kubeLive(ctx, a.Client, ref)
 }
 
 // Live reads an object of the app through the Argo CD server's resource
