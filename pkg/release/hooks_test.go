@@ -13,6 +13,8 @@ import (
 	"github.com/bgrender/bgrender/pkg/render"
 	"github.com/bgrender/bgrender/pkg/state"
 	"github.com/bgrender/bgrender/pkg/wait"
+	"sigs.k8s.io/kustomize/kyaml/kio"
+	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
 
 // newHookEnv is newEngineEnv for an app with two afterDeploy hooks (or
@@ -195,5 +197,70 @@ func TestCheckHookJobs(t *testing.T) {
 	gitopstest.Seed(t, env.url, "main", map[string]string{job: files["overlays/hooks/migrate-1.yaml"]}, "leave the Job behind")
 	if rep := check(); rep.OK || !strings.Contains(strings.Join(rep.Findings, "\n"), "overlays/hooks/migrate-1.yaml") {
 		t.Errorf("a Job left behind: %v", rep.Findings)
+	}
+}
+
+// TestHookJobOfAnAdoptedApp: on testdata's podinfo taken over (its
+// ConfigMap per color, its ServiceAccount shared in base/), the hook Job
+// of the release under test reads the color's ConfigMap under its -<color>
+// name, runs as the shared ServiceAccount, and the real kustomize build
+// has both for it to use.
+func TestHookJobOfAnAdoptedApp(t *testing.T) {
+	ctx := context.Background()
+	cfg := engineConfig("podinfo", "ghcr.io/stefanprodan/podinfo")
+	cfg.Container = "podinfod"
+	cfg.Hooks = []config.Hook{{Name: "migrate", When: config.HookAfterDeploy, Command: []string{"podcli", "migrate"}}}
+	ch, _, err := release.Init(cfg, engineDir, podinfoPlain(t), release.InitOptions{Adopt: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := newEngineEnvWith(t, ch.Files)
+	if _, err := env.e.Deploy(ctx, state.DeployRequest{Version: "6.5.0"}, false); err != nil {
+		t.Fatal(err)
+	}
+	res, err := env.e.Run(ctx, release.Transition(func(s state.State) (state.State, error) { return state.RunHook(s, "migrate") }), release.StepOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	color := string(res.Next.Test.Color)
+	files := render.Files{}
+	for p, b := range gitopstest.Files(t, env.url, "main", engineDir) {
+		files[p] = []byte(b)
+	}
+	var b render.Builder
+	built, err := b.BuildFiles(files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nodes, err := kio.FromBytes(built)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := map[string]bool{}
+	var job *yaml.RNode
+	for _, n := range nodes {
+		names[n.GetKind()+"/"+n.GetName()] = true
+		if n.GetKind() == "Job" {
+			job = n
+		}
+	}
+	if job == nil || job.GetName() != "podinfo-migrate-"+res.Next.Test.ID {
+		t.Fatalf("no Job podinfo-migrate-%s in the build", res.Next.Test.ID)
+	}
+	c := "spec.template.spec.containers.[name=migrate]."
+	for path, want := range map[string]string{
+		c + "image":                             "ghcr.io/stefanprodan/podinfo:6.5.0",
+		c + "envFrom.[=].configMapRef.name":     "podinfo-config-" + color,
+		"spec.template.spec.serviceAccountName": "podinfo",
+	} {
+		v, err := job.Pipe(yaml.Lookup(strings.Split(path, ".")...))
+		if err != nil || yaml.GetValue(v) != want {
+			t.Errorf("Job %s = %q, want %q", path, yaml.GetValue(v), want)
+		}
+	}
+	for _, want := range []string{"ConfigMap/podinfo-config-" + color, "ServiceAccount/podinfo"} {
+		if !names[want] {
+			t.Errorf("the build has no %s for the Job", want)
+		}
 	}
 }
