@@ -14,6 +14,7 @@ import (
 	"github.com/bgrender/bgrender/pkg/config"
 	"github.com/bgrender/bgrender/pkg/gate"
 	"github.com/bgrender/bgrender/pkg/gitops"
+	"github.com/bgrender/bgrender/pkg/notify"
 	"github.com/bgrender/bgrender/pkg/release"
 	"github.com/bgrender/bgrender/pkg/render"
 	"github.com/bgrender/bgrender/pkg/state"
@@ -268,6 +269,9 @@ type transitionResult struct {
 	// LocalBehind lists the files whose local changes kept a checkout from
 	// being brought forward to the pushed commit.
 	LocalBehind []string `json:"localBehind,omitempty"`
+	// Notifications say how the transition's event went to the app's
+	// notify: targets.
+	Notifications []notify.Delivery `json:"notifications,omitempty"`
 }
 
 type releaseOut struct {
@@ -291,7 +295,7 @@ func resultOut(r release.Result) transitionResult {
 		Phase: string(n.Phase()), Active: releaseJSON(n.Active), Test: releaseJSON(n.Test),
 		Standby: releaseJSON(n.Standby), Route: release.Route(r.Config, n), Next: hintFor(r),
 		Commit: r.Commit, Parent: r.Parent, Pushed: r.Pushed, DryRun: r.DryRun, Diff: r.Diff,
-		LocalBehind: r.LocalBehind,
+		LocalBehind: r.LocalBehind, Notifications: r.Notifications,
 	}
 	if n.Last.Release != "" {
 		res.Release = &releaseOut{Color: string(n.Last.Color), Version: n.Last.Version, Release: n.Last.Release}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/bgrender/bgrender/pkg/notify"
 )
 
 func writeJSON(w io.Writer, v any) error {
@@ -63,8 +65,33 @@ func (g *globals) printTransition(res transitionResult) error {
 	if res.Note != "" {
 		fmt.Fprintf(w, "  note: %s\n", res.Note)
 	}
+	printNotifications(w, res.Notifications)
 	if res.Next != "" {
 		fmt.Fprintf(w, "next: %s\n", res.Next)
 	}
 	return nil
+}
+
+// printNotifications says who was told, and warns of each target that
+// could not be.
+func printNotifications(w io.Writer, dels []notify.Delivery) {
+	var told []string
+	for _, d := range dels {
+		if d.OK {
+			told = append(told, d.Target)
+		}
+	}
+	if len(told) > 0 {
+		fmt.Fprintf(w, "  notified: %s\n", strings.Join(told, ", "))
+	}
+	for _, d := range dels {
+		if d.OK {
+			continue
+		}
+		what := "warning"
+		if d.Required {
+			what = "error"
+		}
+		fmt.Fprintf(w, "  %s: could not notify %s (%s) of %s: %s\n", what, d.Target, d.Kind, d.Event, d.Error)
+	}
 }

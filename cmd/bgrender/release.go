@@ -8,6 +8,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/bgrender/bgrender/pkg/notify"
 	"github.com/bgrender/bgrender/pkg/release"
 )
 
@@ -29,6 +30,9 @@ type releaseSummary struct {
 	Outcome releaseOutcome     `json:"outcome"`
 	Error   string             `json:"error,omitempty"`
 	Commits []transitionResult `json:"commits"`
+	// Notifications say how the event of a failed release went to the
+	// app's notify: targets.
+	Notifications []notify.Delivery `json:"notifications,omitempty"`
 }
 
 func releaseCommand(g *globals) *cli.Command {
@@ -90,7 +94,7 @@ func (g *globals) release(ctx context.Context, ro release.ReleaseOptions, o wait
 	if sum.Outcome == "" {
 		return err // it stopped before committing anything: nothing to summarise
 	}
-	out := releaseSummary{App: sum.App, Version: sum.Version, Outcome: sum.Outcome, Commits: []transitionResult{}}
+	out := releaseSummary{App: sum.App, Version: sum.Version, Outcome: sum.Outcome, Commits: []transitionResult{}, Notifications: sum.Notifications}
 	if sum.Err != nil {
 		out.Error = sum.Err.Error()
 	}
@@ -107,5 +111,6 @@ func (g *globals) release(ctx context.Context, ro release.ReleaseOptions, o wait
 	for _, c := range sum.Commits {
 		fmt.Fprintf(g.stdout, "  %s %s\n", short(c.Commit), c.Subject)
 	}
+	printNotifications(g.stdout, sum.Notifications)
 	return err
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/bgrender/bgrender/pkg/analysis"
+	"github.com/bgrender/bgrender/pkg/notify"
 	"github.com/bgrender/bgrender/pkg/release"
 	"github.com/bgrender/bgrender/pkg/state"
 )
@@ -36,6 +37,7 @@ func (g *globals) engine(pub release.Publisher, o waitOpts, v *verifyOpts, onCom
 		Publisher:   pub,
 		DryRun:      g.dryRun,
 		Waiter:      &cliWaiter{g: g, o: o},
+		Notifier:    &notify.Dispatcher{Getenv: g.getenv, Sleep: g.sleep, UserAgent: "bgrender"},
 		OnCommit:    onCommit,
 		OnProgress: func(s string) {
 			if !g.json() {
@@ -219,39 +221,85 @@ func simpleTransition(g *globals, t state.Transition, usage, desc string) *cli.C
 }
 
 func rollbackCommand(g *globals) *cli.Command {
-	return simpleTransition(g, state.TRollback, "send all traffic back to the warm standby color",
-		`Only while the standby color still exists (before decommission). The release
-that was active keeps its Deployment and becomes the standby.
+	var reason string
+	var e expectOpts
+	var p prOpts
+	return &cli.Command{
+		Name:      "rollback",
+		Usage:     "send all traffic back to the warm standby color",
+		UsageText: "bgrender [global options] rollback [--reason TEXT] [--expect-release ID] [--expect-version V] [--pr [--forge F --forge-url URL --forge-repo OWNER/NAME]]",
+		Description: `Only while the standby color still exists (before decommission). The release
+that was active keeps its Deployment and becomes the standby. A --reason is
+recorded in the commit, the state (rollbackCause) and the notifications.
 
-`+examples("bgrender --app apps/myapp rollback",
+` + examples("bgrender --app apps/myapp rollback",
+			`bgrender --app apps/myapp rollback --reason "p99 latency doubled"`,
 			"bgrender --repo https://github.com/acme/env.git --app apps/myapp rollback --pr   # for review: a pull request, token from $GITHUB_TOKEN",
 			"bgrender --app apps/myapp rollback --expect-release r-1a2b3c4d5e                # only if that release is still the active one"),
-	)
+		Flags: append(append([]cli.Flag{reasonFlag(&reason, "rolled back")}, expectFlags(&e, state.RoleActive)...), prFlags(&p)...),
+		Action: func(c *cli.Context) error {
+			if c.Args().Present() {
+				return usagef("rollback takes no arguments")
+			}
+			if err := checkReason(reason); err != nil {
+				return err
+			}
+			step := release.Transition(state.Rollback)
+			var o release.StepOptions
+			if reason != "" {
+				step = release.Transition(func(s state.State) (state.State, error) { return state.RollbackBecause(s, reason) })
+				o = release.StepOptions{Reason: reason, Extra: []string{"Cause: " + reason}}
+			}
+			_, err := g.engine(p.publisher(g, c), waitOpts{}, nil, g.print).Run(c.Context, e.guard(state.RoleActive, step), o)
+			return err
+		},
+	}
+}
+
+// reasonFlag is --reason of a transition people are told about.
+func reasonFlag(dst *string, what string) cli.Flag {
+	return &cli.StringFlag{Name: "reason", Destination: dst, Usage: "why it is " + what + ": one line, recorded in the commit and sent to the notify: targets"}
+}
+
+func checkReason(reason string) error {
+	if strings.ContainsAny(reason, "\r\n") {
+		return usagef("--reason: must be one line")
+	}
+	if len(reason) > 500 {
+		return usagef("--reason: %d characters; keep it to 500", len(reason))
+	}
+	return nil
 }
 
 func abortCommand(g *globals) *cli.Command {
 	var noWait bool
+	var reason string
 	var o waitOpts
 	var e expectOpts
 	var p prOpts
 	return &cli.Command{
 		Name:      "abort",
 		Usage:     "drop the release under test: its test route, then its Deployment and subset",
-		UsageText: "bgrender [global options] abort [--no-wait]",
+		UsageText: "bgrender [global options] abort [--no-wait] [--reason TEXT]",
 		Description: `With a controller to wait on, the test route is removed first and the
 Deployment and subset follow once that is applied (make-before-break: no rule
 routes to a subset about to vanish). Without one, or with --no-wait, both go
 in one commit.
 
-` + examples("bgrender --app apps/myapp abort", "bgrender --app apps/myapp abort --no-wait"),
+` + examples("bgrender --app apps/myapp abort", "bgrender --app apps/myapp abort --no-wait",
+			`bgrender --app apps/myapp abort --reason "checkout fails for EU cards"   # in the commit and the notifications`),
 		Flags: append(append([]cli.Flag{
 			&cli.BoolFlag{Name: "no-wait", Destination: &noWait, Usage: "one commit, even when a controller to wait on is configured"},
+			reasonFlag(&reason, "aborted"),
 		}, waitFlags(&o)...), append(expectFlags(&e, state.RoleTest), prFlags(&p)...)...),
 		Action: func(c *cli.Context) error {
 			if c.Args().Present() {
 				return usagef("abort takes no arguments")
 			}
-			_, err := g.engine(p.publisher(g, c), o, nil, g.print).Abort(c.Context, e.expect(), !noWait)
+			if err := checkReason(reason); err != nil {
+				return err
+			}
+			_, err := g.engine(p.publisher(g, c), o, nil, g.print).Abort(c.Context, e.expect(), !noWait, reason)
 			return err
 		},
 	}

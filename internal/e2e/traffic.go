@@ -78,7 +78,7 @@ func StartTraffic(t testing.TB, client dynamic.Interface, namespace, app string)
 	tr.MeshURL = tr.mesh.URL
 	metrics := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
-		fmt.Fprint(w, "# TYPE app_requests_total counter\n# TYPE app_errors_total counter\n")
+		fmt.Fprint(w, smoketest.MetricTypes)
 		tr.mu.Lock()
 		seen := map[*smoketest.App]bool{}
 		var apps []*smoketest.App

@@ -68,6 +68,9 @@ type Config struct {
 	Hooks []Hook `yaml:"hooks,omitempty"`
 	// Analysis judges a release by its metrics in Prometheus.
 	Analysis *Analysis `yaml:"analysis,omitempty"`
+	// Notify are the places told about each transition that lands and each
+	// release's outcome.
+	Notify []NotifyTarget `yaml:"notify,omitempty"`
 }
 
 // Standby shapes the warm standby: the previous active color, kept for a
@@ -355,6 +358,9 @@ func (c Config) Validate() error {
 		if err := c.Analysis.Validate(); err != nil {
 			return err
 		}
+	}
+	if err := validateNotify(c.Notify); err != nil {
+		return err
 	}
 	if err := c.Wait.Validate(); err != nil {
 		return err

@@ -9,6 +9,7 @@ import (
 
 	"github.com/bgrender/bgrender/pkg/analysis"
 	"github.com/bgrender/bgrender/pkg/config"
+	"github.com/bgrender/bgrender/pkg/notify"
 	"github.com/bgrender/bgrender/pkg/state"
 )
 
@@ -125,27 +126,32 @@ func (e *Engine) routeAdopted(ctx context.Context) error {
 // and a controller to wait on, the test route goes first and the
 // Deployment and subset follow once that is applied, so no rule routes to
 // a subset about to vanish. It returns the commits it made.
-func (e *Engine) Abort(ctx context.Context, x Expect, makeBeforeBreak bool) ([]Result, error) {
+// A reason goes into the abort's commit and its event.
+func (e *Engine) Abort(ctx context.Context, x Expect, makeBeforeBreak bool, reason string) ([]Result, error) {
 	var out []Result
-	err := e.collecting(&out).abort(ctx, x, makeBeforeBreak && e.staged())
+	err := e.collecting(&out).abort(ctx, x, makeBeforeBreak && e.staged(), reason)
 	return out, err
 }
 
-func (e *Engine) abort(ctx context.Context, x Expect, split bool) error {
+func (e *Engine) abort(ctx context.Context, x Expect, split bool, reason string) error {
+	o := StepOptions{Reason: reason}
+	if reason != "" {
+		o.Extra = []string{"Cause: " + reason}
+	}
 	res, err := e.Run(ctx, x.Guard(state.RoleTest, func(a *App) (state.State, error) {
 		split = split && e.waits(a.Config) && a.State.TestRouted()
 		if !split {
 			return state.Abort(a.State)
 		}
 		return state.Unroute(a.State)
-	}), StepOptions{})
+	}), o)
 	if err != nil || !split {
 		return err
 	}
 	if err := e.wait(ctx, res); err != nil {
 		return fmt.Errorf("%s: the test route is removed, but waiting for commit %s failed: %w; run `%s abort` again to remove the release", res.Dir, short(res.Commit), err, e.cmd(res.Dir))
 	}
-	_, err = e.Run(ctx, x.Guard(state.RoleTest, Transition(state.Abort)), StepOptions{})
+	_, err = e.Run(ctx, x.Guard(state.RoleTest, Transition(state.Abort)), o)
 	return err
 }
 
@@ -252,6 +258,9 @@ type Summary struct {
 	Outcome Outcome
 	Err     error
 	Commits []Result
+	// Notifications say how the event of a failed release went to the
+	// app's notify: targets (each commit's are in the commit's Result).
+	Notifications []notify.Delivery
 }
 
 // ReleaseID is the id of the release this run deployed ("" before deploy),
@@ -284,6 +293,9 @@ func (e *Engine) Release(ctx context.Context, o ReleaseOptions) (Summary, error)
 func (e *Engine) release(ctx context.Context, o ReleaseOptions, sum *Summary) error {
 	finish := func(outcome Outcome, err error) error {
 		sum.Outcome, sum.Err = outcome, err
+		if outcome == Failed && err != nil {
+			e.notifyFailed(ctx, sum, err)
+		}
 		if err != nil && outcome != Failed {
 			return fmt.Errorf("release %s %s: %w", o.Request.Version, outcome, err)
 		}
@@ -313,7 +325,7 @@ func (e *Engine) release(ctx context.Context, o ReleaseOptions, sum *Summary) er
 	// controller has applied that, so the release ends with the cluster
 	// safe.
 	abortRelease := func(cause error) error {
-		if err := e.abort(ctx, Expect{Release: sum.ReleaseID()}, e.staged()); err != nil {
+		if err := e.abort(ctx, Expect{Release: sum.ReleaseID()}, e.staged(), cause.Error()); err != nil {
 			return finish(Aborted, errors.Join(cause, fmt.Errorf("abort: %w", err)))
 		}
 		if n := len(sum.Commits); n > 0 {
@@ -344,9 +356,12 @@ func (e *Engine) release(ctx context.Context, o ReleaseOptions, sum *Summary) er
 	promoted, err := e.Run(ctx, func(a *App) (state.State, error) {
 		return state.Promote(a.State, state.PromoteRequest{})
 	}, StepOptions{})
-	if err != nil {
+	if err != nil && !promoted.Pushed {
 		return abortRelease(err)
 	}
+	// A required notification that failed after the promote landed is a
+	// failure after the switch.
+	notifyErr := err
 	// After the switch: any failure rolls back.
 	if a, err = e.peek(ctx); err != nil {
 		return finish(Failed, err)
@@ -354,14 +369,21 @@ func (e *Engine) release(ctx context.Context, o ReleaseOptions, sum *Summary) er
 	nothingBefore := a.State.Standby == nil && a.State.Adopted == nil
 	rollback := func(cause error) error {
 		res, err := e.Run(ctx, Transition(func(s state.State) (state.State, error) { return state.RollbackBecause(s, cause.Error()) }),
-			StepOptions{Suffix: " after a failed release", Extra: []string{"Cause: " + cause.Error()}})
-		if err != nil {
+			StepOptions{Suffix: " after a failed release", Extra: []string{"Cause: " + cause.Error()}, Reason: cause.Error()})
+		if err != nil && !res.Pushed {
 			return finish(Failed, errors.Join(cause, fmt.Errorf("rollback: %w", err)))
 		}
+		cause = errors.Join(cause, err) // a required notification of the rollback that failed
 		if werr := e.wait(ctx, res); werr != nil {
 			cause = errors.Join(cause, fmt.Errorf("waiting for the rollback: %w", werr))
 		}
 		return finish(RolledBack, cause)
+	}
+	if notifyErr != nil {
+		if nothingBefore {
+			return finish(Failed, fmt.Errorf("the first release is live, and there is nothing to roll back to: %w", notifyErr))
+		}
+		return rollback(notifyErr)
 	}
 	if err := e.wait(ctx, promoted); err != nil {
 		if nothingBefore {

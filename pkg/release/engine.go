@@ -11,6 +11,7 @@ import (
 	"github.com/bgrender/bgrender/pkg/analysis"
 	"github.com/bgrender/bgrender/pkg/config"
 	"github.com/bgrender/bgrender/pkg/gitops"
+	"github.com/bgrender/bgrender/pkg/notify"
 	"github.com/bgrender/bgrender/pkg/render"
 	"github.com/bgrender/bgrender/pkg/smoke"
 	"github.com/bgrender/bgrender/pkg/state"
@@ -55,6 +56,9 @@ type Engine struct {
 	// Analyst runs an app's metric analysis (analysis: in its config);
 	// nil refuses to verify an app that has one.
 	Analyst Analyst
+	// Notifier tells the app's notify: targets about each transition that
+	// lands and each failed release (nil: nobody is told).
+	Notifier Notifier
 	// OnCommit receives each commit as it lands, in order (nil: none); an
 	// error from it stops the engine.
 	OnCommit func(Result) error
@@ -109,6 +113,9 @@ type StepOptions struct {
 	Extra []string
 	// Suffix is added to the subject.
 	Suffix string
+	// Reason says why, in the event people are told of (an abort's or a
+	// rollback's cause).
+	Reason string
 }
 
 // Result is one transition as committed (or previewed).
@@ -133,6 +140,9 @@ type Result struct {
 	// LocalBehind lists the files whose local changes kept a checkout from
 	// being brought forward to the pushed commit.
 	LocalBehind []string
+	// Notifications say how the event of a commit that landed went to the
+	// app's notify: targets.
+	Notifications []notify.Delivery
 }
 
 // Change is a commit of an app dir that Engine.Commit checks and
@@ -197,7 +207,9 @@ func (e *Engine) peek(ctx context.Context) (*App, error) {
 // Run commits one transition: step on the app read at the head, rendered,
 // checked and published, re-run on the new head when another transition
 // landed first. A proposal's pull request is opened once it is pushed;
-// then the commit (or the preview of a dry run) goes to OnCommit.
+// then the commit (or the preview of a dry run) is told to the app's
+// notify: targets and goes to OnCommit. A required target's failure is an
+// error after the commit has gone to OnCommit: the commit stands.
 func (e *Engine) Run(ctx context.Context, step Step, o StepOptions) (Result, error) {
 	var res Result
 	err := e.Retrier.Run(ctx, func(ctx context.Context, refresh bool) (*App, error) {
@@ -221,12 +233,13 @@ func (e *Engine) Run(ctx context.Context, step Step, o StepOptions) (Result, err
 			return res, err
 		}
 	}
+	nerr := e.notify(ctx, &res, o.Reason)
 	if e.OnCommit != nil {
 		if err := e.OnCommit(res); err != nil {
 			return res, err
 		}
 	}
-	return res, nil
+	return res, nerr
 }
 
 // apply renders next and commits it as the transition from a.

@@ -237,10 +237,10 @@ func TestEngineAbortSplits(t *testing.T) {
 		t.Fatal(err)
 	}
 	id := env.state().Test.ID
-	if _, err := env.e.Abort(ctx, release.Expect{Release: "r-someone-else"}, true); !release.IsRefused(err) {
+	if _, err := env.e.Abort(ctx, release.Expect{Release: "r-someone-else"}, true, ""); !release.IsRefused(err) {
 		t.Fatalf("abort of another pipeline's release: %v, want a refusal", err)
 	}
-	rs, err := env.e.Abort(ctx, release.Expect{Release: id}, true)
+	rs, err := env.e.Abort(ctx, release.Expect{Release: id}, true, "")
 	if err != nil || names(rs) != "unroute,abort" {
 		t.Fatalf("abort: %s %v", names(rs), err)
 	}

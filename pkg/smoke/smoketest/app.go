@@ -61,8 +61,9 @@ type App struct {
 	done chan struct{}
 
 	mu       sync.Mutex
-	served   int // requests answered, but to MetricsPath
-	errors   int // of them, with a 5xx
+	served   int     // requests answered, but to MetricsPath
+	errors   int     // of them, with a 5xx
+	seconds  float64 // the time they took, delays included
 	ready    bool
 	noHeader bool
 	behave   []*behaviour
@@ -165,6 +166,7 @@ func (a *App) serve(w http.ResponseWriter, r *http.Request) {
 		a.serveMetrics(w)
 		return
 	}
+	start := time.Now()
 	body, _ := io.ReadAll(r.Body)
 	a.mu.Lock()
 	a.requests = append(a.requests, Request{Method: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery, Host: r.Host, Header: r.Header.Clone(), Body: string(body)})
@@ -208,38 +210,48 @@ func (a *App) serve(w http.ResponseWriter, r *http.Request) {
 	case h != nil:
 		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 		h(sw, r)
-		a.count(sw.status)
+		a.count(sw.status, time.Since(start))
 		return
 	case r.URL.Path == ReadyPath && !reply.Ready:
 		status = http.StatusServiceUnavailable
 	default:
 		status = http.StatusOK
 	}
-	a.count(status)
+	a.count(status, time.Since(start))
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(reply)
 }
 
-func (a *App) count(status int) {
+func (a *App) count(status int, took time.Duration) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.served++
+	a.seconds += took.Seconds()
 	if status >= 500 {
 		a.errors++
 	}
 }
 
+// MetricTypes are the TYPE lines of what WriteMetrics writes, to start a
+// scrape's answer with.
+const MetricTypes = "# TYPE app_requests_total counter\n# TYPE app_errors_total counter\n# TYPE app_request_duration_seconds summary\n"
+
 // WriteMetrics writes the app's counters in Prometheus's text format, for
-// app (the label app).
+// app (the label app): requests, 5xx answers, and the summary
+// app_request_duration_seconds (its _sum and _count: the mean latency is
+// their ratio).
 func (a *App) WriteMetrics(w io.Writer, app string) {
-	requests, errors := a.Counts()
+	a.mu.Lock()
+	requests, errors, seconds := a.served, a.errors, a.seconds
+	a.mu.Unlock()
 	labels := fmt.Sprintf(`app=%q,color=%q,version=%q,release=%q`, app, string(a.Color), a.Version, a.Release)
 	fmt.Fprintf(w, "app_requests_total{%s} %d\napp_errors_total{%s} %d\n", labels, requests, labels, errors)
+	fmt.Fprintf(w, "app_request_duration_seconds_sum{%s} %g\napp_request_duration_seconds_count{%s} %d\n", labels, seconds, labels, requests)
 }
 
 func (a *App) serveMetrics(w http.ResponseWriter) {
 	w.Header().Set("Content-Type", "text/plain; version=0.0.4")
-	fmt.Fprint(w, "# TYPE app_requests_total counter\n# TYPE app_errors_total counter\n")
+	fmt.Fprint(w, MetricTypes)
 	a.WriteMetrics(w, "")
 }
