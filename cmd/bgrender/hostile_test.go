@@ -356,6 +356,8 @@ func hostileBranch(t *testing.T, dir, url, branch string, files map[string]strin
 // TestPRChangesWhereTheTokenGoes: under check --base, a pull request that
 // changes wait.server (where the Argo CD token goes) or how its TLS is
 // checked fails; a new app may only send it where an app on the base does.
+// So does one that sends a credential from the environment (a Prometheus
+// header, a GitHub token) to a server the base's app does not send it to.
 func TestPRChangesWhereTheTokenGoes(t *testing.T) {
 	t.Parallel()
 	dir, url := gitopstest.NewRemote(t, "main")
@@ -381,13 +383,18 @@ func TestPRChangesWhereTheTokenGoes(t *testing.T) {
 		{"a new app, a known server", map[string]string{"apps/c/bgrender.yaml": strings.ReplaceAll(withWait, "app: a", "app: c"), "apps/c/bgrender-state.yaml": strings.ReplaceAll(gitopstest.Files(t, url, "main", "apps/a")["bgrender-state.yaml"], "app: a", "app: c")}, ""},
 		{"a new app, a new server", map[string]string{"apps/c/bgrender.yaml": strings.ReplaceAll(strings.Replace(withWait, "argocd.example.com", "argocd.evil.example", 1), "app: a", "app: c"), "apps/c/bgrender-state.yaml": strings.ReplaceAll(gitopstest.Files(t, url, "main", "apps/a")["bgrender-state.yaml"], "app: a", "app: c")},
 			`wait: this new app sends the Argo CD token to "https://argocd.evil.example", where no app on main sends it`},
+		// The credentials of analysis and notify: go nowhere new either.
+		{"a GitHub token to a new API", map[string]string{"apps/b/bgrender.yaml": bcfg + "notify:\n- {name: d, github: {repository: acme/env, apiURL: 'https://gh.evil.example/api/v3'}}\n"},
+			`notify[0].github: this pull request sends $GITHUB_TOKEN to "https://gh.evil.example/api/v3", where the app on main does not`},
+		{"a header from the environment to Prometheus", map[string]string{"apps/b/bgrender.yaml": bcfg + "analysis:\n  prometheus: {address: 'http://prom.evil.example', headers: [{name: Authorization, env: BGRENDER_GIT_TOKEN}]}\n  metrics: [{name: m, query: up, max: 1}]\n"},
+			`analysis.prometheus.headers[0]: this pull request sends $BGRENDER_GIT_TOKEN to "http://prom.evil.example", where the app on main does not`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			branch := "pr-" + strings.ReplaceAll(tc.name, " ", "-")
 			hostileBranch(t, dir, url, branch, tc.files)
 			r := bg(t, "--repo", url, "--branch", branch, "check", "--all", "--base", "main")
 			switch {
-			case tc.want == "" && strings.Contains(r.stdout, "Argo CD token"):
+			case tc.want == "" && (strings.Contains(r.stdout, "Argo CD token") || strings.Contains(r.stdout, "this pull request sends $")):
 				t.Fatalf("check --base found a token change where there is none:\n%s", r.stdout)
 			case tc.want != "" && (r.code != 1 || !strings.Contains(r.stdout, tc.want)):
 				t.Fatalf("check --base: exit %d, want 1 with %q:\n%s%s", r.code, tc.want, r.stdout, r.stderr)

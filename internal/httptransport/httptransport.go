@@ -28,3 +28,14 @@ func New() *http.Transport {
 		ExpectContinueTimeout: 1 * time.Second,
 	}
 }
+
+// Client is an http.Client over a New transport with timeout per request,
+// which follows no redirect: a 3xx is the answer, so that a credential
+// never goes on to where a server points.
+func Client(timeout time.Duration) *http.Client {
+	return &http.Client{
+		Transport:     New(),
+		Timeout:       timeout,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}

@@ -84,7 +84,7 @@ func (c *Client) Query(ctx context.Context, query string, at time.Time) (value f
 			req.Header.Add(k, v)
 		}
 	}
-	hc := &http.Client{Transport: httptransport.New(), Timeout: 30 * time.Second}
+	hc := httptransport.Client(30 * time.Second)
 	if c.HTTPClient != nil {
 		hc = c.HTTPClient
 	}
@@ -105,6 +105,9 @@ func (c *Client) Query(ctx context.Context, query string, at time.Time) (value f
 			ResultType string          `json:"resultType"`
 			Result     json.RawMessage `json:"result"`
 		} `json:"data"`
+	}
+	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
+		return 0, false, fmt.Errorf("prometheus answered %d, a redirect, which bgrender does not follow (the query's headers would go on with it): give analysis.prometheus.address as the server's own URL", resp.StatusCode)
 	}
 	if err := json.Unmarshal(body, &r); err != nil {
 		return 0, false, fmt.Errorf("prometheus answered %d with no API response: %s", resp.StatusCode, short(body))

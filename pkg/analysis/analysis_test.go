@@ -126,3 +126,30 @@ func TestAnalysisAgainstPrometheus(t *testing.T) {
 		t.Errorf("a broken query: %v", err)
 	}
 }
+
+// TestPrometheusRedirectNotFollowed: a Prometheus address that redirects
+// is an error saying so; the query and its credential header go no further.
+func TestPrometheusRedirectNotFollowed(t *testing.T) {
+	var followed sync.Mutex
+	hits := 0
+	elsewhere := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
+		followed.Lock()
+		hits++
+		followed.Unlock()
+	}))
+	t.Cleanup(elsewhere.Close)
+	redirect := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, elsewhere.URL+r.URL.RequestURI(), http.StatusFound)
+	}))
+	t.Cleanup(redirect.Close)
+	client := &analysis.Client{Address: redirect.URL, Headers: http.Header{"Authorization": {"Bearer s3cret"}}}
+	_, _, err := client.Query(context.Background(), "up", time.Now())
+	if err == nil || !strings.Contains(err.Error(), "prometheus answered 302, a redirect, which bgrender does not follow") || strings.Contains(err.Error(), "s3cret") {
+		t.Fatalf("Query through a redirect: %v", err)
+	}
+	followed.Lock()
+	defer followed.Unlock()
+	if hits != 0 {
+		t.Fatalf("the query followed the redirect")
+	}
+}

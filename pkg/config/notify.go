@@ -213,3 +213,37 @@ func IsLoopback(host string) bool {
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
 }
+
+// CredentialRoute is a credential from the environment that bgrender sends
+// to a server named in bgrender.yaml: whoever can change the file can
+// change where it goes.
+type CredentialRoute struct {
+	// Field is where in bgrender.yaml, e.g. notify[2].github.
+	Field string
+	// Env is the environment variable holding the credential.
+	Env string
+	// To is the server it is sent to.
+	To string
+}
+
+// Key identifies the route by what goes where, whatever the field.
+func (r CredentialRoute) Key() string { return r.Env + "\x00" + r.To }
+
+// CredentialRoutes are the app's credential routes but the Argo CD token's
+// (Wait.TokenTarget): Prometheus's headers and GitHub's token. The URLs of
+// Slack and webhook targets come from the environment themselves.
+func (c Config) CredentialRoutes() []CredentialRoute {
+	var out []CredentialRoute
+	if a := c.Analysis; a != nil {
+		for i, h := range a.Prometheus.Headers {
+			out = append(out, CredentialRoute{Field: fmt.Sprintf("analysis.prometheus.headers[%d]", i), Env: h.Env, To: a.Prometheus.Address})
+		}
+	}
+	for i, t := range c.Notify {
+		if t.GitHub != nil {
+			g := t.WithDefaults(c.App).GitHub
+			out = append(out, CredentialRoute{Field: fmt.Sprintf("notify[%d].github", i), Env: g.TokenEnv, To: g.APIURL})
+		}
+	}
+	return out
+}

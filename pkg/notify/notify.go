@@ -205,6 +205,9 @@ type statusError struct {
 }
 
 func (e *statusError) Error() string {
+	if e.code >= 300 && e.code < 400 {
+		return fmt.Sprintf("HTTP %d, a redirect, which bgrender does not follow: give the target's own URL", e.code)
+	}
 	if e.body == "" {
 		return fmt.Sprintf("HTTP %d", e.code)
 	}
@@ -308,7 +311,7 @@ func (d *Dispatcher) client() *http.Client {
 	if d.Client != nil {
 		return d.Client
 	}
-	return &http.Client{Transport: httptransport.New(), Timeout: DefaultTimeout}
+	return httptransport.Client(DefaultTimeout)
 }
 
 func shorten(s string) string {

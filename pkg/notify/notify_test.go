@@ -5,8 +5,10 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -310,5 +312,32 @@ func TestEventSummaries(t *testing.T) {
 	a, b := event(config.EventDeployed, v2, nil, nil, ""), event(config.EventDeployed, v2, nil, nil, "")
 	if a.ID != b.ID || a.ID == event(config.EventVerified, v2, nil, nil, "").ID {
 		t.Fatal("an event's id is not stable, or not distinct across events")
+	}
+}
+
+// TestRedirectsAreNotFollowed: a target that answers with a redirect is a
+// failure naming it; nothing goes on to where it points (the URL, the
+// signature and a token would).
+func TestRedirectsAreNotFollowed(t *testing.T) {
+	var followed atomic.Int32
+	elsewhere := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { followed.Add(1) }))
+	t.Cleanup(elsewhere.Close)
+	redirect := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, elsewhere.URL+r.URL.Path, http.StatusTemporaryRedirect)
+	}))
+	t.Cleanup(redirect.Close)
+	d, _ := dispatcher(map[string]string{"URL": redirect.URL + "/hook", "KEY": "k-k-k-k", "GH": "ghs_x"})
+	cfg := appWith(
+		config.NotifyTarget{Name: "hook", Webhook: &config.WebhookTarget{URLEnv: "URL", SecretEnv: "KEY"}},
+		config.NotifyTarget{Name: "gh", GitHub: &config.GitHubTarget{Repository: "acme/env", TokenEnv: "GH", APIURL: redirect.URL}},
+	)
+	dels, _ := d.Notify(context.Background(), cfg, event(config.EventDeployed, v1, nil, nil, ""))
+	for _, del := range dels {
+		if del.OK || del.Attempts != 1 || !strings.Contains(del.Error, "HTTP 307, a redirect, which bgrender does not follow") {
+			t.Errorf("%s: %+v", del.Target, del)
+		}
+	}
+	if n := followed.Load(); n != 0 {
+		t.Fatalf("%d requests followed the redirect", n)
 	}
 }

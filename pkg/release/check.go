@@ -338,8 +338,27 @@ func templateChanged(a *App, rel state.Release) bool {
 type baseChecker struct {
 	c        *Checker
 	pr, base *gitops.Repo
-	gate     *gate.Checker   // nil until first needed
-	targets  map[string]bool // where the base's apps send the Argo CD token; nil until read
+	gate     *gate.Checker // nil until first needed
+	// configs are the configs of the base's apps, by dir; nil until read.
+	configs map[string]config.Config
+}
+
+// baseConfigs reads the config of every app on the base, once.
+func (b *baseChecker) baseConfigs(ctx context.Context) (map[string]config.Config, error) {
+	if b.configs != nil {
+		return b.configs, nil
+	}
+	dirs, err := b.base.FindDirs(ctx, config.FileName)
+	if err != nil {
+		return nil, fmt.Errorf("list the apps on %s: %w", b.base.Branch(), err)
+	}
+	b.configs = map[string]config.Config{}
+	for _, d := range dirs {
+		if ba, err := b.c.load(ctx, b.base, d); err == nil {
+			b.configs[d] = ba.Config
+		}
+	}
+	return b.configs, nil
 }
 
 // maxBaseHistory bounds the base's commits read to tell where a pull
@@ -353,6 +372,7 @@ func (b *baseChecker) findings(ctx context.Context, dir string, cfg *config.Conf
 	out = append(out, b.checkProposal(ctx, dir)...)
 	if cfg != nil {
 		out = append(out, b.tokenTarget(ctx, dir, *cfg)...)
+		out = append(out, b.credentialRoutes(ctx, dir, *cfg)...)
 	}
 	return out
 }
@@ -405,22 +425,55 @@ func (b *baseChecker) tokenTarget(ctx context.Context, dir string, cfg config.Co
 		}
 		return nil
 	}
-	if b.targets == nil {
-		b.targets = map[string]bool{}
-		dirs, err := b.base.FindDirs(ctx, config.FileName)
-		if err != nil {
-			return []string{fmt.Sprintf("wait: list the apps on %s: %v", b.base.Branch(), err)}
-		}
-		for _, d := range dirs {
-			if ba, err := b.c.load(ctx, b.base, d); err == nil {
-				b.targets[ba.Config.Wait.TokenTarget()] = true
-			}
-		}
+	configs, err := b.baseConfigs(ctx)
+	if err != nil {
+		return []string{"wait: " + err.Error()}
 	}
-	if !b.targets[target] {
+	known := false
+	for _, c := range configs {
+		known = known || c.Wait.TokenTarget() == target
+	}
+	if !known {
 		return []string{fmt.Sprintf("wait: this new app sends the Argo CD token to %q, where no app on %s sends it; %s", target, b.base.Branch(), why)}
 	}
 	return nil
+}
+
+// credentialRoutes: a pull request must not send a credential from the
+// environment (a Prometheus header, a GitHub token) to a server its author
+// names in bgrender.yaml, unless the app on the base already sends that
+// credential there (a new app: unless an app on the base does).
+func (b *baseChecker) credentialRoutes(ctx context.Context, dir string, cfg config.Config) []string {
+	routes := cfg.CredentialRoutes()
+	if len(routes) == 0 {
+		return nil
+	}
+	known := map[string]bool{}
+	where := "the app on " + b.base.Branch() + " does not"
+	if ba, err := b.c.load(ctx, b.base, dir); err == nil {
+		for _, r := range ba.Config.CredentialRoutes() {
+			known[r.Key()] = true
+		}
+	} else {
+		configs, err := b.baseConfigs(ctx)
+		if err != nil {
+			return []string{err.Error()}
+		}
+		for _, c := range configs {
+			for _, r := range c.CredentialRoutes() {
+				known[r.Key()] = true
+			}
+		}
+		where = "no app on " + b.base.Branch() + " does"
+	}
+	var out []string
+	for _, r := range routes {
+		if known[r.Key()] {
+			continue
+		}
+		out = append(out, fmt.Sprintf("%s: this pull request sends $%s to %q, where %s; merge it only if that server is yours (this check fails so that it is not merged unseen)", r.Field, r.Env, r.To, where))
+	}
+	return out
 }
 
 // checkProposal returns the findings for app dir on a pull request branch
