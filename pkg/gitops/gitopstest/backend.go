@@ -2,6 +2,7 @@ package gitopstest
 
 import (
 	"crypto/subtle"
+	"fmt"
 	"net/http"
 	"net/http/cgi"
 	"net/http/httptest"
@@ -30,31 +31,10 @@ type GitServer struct {
 // needs the git binary.
 func ServeGit(t testing.TB, user, pass string) *GitServer {
 	t.Helper()
-	gitBin, err := exec.LookPath("git")
-	if err != nil {
-		t.Fatalf("git is needed for the git HTTP server (apt-get install -y git): %v", err)
-	}
-	backend := filepath.Join(filepath.Dir(gitBin), "..", "lib", "git-core", "git-http-backend")
-	if _, err := os.Stat(backend); err != nil {
-		out, err := exec.Command(gitBin, "--exec-path").Output()
-		if err != nil {
-			t.Fatalf("find git-http-backend: %v", err)
-		}
-		backend = filepath.Join(strings.TrimSpace(string(out)), "git-http-backend")
-	}
 	s := &GitServer{Root: t.TempDir(), User: user, Pass: pass}
-	h := &cgi.Handler{
-		Path: backend,
-		Env: []string{
-			"GIT_PROJECT_ROOT=" + s.Root,
-			"GIT_HTTP_EXPORT_ALL=1",
-			"REMOTE_USER=" + user,
-			// As root, git refuses repositories owned by another user as
-			// "dubious ownership"; and pushing over HTTP must be enabled.
-			"GIT_CONFIG_COUNT=2",
-			"GIT_CONFIG_KEY_0=safe.directory", "GIT_CONFIG_VALUE_0=*",
-			"GIT_CONFIG_KEY_1=http.receivepack", "GIT_CONFIG_VALUE_1=true",
-		},
+	h, err := HTTPBackend(s.Root, user)
+	if err != nil {
+		t.Fatal(err)
 	}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		u, p, ok := r.BasicAuth()
@@ -71,6 +51,37 @@ func ServeGit(t testing.TB, user, pass string) *GitServer {
 	t.Cleanup(srv.Close)
 	s.URL = srv.URL
 	return s
+}
+
+// HTTPBackend is git http-backend as a CGI handler serving the bare
+// repositories under root over smart HTTP, pushing enabled, as user. It
+// needs the git binary.
+func HTTPBackend(root, user string) (*cgi.Handler, error) {
+	gitBin, err := exec.LookPath("git")
+	if err != nil {
+		return nil, fmt.Errorf("git is needed for the git HTTP server (apt-get install -y git): %w", err)
+	}
+	backend := filepath.Join(filepath.Dir(gitBin), "..", "lib", "git-core", "git-http-backend")
+	if _, err := os.Stat(backend); err != nil {
+		out, err := exec.Command(gitBin, "--exec-path").Output()
+		if err != nil {
+			return nil, fmt.Errorf("find git-http-backend: %w", err)
+		}
+		backend = filepath.Join(strings.TrimSpace(string(out)), "git-http-backend")
+	}
+	return &cgi.Handler{
+		Path: backend,
+		Env: []string{
+			"GIT_PROJECT_ROOT=" + root,
+			"GIT_HTTP_EXPORT_ALL=1",
+			"REMOTE_USER=" + user,
+			// As root, git refuses repositories owned by another user as
+			// "dubious ownership"; and pushing over HTTP must be enabled.
+			"GIT_CONFIG_COUNT=2",
+			"GIT_CONFIG_KEY_0=safe.directory", "GIT_CONFIG_VALUE_0=*",
+			"GIT_CONFIG_KEY_1=http.receivepack", "GIT_CONFIG_VALUE_1=true",
+		},
+	}, nil
 }
 
 // NewRepo creates an empty bare repository name.git whose HEAD is main, and

@@ -1,0 +1,127 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/plotutil"
+	"gonum.org/v1/plot/vg"
+)
+
+func secs(d time.Duration) string {
+	switch {
+	case d >= 10*time.Second:
+		return fmt.Sprintf("%.1f s", d.Seconds())
+	case d >= time.Second:
+		return fmt.Sprintf("%.2f s", d.Seconds())
+	default:
+		return fmt.Sprintf("%.3f s", d.Seconds())
+	}
+}
+
+func ratio(a, b time.Duration) string {
+	if b == 0 {
+		return "–"
+	}
+	return fmt.Sprintf("%.3f×", a.Seconds()/b.Seconds())
+}
+
+// markdown is the report: the machine, the command, a table per kind of
+// work, and the ratios against the baseline of the same run.
+func markdown(machine string, o options, rows []row) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# Benchmarks\n\nMade by `go run ./internal/bench` (medians of %d runs; ratios are bgrender's time over the baseline's, measured in the same run; peak RSS is the largest of any one process in a run) on %s.\n\n", o.runs, machine)
+	b.WriteString("Each repo is generated (`internal/bench/gen.go`): N copies of one real bgrender app (init, a deploy, a promote; 17 files each) in one commit, then commits that change `CHANGES.md` at the root, up to the commit count. A deploy is `deploy --version V --replace` of `apps/app0000`; the git CLI's is an edit to one of its files, `git commit -am`, `git push`.\n\n")
+	b.WriteString("![time against repo size](benchmarks.png)\n\n")
+	b.WriteString("## A transition\n\n| apps | commits | bgrender, URL | git CLI, shallow clone + edit + commit + push | ratio | bgrender, checkout | git CLI, edit + commit + push | ratio | peak RSS (bgrender) |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	for _, r := range rows {
+		fmt.Fprintf(&b, "| %d | %d | %s | %s | %s | %s | %s | %s | %.0f MiB |\n", r.Apps, r.Commits,
+			secs(r.BgURL.Median), secs(r.GitURL.Median), ratio(r.BgURL.Median, r.GitURL.Median),
+			secs(r.BgLocal.Median), secs(r.GitLocal.Median), ratio(r.BgLocal.Median, r.GitLocal.Median),
+			max(r.BgURL.PeakMiB, r.BgLocal.PeakMiB))
+	}
+	b.WriteString("\n## Checks\n\n| apps | commits | check --all | kustomize CLI, per app × apps | ratio | peak RSS | check --all --base (one app changed) | peak RSS | skipped |\n|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
+	for _, r := range rows {
+		fmt.Fprintf(&b, "| %d | %d | %s | %s (%s each) | %s | %.0f MiB | %s | %.0f MiB | %s |\n", r.Apps, r.Commits,
+			secs(r.CheckAll.Median), secs(r.KustomizeLoop), secs(r.KustomizeApp), ratio(r.CheckAll.Median, r.KustomizeLoop), r.CheckAll.PeakMiB,
+			secs(r.PRCheck.Median), r.PRCheck.PeakMiB, r.PRSkipped)
+	}
+	b.WriteString(growth(rows))
+	b.WriteString("\nReproduce: `go run ./internal/bench` from the repo's root (about 20 minutes; `-quick` for a look at the small repos). It needs git and the kustomize CLI (`go run ./internal/e2e/cmd/prepare` builds it).\n")
+	return b.String()
+}
+
+// growth says how a checkout's transition grows from the smallest repo to
+// the largest of each commit count.
+func growth(rows []row) string {
+	var b strings.Builder
+	for _, c := range uniq(rows, func(r row) int { return r.Commits }) {
+		var first, last *row
+		for i := range rows {
+			if rows[i].Commits != c {
+				continue
+			}
+			if first == nil || rows[i].Apps < first.Apps {
+				first = &rows[i]
+			}
+			if last == nil || rows[i].Apps > last.Apps {
+				last = &rows[i]
+			}
+		}
+		if first != last {
+			fmt.Fprintf(&b, "\nWith %d commits, a transition in a checkout grows %s from %d app(s) to %d (the git CLI's: %s).\n", c,
+				ratio(last.BgLocal.Median, first.BgLocal.Median), first.Apps, last.Apps, ratio(last.GitLocal.Median, first.GitLocal.Median))
+		}
+	}
+	return b.String()
+}
+
+func uniq(rows []row, key func(row) int) []int {
+	var out []int
+	seen := map[int]bool{}
+	for _, r := range rows {
+		if k := key(r); !seen[k] {
+			seen[k] = true
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// plotRows draws the transition's time against the app count, for
+// bgrender and the git CLI, in a checkout and against a URL, at the
+// largest commit count.
+func plotRows(path string, rows []row) error {
+	commits := 0
+	for _, r := range rows {
+		commits = max(commits, r.Commits)
+	}
+	p := plot.New()
+	p.Title.Text = fmt.Sprintf("A transition, %d commits of history", commits)
+	p.X.Label.Text = "apps in the env repo"
+	p.Y.Label.Text = "seconds (median)"
+	p.X.Scale, p.Y.Scale = plot.LogScale{}, plot.LogScale{}
+	p.X.Tick.Marker, p.Y.Tick.Marker = plot.LogTicks{Prec: -1}, plot.LogTicks{Prec: -1}
+	line := func(get func(row) time.Duration) plotter.XYs {
+		var xy plotter.XYs
+		for _, r := range rows {
+			if r.Commits == commits {
+				xy = append(xy, plotter.XY{X: float64(r.Apps), Y: get(r).Seconds()})
+			}
+		}
+		return xy
+	}
+	if err := plotutil.AddLinePoints(p,
+		"bgrender, checkout", line(func(r row) time.Duration { return r.BgLocal.Median }),
+		"git CLI, checkout", line(func(r row) time.Duration { return r.GitLocal.Median }),
+		"bgrender, URL", line(func(r row) time.Duration { return r.BgURL.Median }),
+		"git CLI, shallow clone", line(func(r row) time.Duration { return r.GitURL.Median }),
+	); err != nil {
+		return err
+	}
+	p.Legend.Top, p.Legend.Left = true, true
+	return p.Save(7*vg.Inch, 4.5*vg.Inch, path)
+}
