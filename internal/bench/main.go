@@ -4,6 +4,7 @@
 //
 //	go run ./internal/bench                      # 1, 100, 1000 apps × 100, 10000 commits, 5 runs
 //	go run ./internal/bench -quick               # 1 and 100 apps × 100 commits, 3 runs, no files written
+//	go run ./internal/bench -apps 1000 -commits 10000 -generate /tmp/env.git   # only the repo, to profile with
 //
 // For each repo it times, as medians of -runs runs, with each process's
 // peak RSS: bgrender deploy against a smart-HTTP URL (git http-backend on
@@ -44,6 +45,7 @@ type options struct {
 	runs          int
 	out, plot     string
 	kustomizeN    int
+	generate      string
 }
 
 func parseFlags() (options, error) {
@@ -54,6 +56,7 @@ func parseFlags() (options, error) {
 	flag.StringVar(&o.out, "out", "docs/benchmarks.md", "the report to write (\"\": print it only)")
 	flag.StringVar(&o.plot, "plot", "docs/benchmarks.png", "the plot to write (\"\": none)")
 	flag.IntVar(&o.kustomizeN, "kustomize-sample", 20, "apps the kustomize CLI builds per run (its per-app median is multiplied by the app count)")
+	flag.StringVar(&o.generate, "generate", "", "only write the bare repo of the first -apps and -commits to this directory (to profile with), and exit")
 	quick := flag.Bool("quick", false, "a quick look: 1 and 100 apps, 100 commits, 3 runs, nothing written")
 	flag.Parse()
 	if *quick {
@@ -88,6 +91,9 @@ func mainErr() error {
 	o, err := parseFlags()
 	if err != nil {
 		return err
+	}
+	if o.generate != "" {
+		return generate(o.generate, o.apps[0], o.commits[0])
 	}
 	kustomize, err := findKustomize()
 	if err != nil {

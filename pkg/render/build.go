@@ -10,6 +10,7 @@ import (
 	"sigs.k8s.io/kustomize/api/resmap"
 	"sigs.k8s.io/kustomize/api/types"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
+	"sigs.k8s.io/kustomize/kyaml/openapi"
 
 	"github.com/bgrender/bgrender/pkg/vet"
 )
@@ -17,7 +18,7 @@ import (
 // Builder runs kustomize builds. kustomize keeps process-wide state (the
 // OpenAPI schema it sets at every build, the HTTP transport its loader
 // fetches with) and can panic on odd input, so every build goes through
-// Build, which serialises builds across the process (kustomizeMu), keeps
+// Build, which guards that state across the process (kustomizeMu), keeps
 // the loader off the network and turns panics into errors. Any number of
 // Builders may run at once; the zero value is ready.
 type Builder struct {
@@ -26,11 +27,15 @@ type Builder struct {
 	Limits vet.Limits
 }
 
-// kustomizeMu serialises kustomize builds in the process. It is the one
+// kustomizeMu guards kustomize's process-wide state. It is the one
 // package-level variable of render, because what it guards is
-// process-wide: two Builders (two commands run in one process, as tests
-// and a Go program driving several apps do) must not build at once.
-var kustomizeMu sync.Mutex
+// process-wide. kustomize's OpenAPI schema is global and locked: builds
+// that use the built-in schema may run at once (read-locked), from any
+// number of Builders. A kustomization's openapi field replaces that schema
+// for the process, and kustomize does not put it back: a build that sets
+// it runs alone (write-locked) and resets the schema after, so that one
+// app's schema never shapes another app's build.
+var kustomizeMu sync.RWMutex
 
 // Build runs a kustomize build of dir on fsys and returns the YAML stream, in
 // the order the kustomizations list their resources. It uses krusty with
@@ -49,15 +54,22 @@ func (b *Builder) Build(fsys filesys.FileSystem, dir string) (out []byte, err er
 // build is Build naming files relative to root, the top of what fsys holds
 // (the repo's root, or the app dir's).
 func (b *Builder) build(fsys filesys.FileSystem, root, dir string) (out []byte, err error) {
-	kustomizeMu.Lock()
-	defer kustomizeMu.Unlock()
 	defer func() {
 		if r := recover(); r != nil {
 			out, err = nil, fmt.Errorf("kustomize build %s: recovered from panic: %v", dir, r)
 		}
 	}()
-	if err := vetLocal(fsys, root, dir, map[string]bool{}); err != nil {
+	walk := &vetWalk{dirs: map[string]bool{}}
+	if err := vetLocal(fsys, root, dir, walk); err != nil {
 		return nil, fmt.Errorf("kustomize build %s: %w", dir, err)
+	}
+	if walk.openAPI {
+		kustomizeMu.Lock()
+		defer kustomizeMu.Unlock()
+		defer openapi.ResetOpenAPI()
+	} else {
+		kustomizeMu.RLock()
+		defer kustomizeMu.RUnlock()
 	}
 	opts := krusty.MakeDefaultOptions()
 	opts.LoadRestrictions = types.LoadRestrictionsRootOnly

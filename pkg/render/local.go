@@ -93,16 +93,24 @@ var entryLists = []struct {
 	{"generators", true}, {"transformers", true}, {"validators", true},
 }
 
+// vetWalk is what vetLocal has seen: the directories it walked, and
+// whether any kustomization among them sets openapi (a schema kustomize
+// keeps process-wide).
+type vetWalk struct {
+	dirs    map[string]bool
+	openAPI bool
+}
+
 // vetLocal walks the kustomization in dir, and every kustomization and
 // plugin config it reaches, and returns a *RemoteError for the first value
 // that would make kustomize fetch, clone or read outside fsys. root is the
 // build's directory, for naming files. A kustomization it cannot read or
 // parse is left for krusty to report.
-func vetLocal(fsys filesys.FileSystem, root, dir string, seen map[string]bool) error {
-	if seen[dir] {
+func vetLocal(fsys filesys.FileSystem, root, dir string, seen *vetWalk) error {
+	if seen.dirs[dir] {
 		return nil
 	}
-	seen[dir] = true
+	seen.dirs[dir] = true
 	kfile := ""
 	for _, name := range konfig.RecognizedKustomizationFileNames() {
 		if p := filepath.Join(dir, name); fsys.Exists(p) && !fsys.IsDir(p) {
@@ -122,6 +130,9 @@ func vetLocal(fsys filesys.FileSystem, root, dir string, seen map[string]bool) e
 		return nil
 	}
 	name := relName(root, kfile)
+	if f, _ := k.Pipe(yaml.Lookup("openapi")); f != nil {
+		seen.openAPI = true
+	}
 	if err := vetLoadKeys(name, "", k.YNode()); err != nil {
 		return err
 	}
