@@ -130,6 +130,32 @@ func (r *Repo) readIndex() (*index.Index, error) {
 	return idx, nil
 }
 
+// sameIndexFile reports whether the index file is still the one a was
+// read from: the same file (every write of it, git's and bgrender's, is a
+// lock file renamed into place), size and modification time.
+func sameIndexFile(a, b os.FileInfo) bool {
+	return a != nil && b != nil && os.SameFile(a, b) && a.Size() == b.Size() && a.ModTime().Equal(b.ModTime())
+}
+
+// readIndexShared is readIndex for a reader that does not change what it
+// gets: the index is parsed once, and again only when the file changed
+// (check --all asks for it once per app dir, and a large repo's index
+// takes milliseconds to parse).
+func (r *Repo) readIndexShared() (*index.Index, error) {
+	fi, err := os.Stat(filepath.Join(r.gitDir, "index"))
+	if err == nil && r.index != nil && sameIndexFile(r.indexFile, fi) {
+		return r.index, nil
+	}
+	idx, err := r.readIndex()
+	if err != nil {
+		return nil, err
+	}
+	if fi != nil {
+		r.index, r.indexFile = idx, fi
+	}
+	return idx, nil
+}
+
 // writeIndex writes idx as the checkout's index, through index.lock.
 func (r *Repo) writeIndex(idx *index.Index) error {
 	l, err := takeLock(r.gitDir, filepath.Join(r.gitDir, "index"))
@@ -150,6 +176,7 @@ func (r *Repo) writeIndex(idx *index.Index) error {
 	if err := l.commit(); err != nil {
 		return fmt.Errorf("write index: %w", err)
 	}
+	r.index = nil
 	return nil
 }
 

@@ -71,7 +71,7 @@ func (r *Repo) dirtyPaths(ctx context.Context, d string) ([]string, error) {
 	dirty := map[string]bool{}
 
 	// Index against Head.
-	idx, err := r.readIndex()
+	idx, err := r.readIndexShared()
 	if err != nil {
 		return nil, err
 	}

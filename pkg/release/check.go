@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"maps"
 	"path"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/bgrender/bgrender/pkg/config"
 	"github.com/bgrender/bgrender/pkg/gate"
@@ -31,6 +33,8 @@ type Checker struct {
 	// Cmd is the command line that names an app dir in messages (nil:
 	// CommandPrefix).
 	Cmd func(dir string) string
+	// Workers check that many app dirs at once (0: one per core).
+	Workers int
 }
 
 // AppReport is what Check found for one app dir.
@@ -73,40 +77,85 @@ func (c *Checker) cmd(dir string) string {
 // base's current version of the app. Uncommitted changes in a checkout are
 // noted, not checked. It fails only when ctx is done.
 func (c *Checker) Check(ctx context.Context, r, base *gitops.Repo, dirs []string) ([]AppReport, error) {
-	var out []AppReport
+	reports, objs := c.checkAll(ctx, r, dirs)
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	var owners ownership
 	bc := &baseChecker{c: c, pr: r, base: base}
-	for _, dir := range dirs {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		res, objs := c.checkApp(ctx, r, dir)
+	for i, dir := range dirs {
+		res := reports[i]
 		if base != nil {
-			res.Findings = append(res.Findings, bc.findings(ctx, dir, objs.cfg)...)
+			res.Findings = append(res.Findings, bc.findings(ctx, dir, objs[i].cfg)...)
 		}
-		owners.add(len(out), res, objs)
+		owners.add(i, res, objs[i])
 		var dirty *gitops.DirtyError
 		if err := r.CheckClean(ctx, dir); errors.As(err, &dirty) {
 			res.Notes = append(res.Notes, fmt.Sprintf("%s; they are not part of what was checked: check reads what is committed on %s (commit them to check them)", dirty.Error(), r.Branch()))
 		}
-		out = append(out, res)
+		reports[i] = res
 	}
-	owners.findings(out)
-	for i := range out {
-		out[i].OK = len(out[i].Findings) == 0
+	owners.findings(reports)
+	for i := range reports {
+		reports[i].OK = len(reports[i].Findings) == 0
 	}
-	return out, nil
+	return reports, nil
 }
 
-// checkApp returns every finding for one app dir, and the objects it
-// renders (none when it does not build).
-func (c *Checker) checkApp(ctx context.Context, r *gitops.Repo, dir string) (AppReport, appObjects) {
+func (c *Checker) workers() int {
+	if c.Workers > 0 {
+		return c.Workers
+	}
+	return runtime.GOMAXPROCS(0)
+}
+
+// checkAll checks each app dir on its own, on every core: one goroutine
+// reads the apps from r in turn (go-git's storage is not for concurrent
+// use, so every read of r holds repoMu), the workers render, build and
+// judge them. Reports and objects are by index of dirs, whatever order
+// the workers finish in.
+func (c *Checker) checkAll(ctx context.Context, r *gitops.Repo, dirs []string) ([]AppReport, []appObjects) {
+	reports := make([]AppReport, len(dirs))
+	objs := make([]appObjects, len(dirs))
+	apps := make([]*App, len(dirs))
+	errs := make([]error, len(dirs))
+	var repoMu sync.Mutex
+	n := min(c.workers(), max(len(dirs), 1))
+	loaded := make(chan int, n)
+	go func() {
+		defer close(loaded)
+		for i, dir := range dirs {
+			if ctx.Err() != nil {
+				return
+			}
+			repoMu.Lock()
+			apps[i], errs[i] = c.load(ctx, r, dir)
+			repoMu.Unlock()
+			loaded <- i
+		}
+	}()
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() {
+			for i := range loaded {
+				reports[i], objs[i] = c.checkLoaded(ctx, dirs[i], apps[i], errs[i], &repoMu)
+				apps[i] = nil // done with its files
+			}
+		})
+	}
+	wg.Wait()
+	return reports, objs
+}
+
+// checkLoaded returns every finding for one app dir, loaded as a (or not,
+// with loadErr), and the objects it renders (none when it does not build).
+// It reads the repo only to explain a drift, holding repoMu.
+func (c *Checker) checkLoaded(ctx context.Context, dir string, a *App, loadErr error, repoMu *sync.Mutex) (AppReport, appObjects) {
 	res := AppReport{Dir: dir, Findings: []string{}}
 	var objs appObjects
 	fail := func(format string, args ...any) { res.Findings = append(res.Findings, fmt.Sprintf(format, args...)) }
-	a, err := c.load(ctx, r, dir)
-	if err != nil {
-		fail("%v", err)
+	if loadErr != nil {
+		fail("%v", loadErr)
 		return res, objs
 	}
 	res.App = a.State.App
@@ -123,7 +172,10 @@ func (c *Checker) checkApp(ctx context.Context, r *gitops.Repo, dir string) (App
 	case errors.As(err, &drift):
 		// What is committed is judged all the same: the drift may be
 		// what breaks it.
-		fail("%v", ExplainDrift(ctx, a, err))
+		repoMu.Lock()
+		explained := ExplainDrift(ctx, a, err)
+		repoMu.Unlock()
+		fail("%v", explained)
 	case err != nil:
 		fail("%v", err)
 		return res, objs
