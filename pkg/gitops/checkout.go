@@ -123,9 +123,20 @@ func diffTrees(ctx context.Context, r *Repo, a, b plumbing.Hash) ([]pathChange, 
 
 // readIndex reads the checkout's index.
 func (r *Repo) readIndex() (*index.Index, error) {
-	idx, err := r.repo.Storer.Index()
+	p := filepath.Join(r.gitDir, "index")
+	b, err := os.ReadFile(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return &index.Index{Version: 2}, nil // nothing staged yet, as git and go-git read it
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%w (%v)", ErrIndexUnreadable, err)
+	}
+	idx, err := decodeIndexBytes(b)
+	if err != nil {
+		return nil, fmt.Errorf("%w (%v)", ErrIndexUnreadable, err)
+	}
+	if fi, err := os.Stat(p); err == nil {
+		idx.ModTime = fi.ModTime()
 	}
 	return idx, nil
 }
@@ -164,12 +175,12 @@ func (r *Repo) writeIndex(idx *index.Index) error {
 	}
 	// Encoded in memory, written in one piece: a lock killed half-written
 	// is not recognised as bgrender's by its identity.
-	var buf bytes.Buffer
-	if err := index.NewEncoder(&buf).Encode(idx); err != nil {
+	data, err := encodeIndexBytes(idx)
+	if err != nil {
 		l.abort()
 		return fmt.Errorf("write index: %w", err)
 	}
-	if err := l.write(buf.Bytes()); err != nil {
+	if err := l.write(data); err != nil {
 		l.abort()
 		return fmt.Errorf("write index: %w", err)
 	}
