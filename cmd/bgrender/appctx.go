@@ -272,6 +272,10 @@ type transitionResult struct {
 	// Notifications say how the transition's event went to the app's
 	// notify: targets.
 	Notifications []notify.Delivery `json:"notifications,omitempty"`
+	// TookMs is bgrender's own time for the transition; WaitedMs, in a
+	// release, how long it waited for the controller to apply it.
+	TookMs   int64 `json:"tookMs"`
+	WaitedMs int64 `json:"waitedMs,omitempty"`
 }
 
 type releaseOut struct {
@@ -296,6 +300,7 @@ func resultOut(r release.Result) transitionResult {
 		Standby: releaseJSON(n.Standby), Route: release.Route(r.Config, n), Next: hintFor(r),
 		Commit: r.Commit, Parent: r.Parent, Pushed: r.Pushed, DryRun: r.DryRun, Diff: r.Diff,
 		LocalBehind: r.LocalBehind, Notifications: r.Notifications,
+		TookMs: r.Took.Milliseconds(), WaitedMs: r.Waited.Milliseconds(),
 	}
 	if n.Last.Release != "" {
 		res.Release = &releaseOut{Color: string(n.Last.Color), Version: n.Last.Version, Release: n.Last.Release}

@@ -19,7 +19,7 @@ type checkOut struct {
 }
 
 func checkCommand(g *globals) *cli.Command {
-	var all bool
+	var all, noSkip bool
 	var base string
 	return &cli.Command{
 		Name:      "check",
@@ -40,13 +40,17 @@ command that makes it); it must not change where the Argo CD token goes
 been rendered on the base's current version of the app. If the base changed the app since, check fails and says whether
 the transition is still possible there (render it again) or no longer valid
 (close the pull request). In a CI checkout the base may be origin/BRANCH, and
-a detached HEAD (a pull request's merge commit) is checked as it is.
+a detached HEAD (a pull request's merge commit) is checked as it is. An app
+dir the pull request leaves as on the base (its tree, and what it reaches
+outside it) is skipped, with the reason, unless the change makes a claim
+(an object, a host) its app did not make on the base.
 
 ` + examples("bgrender check --all", "bgrender --app apps/myapp check", "bgrender --branch pr-42 -o json check --all",
 			"bgrender --branch bgrender/myapp/rollback-r-1a2b3c4d5e check --all --base main   # a rollback pull request"),
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "all", Destination: &all, Usage: "check every app dir (every directory with a bgrender.yaml)"},
 			&cli.StringFlag{Name: "base", Destination: &base, Usage: "the branch this one is a pull request to: fail when a transition proposed here no longer fits it"},
+			&cli.BoolFlag{Name: "no-skip", Destination: &noSkip, Usage: "with --base: check the app dirs the pull request does not change too"},
 		},
 		Action: func(c *cli.Context) error {
 			ctx := c.Context
@@ -77,7 +81,9 @@ a detached HEAD (a pull request's merge commit) is checked as it is.
 				}
 				dirs = []string{dir}
 			}
-			apps, err := g.checker().Check(ctx, r, baseRepo, dirs)
+			checker := g.checker()
+			checker.NoSkip = noSkip
+			apps, err := checker.Check(ctx, r, baseRepo, dirs)
 			if err != nil {
 				return err
 			}
@@ -92,9 +98,14 @@ a detached HEAD (a pull request's merge commit) is checked as it is.
 					return err
 				}
 			} else {
+				var skipped []string
 				for _, a := range out.Apps {
 					for _, n := range a.Notes {
 						fmt.Fprintf(g.stderr, "note: %s\n", n)
+					}
+					if a.Skipped != "" {
+						skipped = append(skipped, a.Dir)
+						continue
 					}
 					if a.OK {
 						fmt.Fprintf(g.stdout, "ok    %s\n", a.Dir)
@@ -105,6 +116,7 @@ a detached HEAD (a pull request's merge commit) is checked as it is.
 						fmt.Fprintf(g.stdout, "  - %s\n", indent(f))
 					}
 				}
+				printSkipped(g, skipped, base, out.Apps)
 			}
 			if problems > 0 {
 				return findingsError{problems}
@@ -127,6 +139,26 @@ func (g *globals) checker() *release.Checker {
 			return a.App, nil
 		},
 	}
+}
+
+// printSkipped says which app dirs a pull request's check skipped, and
+// why.
+func printSkipped(g *globals, dirs []string, base string, apps []release.AppReport) {
+	if len(dirs) == 0 {
+		return
+	}
+	why := ""
+	for _, a := range apps {
+		if a.Skipped != "" {
+			why = a.Skipped
+			break
+		}
+	}
+	names := strings.Join(dirs[:min(len(dirs), 5)], ", ")
+	if len(dirs) > 5 {
+		names += fmt.Sprintf(" and %d more", len(dirs)-5)
+	}
+	fmt.Fprintf(g.stdout, "skip  %d app dir(s) %s (%s); --no-skip checks them too\n", len(dirs), names, why)
 }
 
 func indent(s string) string {

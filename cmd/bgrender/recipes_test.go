@@ -1128,11 +1128,12 @@ func TestRecipeRunner(t *testing.T) {
 		t.Errorf("the fake go must refuse anything but the install:\n%s", res.log)
 	}
 	checkout := "      - uses: actions/checkout@v4\n        with: {fetch-depth: 0}\n"
-	res = runGitHubJob(t, wf(checkout+setup+"      - run: bgrender check --all --base origin/$GITHUB_BASE_REF\n"), "j", job)
+	// --no-skip: the branch is the base, and check would skip its app.
+	res = runGitHubJob(t, wf(checkout+setup+"      - run: bgrender check --all --no-skip --base origin/$GITHUB_BASE_REF\n"), "j", job)
 	if !res.ok() || !strings.Contains(res.log, "ok    apps/myapp") {
 		t.Errorf("check in a detached checkout:\n%s", res.log)
 	}
-	res = runGitHubJob(t, wf(checkout+setup+"      - run: git checkout -q -b pr && bgrender check --all --base origin/$GITHUB_BASE_REF\n      - run: 'false'\n      - run: echo never\n"), "j", job)
+	res = runGitHubJob(t, wf(checkout+setup+"      - run: git checkout -q -b pr && bgrender check --all --no-skip --base origin/$GITHUB_BASE_REF\n      - run: 'false'\n      - run: echo never\n"), "j", job)
 	if res.failed != "false" || !strings.Contains(res.log, "ok    apps/myapp") || strings.Contains(res.log, "never") {
 		t.Errorf("a failing step must stop the job (failed %q):\n%s", res.failed, res.log)
 	}

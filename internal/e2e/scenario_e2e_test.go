@@ -381,8 +381,8 @@ func (s *scenario) run() {
 	rel := func(want int, version string, extra ...string) {
 		t.Helper()
 		start := time.Now()
-		s.bg(want, append(append([]string{"release", "--version", version}, gw...), extra...)...)
-		t.Logf("release %s: exit %d after %s (the whole cycle)", version, want, time.Since(start).Round(time.Millisecond))
+		out := s.bg(want, append(append([]string{"-o", "json", "release", "--version", version}, gw...), extra...)...)
+		t.Logf("release %s: exit %d after %s (the whole cycle); %s", version, want, time.Since(start).Round(time.Millisecond), overhead(t, out))
 	}
 	rel(0, "v1")
 	s.assertCluster("after release v1")
@@ -436,4 +436,29 @@ func (s *scenario) run() {
 	if !strings.Contains(out, "missing.yaml") {
 		t.Errorf("the wait for a broken build does not quote the controller's message:\n%s", out)
 	}
+}
+
+// overhead says, from release's -o json summary, bgrender's own time per
+// transition (reading, rendering, building, committing, pushing) and how
+// long each was then waited for (the controller's push-to-applied time,
+// plus up to one poll interval).
+func overhead(t *testing.T, out string) string {
+	t.Helper()
+	var sum struct {
+		Commits []struct {
+			Transition string `json:"transition"`
+			TookMs     int64  `json:"tookMs"`
+			WaitedMs   int64  `json:"waitedMs"`
+		} `json:"commits"`
+	}
+	if err := json.Unmarshal([]byte(out), &sum); err != nil {
+		t.Fatalf("release -o json: %v\n%s", err, out)
+	}
+	var parts []string
+	var most int64
+	for _, c := range sum.Commits {
+		parts = append(parts, fmt.Sprintf("%s %.2fs (waited %.1fs)", c.Transition, float64(c.TookMs)/1000, float64(c.WaitedMs)/1000))
+		most = max(most, c.TookMs)
+	}
+	return fmt.Sprintf("bgrender's own time per transition, at most %.2fs: %s", float64(most)/1000, strings.Join(parts, ", "))
 }

@@ -71,12 +71,24 @@ type Checker struct {
 	// PR reads the pull request branch's history; Base the base branch's.
 	// They may be the same repository.
 	PR, Base History
-	// OnBase holds the base's head and its ancestors (see
-	// gitops.Repo.Ancestors): where a branch's own commits end.
-	OnBase map[plumbing.Hash]bool
+	// OnBase says which commits are the base's head and its ancestors (a
+	// *gitops.Ancestry, or a Set): where a branch's own commits end.
+	OnBase Ancestry
 	// Limits bound every state file read from history.
 	Limits vet.Limits
 }
+
+// Ancestry says whether a commit is the base's head or one of its
+// ancestors.
+type Ancestry interface {
+	Contains(ctx context.Context, h plumbing.Hash) (bool, error)
+}
+
+// Set is an Ancestry of commits known in full.
+type Set map[plumbing.Hash]bool
+
+// Contains reports whether h is in s.
+func (s Set) Contains(_ context.Context, h plumbing.Hash) (bool, error) { return s[h], nil }
 
 // Chain is what a pull request branch did to one app dir.
 type Chain struct {
@@ -101,7 +113,11 @@ func (c *Checker) Chain(ctx context.Context, head plumbing.Hash, dir string) (Ch
 	var ch Chain
 	cur := head
 	for n := 0; ; n++ {
-		if c.OnBase[cur] {
+		on, err := c.OnBase.Contains(ctx, cur)
+		if err != nil {
+			return Chain{}, err
+		}
+		if on {
 			ch.From = cur
 			break
 		}
@@ -164,7 +180,11 @@ func (c *Checker) mergeParent(ctx context.Context, m gitops.Commit, tree plumbin
 		if pt == tree {
 			return p, nil
 		}
-		if !c.OnBase[p] {
+		on, err := c.OnBase.Contains(ctx, p)
+		if err != nil {
+			return plumbing.ZeroHash, err
+		}
+		if !on {
 			offBase = append(offBase, p)
 		}
 	}
@@ -190,9 +210,13 @@ func (c *Checker) HandMade(ctx context.Context, dir string, ch Chain) []string {
 
 func (c *Checker) judge(ctx context.Context, dir string, cm gitops.Commit) string {
 	at := fmt.Sprintf("commit %s (%q)", short(cm.Hash), firstLine(cm.Message))
-	before, hadBefore, err := c.stateAt(ctx, cm.Parents[0], dir)
-	if err != nil {
-		return fmt.Sprintf("%s: the state before it: %v", at, err)
+	var before state.State
+	hadBefore := false
+	if len(cm.Parents) > 0 { // a root commit (a branch with no history in common with the base) has no state before it
+		var err error
+		if before, hadBefore, err = c.stateAt(ctx, cm.Parents[0], dir); err != nil {
+			return fmt.Sprintf("%s: the state before it: %v", at, err)
+		}
 	}
 	after, hasAfter, err := c.stateAt(ctx, cm.Hash, dir)
 	if err != nil {
@@ -308,7 +332,14 @@ func union(a, b map[string]string) map[string]bool {
 // applied before it runs the checks through that route.
 func (c *Checker) evidenceOnBase(ctx context.Context, dir string, ev state.Evidence) error {
 	h := plumbing.NewHash(ev.Commit)
-	if len(ev.Commit) != 40 || h.String() != ev.Commit || !c.OnBase[h] {
+	on := false
+	if len(ev.Commit) == 40 && h.String() == ev.Commit {
+		var err error
+		if on, err = c.OnBase.Contains(ctx, h); err != nil {
+			return err
+		}
+	}
+	if !on {
 		return fmt.Errorf("names commit %q, which is not on the base", ev.Commit)
 	}
 	p := path.Join(dir, state.FileName)

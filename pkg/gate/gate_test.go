@@ -79,7 +79,7 @@ func TestChain(t *testing.T) {
 	f.add("m-both-off", "tc", "p3", "p-other")
 	f.add("p-other", "td", "b1")
 	onBase := map[plumbing.Hash]bool{h("b0"): true, h("b1"): true, h("b2"): true}
-	c := &Checker{PR: f, Base: f, OnBase: onBase}
+	c := &Checker{PR: f, Base: f, OnBase: Set(onBase)}
 	for _, tc := range []struct {
 		head, want, from, err string
 	}{
@@ -105,6 +105,16 @@ func TestChain(t *testing.T) {
 				t.Fatalf("Chain = %s from %s, want %s from %s", names(ch.Commits), ch.From, tc.want, tc.from)
 			}
 		})
+	}
+	// A branch that shares no history with the base: its root commit is
+	// judged (as the app's first state), not read past.
+	f.add("root-only", "tr")
+	ch, err := c.Chain(context.Background(), h("root-only"), "apps/a")
+	if err != nil || names(ch.Commits) != "root-only" || !ch.From.IsZero() {
+		t.Fatalf("Chain of an unrelated root = %s from %s, %v", names(ch.Commits), ch.From, err)
+	}
+	if found := c.HandMade(context.Background(), "apps/a", ch); len(found) != 0 {
+		t.Fatalf("HandMade of a root commit without a state: %v", found)
 	}
 	// A shallow history that ends before the base.
 	f.shallow[h("p1")] = true

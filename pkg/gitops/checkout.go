@@ -15,6 +15,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/format/index"
 	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/go-git/go-git/v5/plumbing/storer"
 )
 
 // A checkout's branch moves forward (after a push, or a local commit) the
@@ -41,22 +42,13 @@ type pathChange struct {
 // diffTrees lists the files that differ between the root trees a and b,
 // reading only the subtrees that differ.
 func diffTrees(ctx context.Context, r *Repo, a, b plumbing.Hash) ([]pathChange, error) {
+	return diffTreesIn(ctx, r.objects, r.objects, a, b)
+}
+
+// diffTreesIn is diffTrees with tree a read from sa and b from sb.
+func diffTreesIn(ctx context.Context, sa, sb storer.EncodedObjectStorer, a, b plumbing.Hash) ([]pathChange, error) {
 	var out []pathChange
 	var rec func(a, b plumbing.Hash, prefix string) error
-	entries := func(h plumbing.Hash) (map[string]object.TreeEntry, error) {
-		m := map[string]object.TreeEntry{}
-		if h.IsZero() {
-			return m, nil
-		}
-		t, err := object.GetTree(r.objects, h)
-		if err != nil {
-			return nil, fmt.Errorf("read tree %s: %w", shortHash(h), err)
-		}
-		for _, e := range t.Entries {
-			m[e.Name] = e
-		}
-		return m, nil
-	}
 	rec = func(a, b plumbing.Hash, prefix string) error {
 		if a == b {
 			return nil
@@ -64,11 +56,11 @@ func diffTrees(ctx context.Context, r *Repo, a, b plumbing.Hash) ([]pathChange, 
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		ea, err := entries(a)
+		ea, err := treeEntries(sa, a)
 		if err != nil {
 			return err
 		}
-		eb, err := entries(b)
+		eb, err := treeEntries(sb, b)
 		if err != nil {
 			return err
 		}

@@ -35,6 +35,8 @@ type Checker struct {
 	Cmd func(dir string) string
 	// Workers check that many app dirs at once (0: one per core).
 	Workers int
+	// NoSkip checks every app dir of a pull request, unchanged ones too.
+	NoSkip bool
 }
 
 // AppReport is what Check found for one app dir.
@@ -46,6 +48,9 @@ type AppReport struct {
 	// Notes are not findings: what check did not look at, or a change no
 	// color runs yet.
 	Notes []string `json:"notes,omitempty"`
+	// Skipped says why a pull request's check did not check the app dir
+	// again: it is as on the base ("" when it was checked).
+	Skipped string `json:"skipped,omitempty"`
 }
 
 func (c *Checker) limits() vet.Limits {
@@ -77,13 +82,65 @@ func (c *Checker) cmd(dir string) string {
 // base's current version of the app. Uncommitted changes in a checkout are
 // noted, not checked. It fails only when ctx is done.
 func (c *Checker) Check(ctx context.Context, r, base *gitops.Repo, dirs []string) ([]AppReport, error) {
-	reports, objs := c.checkAll(ctx, r, dirs)
+	var skip map[int]string
+	if base != nil && !c.NoSkip {
+		var err error
+		if skip, err = c.skipUnchanged(ctx, r, base, dirs); err != nil {
+			skip = nil // check them all
+		}
+	}
+	var todo []string
+	for i, dir := range dirs {
+		if _, ok := skip[i]; !ok {
+			todo = append(todo, dir)
+		}
+	}
+	checked, checkedObjs := c.checkAll(ctx, r, todo)
 	if err := ctx.Err(); err != nil {
 		return nil, err
+	}
+	if len(skip) > 0 {
+		if claim := c.newClaim(ctx, base, todo, checkedObjs); claim != "" {
+			// An unchanged app may make the same claim: check them all.
+			for i := range skip {
+				skip[i] = ""
+			}
+			var rest []string
+			for i, dir := range dirs {
+				if _, ok := skip[i]; ok {
+					rest = append(rest, dir)
+				}
+			}
+			more, moreObjs := c.checkAll(ctx, r, rest)
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+			for i := range more {
+				more[i].Notes = append(more[i].Notes, fmt.Sprintf("checked although unchanged from %s: the change claims %s, which an unchanged app could claim too", base.Branch(), claim))
+			}
+			checked, checkedObjs = append(checked, more...), append(checkedObjs, moreObjs...)
+			todo = append(todo, rest...)
+			skip = nil
+		}
+	}
+	// Back in the order of dirs.
+	reports := make([]AppReport, len(dirs))
+	objs := make([]appObjects, len(dirs))
+	pos := map[string]int{}
+	for i, dir := range dirs {
+		pos[dir] = i
+	}
+	for k, dir := range todo {
+		reports[pos[dir]], objs[pos[dir]] = checked[k], checkedObjs[k]
 	}
 	var owners ownership
 	bc := &baseChecker{c: c, pr: r, base: base}
 	for i, dir := range dirs {
+		if why, ok := skip[i]; ok {
+			// Not looked at: its uncommitted changes are not either.
+			reports[i] = AppReport{Dir: dir, OK: true, Findings: []string{}, Skipped: why}
+			continue
+		}
 		res := reports[i]
 		if base != nil {
 			res.Findings = append(res.Findings, bc.findings(ctx, dir, objs[i].cfg)...)
@@ -159,7 +216,7 @@ func (c *Checker) checkLoaded(ctx context.Context, dir string, a *App, loadErr e
 		return res, objs
 	}
 	res.App = a.State.App
-	objs.namespace, objs.cfg = a.Config.Namespace, &a.Config
+	objs.app, objs.namespace, objs.cfg = a.State.App, a.Config.Namespace, &a.Config
 	if u := Unreleased(a, c.cmd(a.Dir)); u != "" {
 		res.Notes = append(res.Notes, u)
 	}
@@ -216,6 +273,7 @@ func (c *Checker) checkLoaded(ctx context.Context, dir string, a *App, loadErr e
 // appObjects is what one app dir renders, and its config (nil when it does
 // not load).
 type appObjects struct {
+	app       string
 	namespace string
 	ids       []render.ObjectID
 	cfg       *config.Config
@@ -445,12 +503,9 @@ func (b *baseChecker) handMade(ctx context.Context, dir string) []string {
 		return nil
 	}
 	if b.gate == nil {
-		onBase, complete, err := b.base.Ancestors(ctx, maxBaseHistory)
+		onBase, err := newForkAncestry(ctx, b.pr, b.base)
 		if err != nil {
-			return fail("read the history of %s: %v", b.base.Branch(), err)
-		}
-		if !complete && len(onBase) >= maxBaseHistory {
-			return fail("%s has more than %d commits: only the newest are read to find where this branch left it", b.base.Branch(), maxBaseHistory)
+			return fail("read the history of %s: %v", b.pr.Branch(), err)
 		}
 		b.gate = &gate.Checker{PR: b.pr, Base: b.base, OnBase: onBase, Limits: b.c.limits()}
 	}

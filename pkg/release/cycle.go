@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/bgrender/bgrender/pkg/analysis"
 	"github.com/bgrender/bgrender/pkg/config"
 	"github.com/bgrender/bgrender/pkg/notify"
 	"github.com/bgrender/bgrender/pkg/state"
+	"github.com/bgrender/bgrender/pkg/wait"
 )
 
 // collecting is e with every commit it reports also appended to out.
@@ -40,8 +42,37 @@ func (e *Engine) staged() bool {
 }
 
 func (e *Engine) wait(ctx context.Context, r Result) error {
-	_, err := e.Waiter.Wait(ctx, r.Dir, r.Config, r.Commit)
+	_, err := e.waitFor(ctx, r.Dir, r.Config, r.Commit)
 	return err
+}
+
+// waitFor waits for commit, recording how long that took.
+func (e *Engine) waitFor(ctx context.Context, dir string, cfg config.Config, commit string) (wait.Result, error) {
+	start := time.Now()
+	res, err := e.Waiter.Wait(ctx, dir, cfg, commit)
+	e.waitTimes.add(commit, time.Since(start))
+	return res, err
+}
+
+// waitLog records how long each commit was waited for (nil: not kept).
+type waitLog struct {
+	mu sync.Mutex
+	d  map[string]time.Duration
+}
+
+func (w *waitLog) add(commit string, d time.Duration) {
+	if w == nil {
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.d[commit] += d
+}
+
+func (w *waitLog) of(commit string) time.Duration {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.d[commit]
 }
 
 // Deploy commits a new release (state.Deploy). With makeBeforeBreak and a
@@ -192,7 +223,7 @@ func (e *Engine) Verify(ctx context.Context, x Expect) (Result, error) {
 		return Result{}, fmt.Errorf("%s: find the last transition commit: %w", a.Dir, err)
 	}
 	commit := last.Hash.String()
-	applied, err := e.Waiter.Wait(ctx, a.Dir, a.Config, commit)
+	applied, err := e.waitFor(ctx, a.Dir, a.Config, commit)
 	if err != nil {
 		return Result{}, fmt.Errorf("%s: verify: %w", a.Dir, err)
 	}
@@ -283,7 +314,11 @@ func (s Summary) ReleaseID() string {
 func (e *Engine) Release(ctx context.Context, o ReleaseOptions) (Summary, error) {
 	sum := Summary{Version: o.Request.Version, Commits: []Result{}}
 	c := e.collecting(&sum.Commits)
+	c.waitTimes = &waitLog{d: map[string]time.Duration{}}
 	err := c.release(ctx, o, &sum)
+	for i := range sum.Commits {
+		sum.Commits[i].Waited = c.waitTimes.of(sum.Commits[i].Commit)
+	}
 	if len(sum.Commits) > 0 {
 		sum.App = sum.Commits[0].Next.App
 	}

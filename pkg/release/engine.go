@@ -67,6 +67,8 @@ type Engine struct {
 	// Cmd is the command line that names the app dir in messages, e.g.
 	// "bgrender --app apps/shop" (nil: CommandPrefix).
 	Cmd func(dir string) string
+
+	waitTimes *waitLog // the waits of a Release, by commit
 }
 
 // OpenOptions say how Engine.Open reads the app.
@@ -143,6 +145,11 @@ type Result struct {
 	// Notifications say how the event of a commit that landed went to the
 	// app's notify: targets.
 	Notifications []notify.Delivery
+	// Took is bgrender's own time for the transition: reading the app,
+	// rendering, building, committing and pushing (and notifying). Waited
+	// is, in a Release, how long it then waited for the controller to
+	// apply it (0: it was not waited for).
+	Took, Waited time.Duration
 }
 
 // Change is a commit of an app dir that Engine.Commit checks and
@@ -211,6 +218,7 @@ func (e *Engine) peek(ctx context.Context) (*App, error) {
 // notify: targets and goes to OnCommit. A required target's failure is an
 // error after the commit has gone to OnCommit: the commit stands.
 func (e *Engine) Run(ctx context.Context, step Step, o StepOptions) (Result, error) {
+	start := time.Now()
 	var res Result
 	err := e.Retrier.Run(ctx, func(ctx context.Context, refresh bool) (*App, error) {
 		a, err := e.Open(ctx, OpenOptions{Refresh: refresh})
@@ -234,6 +242,7 @@ func (e *Engine) Run(ctx context.Context, step Step, o StepOptions) (Result, err
 		}
 	}
 	nerr := e.notify(ctx, &res, o.Reason)
+	res.Took = time.Since(start)
 	if e.OnCommit != nil {
 		if err := e.OnCommit(res); err != nil {
 			return res, err
