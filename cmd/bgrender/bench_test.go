@@ -5,11 +5,14 @@ import (
 	"fmt"
 	"os"
 	"strconv"
-	"strings"
 	"testing"
 
+	"github.com/bgrender/bgrender/internal/benchrepo"
 	"github.com/bgrender/bgrender/pkg/gitops"
 	"github.com/bgrender/bgrender/pkg/gitops/gitopstest"
+	"github.com/bgrender/bgrender/pkg/release"
+	"github.com/bgrender/bgrender/pkg/render"
+	"github.com/bgrender/bgrender/pkg/vet"
 )
 
 // BenchmarkCheckAll runs `check --all` in-process on an env repo of 1,000
@@ -35,22 +38,55 @@ func BenchmarkCheckAll(b *testing.B) {
 				b.Fatalf("check --all: exit %d\n%s%s", r.code, r.stdout[:min(len(r.stdout), 2000)], r.stderr)
 			}
 		}
+		b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N*apps), "ms/app")
+	})
+	// The baseline in the same run: the kustomize builds alone, one after
+	// another, of the same app dirs (check --all builds each once, on every
+	// core, and reads, renders and judges them besides).
+	b.Run(fmt.Sprintf("apps=%d/kustomize-builds-only", apps), func(b *testing.B) {
+		r, err := gitops.Open(context.Background(), gitops.Options{Repo: url, ReadOnly: true})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer r.Close()
+		dirs, err := r.FindDirs(context.Background(), "bgrender.yaml")
+		if err != nil {
+			b.Fatal(err)
+		}
+		var all []render.Files
+		for _, d := range dirs {
+			files, err := release.ReadDir(context.Background(), r, d, vet.DefaultLimits())
+			if err != nil {
+				b.Fatal(err)
+			}
+			all = append(all, files)
+		}
+		var builder render.Builder
+		b.ResetTimer()
+		for b.Loop() {
+			for _, files := range all {
+				if _, err := builder.BuildVetted(files); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+		b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N*apps), "ms/app")
 	})
 }
 
-// benchEnvRepo makes a bare repo with n copies of one real app (init, then
-// a deploy), each renamed, in one commit.
+// benchEnvRepo makes a bare repo of n real apps (benchrepo.App: each with
+// an active release) in one commit.
 func benchEnvRepo(b *testing.B, n int) string {
 	b.Helper()
-	_, one := gitopstest.NewRemote(b, "main")
-	mustBG(b, 0, "--repo", one, "--app", "app", "init", "--name", "tmplapp", "--image", "ghcr.io/acme/tmplapp")
-	mustBG(b, 0, "--repo", one, "--app", "app", "deploy", "--version", "v1")
-	tmpl := gitopstest.Files(b, one, "main", "app")
 	files := map[string][]byte{}
 	for i := 0; i < n; i++ {
 		name := fmt.Sprintf("app%04d", i)
-		for p, c := range tmpl {
-			files["apps/"+name+"/"+p] = []byte(strings.ReplaceAll(c, "tmplapp", name))
+		app, err := benchrepo.App(name)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for p, c := range app {
+			files["apps/"+name+"/"+p] = c
 		}
 	}
 	_, url := gitopstest.NewRemote(b, "main")

@@ -9,43 +9,8 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/bgrender/bgrender/pkg/config"
-	"github.com/bgrender/bgrender/pkg/release"
-	"github.com/bgrender/bgrender/pkg/render"
-	"github.com/bgrender/bgrender/pkg/state"
+	"github.com/bgrender/bgrender/internal/benchrepo"
 )
-
-// appFiles are a real bgrender app's files, as init, a deploy of v1 and a
-// forced promote leave them (one active release), rendered by bgrender's
-// own packages, by path inside the app dir.
-func appFiles(name string) (render.Files, error) {
-	cfg := config.Default(name, "ghcr.io/acme/"+name)
-	cfg.Gateway.Hosts = []string{name + ".example.com"} // each app its own host, as check requires
-	files, err := render.Scaffold(cfg)
-	if err != nil {
-		return nil, err
-	}
-	if files[config.FileName], err = config.Marshal(cfg); err != nil {
-		return nil, err
-	}
-	s := state.New(name)
-	if files, s, err = release.Files(cfg, files, s, s); err != nil {
-		return nil, err
-	}
-	deployed, err := state.Deploy(s, state.DeployRequest{Version: "v1", ReleaseID: release.NewReleaseID(name, "v1", "", "", 0)})
-	if err != nil {
-		return nil, err
-	}
-	if files, deployed, err = release.Files(cfg, files, s, deployed); err != nil {
-		return nil, err
-	}
-	promoted, err := state.Promote(deployed, state.PromoteRequest{Force: true, Reason: "bench"})
-	if err != nil {
-		return nil, err
-	}
-	files, _, err = release.Files(cfg, files, deployed, promoted)
-	return files, err
-}
 
 // appName is the i-th app's name.
 func appName(i int) string { return fmt.Sprintf("app%04d", i) }
@@ -90,7 +55,7 @@ func writeHistory(w io.Writer, apps, commits int) error {
 	commit(0, "env: generated with "+fmt.Sprint(apps)+" apps\n")
 	for i := 0; i < apps; i++ {
 		name := appName(i)
-		files, err := appFiles(name)
+		files, err := benchrepo.App(name)
 		if err != nil {
 			return fmt.Errorf("app %s: %w", name, err)
 		}

@@ -57,10 +57,20 @@ func parseFlags() (options, error) {
 	flag.StringVar(&o.plot, "plot", "docs/benchmarks.png", "the plot to write (\"\": none)")
 	flag.IntVar(&o.kustomizeN, "kustomize-sample", 20, "apps the kustomize CLI builds per run (its per-app median is multiplied by the app count)")
 	flag.StringVar(&o.generate, "generate", "", "only write the bare repo of the first -apps and -commits to this directory (to profile with), and exit")
-	quick := flag.Bool("quick", false, "a quick look: 1 and 100 apps, 100 commits, 3 runs, nothing written")
+	quick := flag.Bool("quick", false, "a quick look: 1 and 100 apps, 100 commits, 3 runs (unless given), nothing written")
 	flag.Parse()
-	if *quick {
-		*apps, *commits, o.runs, o.out, o.plot = "1,100", "100", 3, "", ""
+	if *quick { // its sizes, unless given
+		set := map[string]bool{}
+		flag.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		for name, v := range map[string]*string{"apps": apps, "commits": commits} {
+			if !set[name] {
+				*v = map[string]string{"apps": "1,100", "commits": "100"}[name]
+			}
+		}
+		if !set["runs"] {
+			o.runs = 3
+		}
+		o.out, o.plot = "", ""
 	}
 	var err error
 	if o.apps, err = ints("-apps", *apps); err != nil {

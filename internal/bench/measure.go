@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"syscall"
@@ -165,11 +166,16 @@ func measureRepo(ctx context.Context, e benchEnv, apps, commits int) (row, error
 		}
 		all = append(all, s)
 
-		// A pull request that changes one app: a deploy committed on a
+		// A pull request that changes one app: its template scaled, on a
 		// branch of a checkout, checked against the remote's main.
-		other := "apps/" + appName(min(1, apps-1))
-		if _, _, err := timed(prCo, []string{"git", "fetch", "-q", "origin"}, []string{"git", "checkout", "-q", "-B", "pr", "origin/main"},
-			[]string{e.bin, "--no-push", "--branch", "pr", "--app", other, "deploy", "--version", "pr" + version, "--replace"}); err != nil {
+		other := "apps/" + appName(min(1, apps-1)) + "/per-color/deployment.yaml"
+		if _, _, err := timed(prCo, []string{"git", "fetch", "-q", "origin"}, []string{"git", "checkout", "-q", "-B", "pr", "origin/main"}); err != nil {
+			return r, err
+		}
+		if err := scale(filepath.Join(prCo, filepath.FromSlash(other)), k+1); err != nil {
+			return r, err
+		}
+		if _, _, err := timed(prCo, []string{"git", "commit", "-q", "-am", "scale " + other}); err != nil {
 			return r, err
 		}
 		s, out, err := timed(prCo, []string{e.bin, "--branch", "pr", "check", "--all", "--base", "origin/main"})
@@ -222,11 +228,24 @@ func gitEdit(dir, co string, clone []string, file string, k int) (sample, error)
 	return total, nil
 }
 
+// scale sets the replicas of the Deployment template at p.
+func scale(p string, replicas int) error {
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return err
+	}
+	out := regexp.MustCompile(`(?m)^(\s*replicas:) \d+$`).ReplaceAll(b, []byte(fmt.Sprintf("${1} %d", replicas)))
+	if bytes.Equal(out, b) {
+		return fmt.Errorf("%s: no replicas to scale", p)
+	}
+	return os.WriteFile(p, out, 0o644)
+}
+
 // skippedLine is what check said of the apps it skipped, if anything.
 func skippedLine(out string) string {
 	for _, line := range strings.Split(out, "\n") {
-		if strings.Contains(line, "unchanged") {
-			return strings.TrimSpace(line)
+		if f := strings.Fields(line); len(f) > 1 && f[0] == "skip" {
+			return f[1] + " apps skipped as unchanged"
 		}
 	}
 	return ""
