@@ -21,6 +21,7 @@ type checkOut struct {
 func checkCommand(g *globals) *cli.Command {
 	var all, noSkip bool
 	var base string
+	var jobs int
 	return &cli.Command{
 		Name:      "check",
 		Usage:     "check an app (or every app) at the branch head: state, drift, kustomize build, routing invariants",
@@ -51,6 +52,7 @@ outside it) is skipped, with the reason, unless the change makes a claim
 			&cli.BoolFlag{Name: "all", Destination: &all, Usage: "check every app dir (every directory with a bgrender.yaml)"},
 			&cli.StringFlag{Name: "base", Destination: &base, Usage: "the branch this one is a pull request to: fail when a transition proposed here no longer fits it"},
 			&cli.BoolFlag{Name: "no-skip", Destination: &noSkip, Usage: "with --base: check the app dirs the pull request does not change too"},
+			&cli.IntFlag{Name: "jobs", Destination: &jobs, Usage: "app dirs checked at once (default: one per core; each build holds tens of MiB)"},
 		},
 		Action: func(c *cli.Context) error {
 			ctx := c.Context
@@ -81,8 +83,11 @@ outside it) is skipped, with the reason, unless the change makes a claim
 				}
 				dirs = []string{dir}
 			}
+			if jobs < 0 {
+				return usagef("--jobs %d: must be 1 or more (0: one per core)", jobs)
+			}
 			checker := g.checker()
-			checker.NoSkip = noSkip
+			checker.NoSkip, checker.Workers = noSkip, jobs
 			apps, err := checker.Check(ctx, r, baseRepo, dirs)
 			if err != nil {
 				return err

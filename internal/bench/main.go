@@ -18,6 +18,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -46,6 +47,7 @@ type options struct {
 	out, plot     string
 	kustomizeN    int
 	generate      string
+	from          string
 }
 
 func parseFlags() (options, error) {
@@ -56,6 +58,7 @@ func parseFlags() (options, error) {
 	flag.StringVar(&o.out, "out", "docs/benchmarks.md", "the report to write (\"\": print it only)")
 	flag.StringVar(&o.plot, "plot", "docs/benchmarks.png", "the plot to write (\"\": none)")
 	flag.IntVar(&o.kustomizeN, "kustomize-sample", 20, "apps the kustomize CLI builds per run (its per-app median is multiplied by the app count)")
+	flag.StringVar(&o.from, "from", "", "write the report and plot from these measurements (a benchmarks.json) instead of measuring")
 	flag.StringVar(&o.generate, "generate", "", "only write the bare repo of the first -apps and -commits to this directory (to profile with), and exit")
 	quick := flag.Bool("quick", false, "a quick look: 1 and 100 apps, 100 commits, 3 runs (unless given), nothing written")
 	flag.Parse()
@@ -105,6 +108,18 @@ func mainErr() error {
 	if o.generate != "" {
 		return generate(o.generate, o.apps[0], o.commits[0])
 	}
+	if o.from != "" {
+		var saved measurements
+		b, err := os.ReadFile(o.from)
+		if err == nil {
+			err = json.Unmarshal(b, &saved)
+		}
+		if err != nil {
+			return fmt.Errorf("-from %s: %w", o.from, err)
+		}
+		o.runs = saved.Runs
+		return write(o, saved.Machine, saved.Rows)
+	}
 	kustomize, err := findKustomize()
 	if err != nil {
 		return err
@@ -138,13 +153,33 @@ func mainErr() error {
 			fmt.Fprintln(os.Stderr, r.brief())
 		}
 	}
+	return write(o, m, rows)
+}
+
+// measurements are what a run measured, kept beside the report as JSON.
+type measurements struct {
+	Machine string `json:"machine"`
+	Runs    int    `json:"runs"`
+	Rows    []row  `json:"rows"`
+}
+
+// write prints the report and writes it, its measurements and its plot.
+func write(o options, m string, rows []row) error {
 	report := markdown(m, o, rows)
 	fmt.Print(report)
 	if o.out != "" {
 		if err := os.WriteFile(o.out, []byte(report), 0o644); err != nil {
 			return err
 		}
-		progress("wrote %s", o.out)
+		data, err := json.MarshalIndent(measurements{Machine: m, Runs: o.runs, Rows: rows}, "", "  ")
+		if err != nil {
+			return err
+		}
+		js := strings.TrimSuffix(o.out, filepath.Ext(o.out)) + ".json"
+		if err := os.WriteFile(js, append(data, '\n'), 0o644); err != nil {
+			return err
+		}
+		progress("wrote %s and %s", o.out, js)
 	}
 	if o.plot != "" {
 		if err := plotRows(o.plot, rows); err != nil {
