@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"github.com/go-git/go-git/v5/plumbing"
-	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/plumbing/storer"
 )
@@ -29,23 +28,7 @@ func ChangedPaths(ctx context.Context, a, b *Repo) ([]string, error) {
 	return out, nil
 }
 
-// DirTree is the hash of dir's tree at the head (zero when there is no
-// such directory): two repos' dirs with one hash hold the same files.
-func (r *Repo) DirTree(dir string) (plumbing.Hash, error) {
-	if r.objects == nil {
-		return plumbing.ZeroHash, errClosed()
-	}
-	d, err := cleanDir(dir)
-	if err != nil {
-		return plumbing.ZeroHash, err
-	}
-	h, mode, ok, err := treeAt(r.objects, r.headTree, d)
-	if err != nil || !ok || mode != filemode.Dir {
-		return plumbing.ZeroHash, err
-	}
-	return h, nil
-}
-
+// treeEntries are the entries of tree h (none for the zero hash), by name.
 func treeEntries(s storer.EncodedObjectStorer, h plumbing.Hash) (map[string]object.TreeEntry, error) {
 	m := map[string]object.TreeEntry{}
 	if h.IsZero() {
