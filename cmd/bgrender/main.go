@@ -7,11 +7,13 @@ import (
 	"context"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 	"time"
 )
 
 func main() {
+	softMemoryLimit(os.Getenv)
 	ctx, stop := stopOnSignal(context.Background(), os.Stderr, os.Exit, time.Second)
 	code := run(ctx, os.Args, os.Stdin, os.Stdout, os.Stderr)
 	stop()
@@ -25,6 +27,24 @@ func main() {
 // killed so leaves the repo as a SIGKILL would, which is safe: its push is
 // a compare-and-swap, and a checkout's half-done update is finished by the
 // next run.
+// defaultMemoryLimit is the soft limit of the Go runtime's memory: the
+// garbage collector works harder near it instead of letting the heap grow
+// to twice what is live (check --all of 1,000 apps on two cores peaked at
+// 119 MiB of RSS without it, 95 MiB with it, in the same time; the binary
+// itself is 52 MiB of that). It is soft: a command that needs more gets it,
+// at some extra collection (at most half the CPU, by the runtime's cap).
+const defaultMemoryLimit = 48 << 20
+
+// softMemoryLimit sets defaultMemoryLimit unless $GOMEMLIMIT sets one, and
+// returns the limit in force.
+func softMemoryLimit(getenv func(string) string) int64 {
+	if getenv("GOMEMLIMIT") != "" {
+		return debug.SetMemoryLimit(-1) // the runtime read it at start
+	}
+	debug.SetMemoryLimit(defaultMemoryLimit)
+	return defaultMemoryLimit
+}
+
 func stopOnSignal(parent context.Context, stderr interface{ WriteString(string) (int, error) }, exit func(int), grace time.Duration) (context.Context, func()) {
 	ctx, cancel := context.WithCancelCause(parent)
 	sigs := make(chan os.Signal, 2)

@@ -216,7 +216,10 @@ func (c *Checker) checkLoaded(ctx context.Context, dir string, a *App, loadErr e
 		return res, objs
 	}
 	res.App = a.State.App
-	objs.app, objs.namespace, objs.cfg = a.State.App, a.Config.Namespace, &a.Config
+	// A copy: a pointer into a would keep the app's files alive until every
+	// app is checked.
+	cfg := a.Config
+	objs.app, objs.namespace, objs.cfg = a.State.App, a.Config.Namespace, &cfg
 	if u := Unreleased(a, c.cmd(a.Dir)); u != "" {
 		res.Notes = append(res.Notes, u)
 	}
