@@ -7,7 +7,6 @@ import (
 	"io"
 	"os/exec"
 	"sort"
-	"strings"
 
 	"github.com/bgrender/bgrender/internal/benchrepo"
 )
@@ -81,11 +80,6 @@ func writeHistory(w io.Writer, apps, commits int) error {
 // run runs a command in dir ("" for the current one), its output shown
 // only when it fails.
 func run(dir, name string, args ...string) error {
-	cmd := exec.Command(name, args...)
-	cmd.Dir = dir
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
-	}
-	return nil
+	_, _, err := timed(dir, append([]string{name}, args...))
+	return err
 }

@@ -1,5 +1,5 @@
-// Package benchrepo makes the apps of generated env repos for benchmarks:
-// real bgrender apps, rendered by bgrender's own packages.
+// Package benchrepo makes the apps of generated env repos for benchmarks
+// and tests: real bgrender apps, rendered by bgrender's own packages.
 package benchrepo
 
 import (
@@ -15,17 +15,11 @@ import (
 func App(name string) (render.Files, error) {
 	cfg := config.Default(name, "ghcr.io/acme/"+name)
 	cfg.Gateway.Hosts = []string{name + ".example.com"} // each app its own host, as check requires
-	files, err := render.Scaffold(cfg)
+	files, err := Init(cfg)
 	if err != nil {
 		return nil, err
 	}
-	if files[config.FileName], err = config.Marshal(cfg); err != nil {
-		return nil, err
-	}
 	s := state.New(name)
-	if files, s, err = release.Files(cfg, files, s, s); err != nil {
-		return nil, err
-	}
 	deployed, err := state.Deploy(s, state.DeployRequest{Version: "v1", ReleaseID: release.NewReleaseID(name, "v1", "", "", 0)})
 	if err != nil {
 		return nil, err
@@ -38,5 +32,20 @@ func App(name string) (render.Files, error) {
 		return nil, err
 	}
 	files, _, err = release.Files(cfg, files, deployed, promoted)
+	return files, err
+}
+
+// Init is the app dir of an app with cfg as init leaves it: the scaffold,
+// its bgrender.yaml and a fresh state, by path inside the app dir.
+func Init(cfg config.Config) (render.Files, error) {
+	files, err := render.Scaffold(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if files[config.FileName], err = config.Marshal(cfg); err != nil {
+		return nil, err
+	}
+	s := state.New(cfg.App)
+	files, _, err = release.Files(cfg, files, s, s)
 	return files, err
 }

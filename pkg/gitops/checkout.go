@@ -42,11 +42,15 @@ type pathChange struct {
 // diffTrees lists the files that differ between the root trees a and b,
 // reading only the subtrees that differ.
 func diffTrees(ctx context.Context, r *Repo, a, b plumbing.Hash) ([]pathChange, error) {
-	return diffTreesIn(ctx, r.objects, r.objects, a, b)
+	return diffTreesIn(ctx, r.objects, r.objects, a, b, 0)
 }
 
-// diffTreesIn is diffTrees with tree a read from sa and b from sb.
-func diffTreesIn(ctx context.Context, sa, sb storer.EncodedObjectStorer, a, b plumbing.Hash) ([]pathChange, error) {
+// ErrTooManyChanges: two trees differ in more files than asked for.
+var ErrTooManyChanges = errors.New("the trees differ in more files than are compared")
+
+// diffTreesIn is diffTrees with tree a read from sa and b from sb, and at
+// most limit changes (0: any number; more is ErrTooManyChanges).
+func diffTreesIn(ctx context.Context, sa, sb storer.EncodedObjectStorer, a, b plumbing.Hash, limit int) ([]pathChange, error) {
 	var out []pathChange
 	var rec func(a, b plumbing.Hash, prefix string) error
 	rec = func(a, b plumbing.Hash, prefix string) error {
@@ -100,6 +104,9 @@ func diffTreesIn(ctx context.Context, sa, sb storer.EncodedObjectStorer, a, b pl
 				}
 				if fileB {
 					c.new = fileEntry{hash: y.Hash, mode: y.Mode}
+				}
+				if limit > 0 && len(out) >= limit {
+					return fmt.Errorf("%w (%d)", ErrTooManyChanges, limit)
 				}
 				out = append(out, c)
 			}

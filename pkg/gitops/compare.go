@@ -10,14 +10,15 @@ import (
 )
 
 // ChangedPaths lists the files whose content or mode differ between the
-// heads of a and b (added and removed ones too), sorted. Trees are compared
-// by hash, each read from its own repo, so only the subtrees that differ
-// are read: the cost is the change's, not the repo's.
-func ChangedPaths(ctx context.Context, a, b *Repo) ([]string, error) {
+// heads of a and b (added and removed ones too), sorted, at most limit of
+// them (more: ErrTooManyChanges). Trees are compared by hash, each read
+// from its own repo, so only the subtrees that differ are read: the cost
+// is the change's, not the repo's.
+func ChangedPaths(ctx context.Context, a, b *Repo, limit int) ([]string, error) {
 	if a.objects == nil || b.objects == nil {
 		return nil, errClosed()
 	}
-	changes, err := diffTreesIn(ctx, a.objects, b.objects, a.headTree, b.headTree)
+	changes, err := diffTreesIn(ctx, a.objects, b.objects, a.headTree, b.headTree, limit)
 	if err != nil {
 		return nil, err
 	}

@@ -2,7 +2,7 @@ package gitops_test
 
 import (
 	"context"
-	"os/exec"
+	"errors"
 	"slices"
 	"testing"
 
@@ -17,9 +17,7 @@ func TestChangedPaths(t *testing.T) {
 	ctx := context.Background()
 	dir, url := gitopstest.NewRemote(t, "main")
 	gitopstest.Seed(t, url, "main", map[string]string{"apps/a/x": "1", "apps/a/y": "1", "apps/b/x": "1", "README.md": "r"}, "base")
-	if out, err := exec.Command("git", "-C", dir, "branch", "pr", "main").CombinedOutput(); err != nil {
-		t.Fatalf("git branch: %v\n%s", err, out)
-	}
+	gitopstest.Git(t, dir, "branch", "pr", "main")
 	gitopstest.Seed(t, url, "pr", map[string]string{"apps/a/y": "2", "apps/c/new": "n", "README.md": "r"}, "pr")
 	open := func(b string) *gitops.Repo {
 		r, err := gitops.Open(ctx, gitops.Options{Repo: url, Branch: b, ReadOnly: true})
@@ -29,14 +27,17 @@ func TestChangedPaths(t *testing.T) {
 		t.Cleanup(func() { r.Close() })
 		return r
 	}
-	got, err := gitops.ChangedPaths(ctx, open("main"), open("pr"))
+	got, err := gitops.ChangedPaths(ctx, open("main"), open("pr"), 10)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if want := []string{"apps/a/y", "apps/c/new"}; !slices.Equal(got, want) {
 		t.Fatalf("ChangedPaths = %v, want %v", got, want)
 	}
-	if same, _ := gitops.ChangedPaths(ctx, open("main"), open("main")); len(same) != 0 {
+	if same, _ := gitops.ChangedPaths(ctx, open("main"), open("main"), 10); len(same) != 0 {
 		t.Fatalf("a head against itself: %v", same)
+	}
+	if _, err := gitops.ChangedPaths(ctx, open("main"), open("pr"), 1); !errors.Is(err, gitops.ErrTooManyChanges) {
+		t.Fatalf("more changes than the limit: %v", err)
 	}
 }

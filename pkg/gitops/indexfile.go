@@ -54,8 +54,10 @@ func parseIndex(b []byte) (idx *index.Index, ok bool, err error) {
 		return nil, false, nil
 	}
 	n := binary.BigEndian.Uint32(b[8:12])
-	if n > maxIndexEntries {
-		return nil, false, fmt.Errorf("index of %d entries", n)
+	// Every entry takes at least 64 bytes: a count the file cannot hold
+	// allocates nothing.
+	if n > maxIndexEntries || int64(n)*64 > int64(len(b)) {
+		return nil, false, fmt.Errorf("index of %d entries in %d bytes", n, len(b))
 	}
 	end := len(b) - indexTrailerLen
 	idx = &index.Index{Version: version, Entries: make([]*index.Entry, 0, n)}

@@ -2,6 +2,7 @@ package gitops
 
 import (
 	"bytes"
+	"crypto/sha1"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -149,6 +150,18 @@ func TestIndexCodecMatchesGoGit(t *testing.T) {
 	}
 	if _, _, err := parseIndex(b[:30]); err == nil {
 		t.Fatal("a cut index parsed")
+	}
+	// A count of entries the file cannot hold is refused before anything
+	// is allocated for them.
+	huge := append([]byte("DIRC\x00\x00\x00\x02\x00\xff\xff\xff"), make([]byte, 64)...)
+	sum := sha1.Sum(huge)
+	allocs := testing.AllocsPerRun(1, func() {
+		if _, _, err := parseIndex(append(huge, sum[:]...)); err == nil || !strings.Contains(err.Error(), "entries in") {
+			t.Fatalf("an index claiming 16 million entries in 96 bytes: %v", err)
+		}
+	})
+	if allocs > 10 {
+		t.Fatalf("%v allocations refusing it", allocs)
 	}
 }
 

@@ -117,7 +117,8 @@ func (ev Event) summary() string {
 		s = fmt.Sprintf("%s %s failed", ev.App, ev.Release.describeVersion())
 	}
 	if ev.Reason != "" {
-		s += ": " + firstLine(ev.Reason)
+		first, _, _ := strings.Cut(ev.Reason, "\n")
+		s += ": " + first
 	}
 	return s
 }
@@ -134,11 +135,4 @@ func (r *Release) color() string {
 		return "the idle color"
 	}
 	return r.Color
-}
-
-func firstLine(s string) string {
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		return s[:i]
-	}
-	return s
 }

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/bgrender/bgrender/internal/ctxsleep"
@@ -68,6 +69,9 @@ type Dispatcher struct {
 	Sleep func(context.Context, time.Duration) error
 	// UserAgent is sent with every request (default "bgrender").
 	UserAgent string
+
+	once sync.Once
+	own  *http.Client // made once when Client is nil: one transport, its connections reused
 }
 
 // Notify sends ev to each target of cfg that wants it, one after another,
@@ -311,13 +315,9 @@ func (d *Dispatcher) client() *http.Client {
 	if d.Client != nil {
 		return d.Client
 	}
-	return httptransport.Client(DefaultTimeout)
+	d.once.Do(func() { d.own = httptransport.Client(DefaultTimeout) })
+	return d.own
 }
 
-func shorten(s string) string {
-	s = strings.TrimSpace(s)
-	if len(s) > 200 {
-		s = s[:200] + "…"
-	}
-	return s
-}
+// shorten is a server's answer as an error quotes it.
+func shorten(s string) string { return clip(strings.TrimSpace(s), 200) }

@@ -89,49 +89,32 @@ func (c *Checker) Check(ctx context.Context, r, base *gitops.Repo, dirs []string
 			skip = nil // check them all
 		}
 	}
-	var todo []string
-	for i, dir := range dirs {
-		if _, ok := skip[i]; !ok {
-			todo = append(todo, dir)
+	reports := make([]AppReport, len(dirs))
+	objs := make([]appObjects, len(dirs))
+	var todo, skipped []int
+	for i := range dirs {
+		if _, ok := skip[i]; ok {
+			skipped = append(skipped, i)
+		} else {
+			todo = append(todo, i)
 		}
 	}
-	checked, checkedObjs := c.checkAll(ctx, r, todo)
+	c.checkAll(ctx, r, dirs, todo, reports, objs)
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if len(skip) > 0 {
-		if claim := c.newClaim(ctx, base, todo, checkedObjs); claim != "" {
+	if len(skipped) > 0 {
+		if claim := c.newClaim(ctx, base, dirs, todo, objs); claim != "" {
 			// An unchanged app may make the same claim: check them all.
-			for i := range skip {
-				skip[i] = ""
-			}
-			var rest []string
-			for i, dir := range dirs {
-				if _, ok := skip[i]; ok {
-					rest = append(rest, dir)
-				}
-			}
-			more, moreObjs := c.checkAll(ctx, r, rest)
+			c.checkAll(ctx, r, dirs, skipped, reports, objs)
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
-			for i := range more {
-				more[i].Notes = append(more[i].Notes, fmt.Sprintf("checked although unchanged from %s: the change claims %s, which an unchanged app could claim too", base.Branch(), claim))
+			for _, i := range skipped {
+				reports[i].Notes = append(reports[i].Notes, fmt.Sprintf("checked although unchanged from %s: the change claims %s, which an unchanged app could claim too", base.Branch(), claim))
 			}
-			checked, checkedObjs = append(checked, more...), append(checkedObjs, moreObjs...)
-			todo = append(todo, rest...)
 			skip = nil
 		}
-	}
-	// Back in the order of dirs.
-	reports := make([]AppReport, len(dirs))
-	objs := make([]appObjects, len(dirs))
-	pos := map[string]int{}
-	for i, dir := range dirs {
-		pos[dir] = i
-	}
-	for k, dir := range todo {
-		reports[pos[dir]], objs[pos[dir]] = checked[k], checkedObjs[k]
 	}
 	var owners ownership
 	bc := &baseChecker{c: c, pr: r, base: base}
@@ -166,27 +149,24 @@ func (c *Checker) workers() int {
 	return runtime.GOMAXPROCS(0)
 }
 
-// checkAll checks each app dir on its own, on every core: one goroutine
-// reads the apps from r in turn (go-git's storage is not for concurrent
-// use, so every read of r holds repoMu), the workers render, build and
-// judge them. Reports and objects are by index of dirs, whatever order
-// the workers finish in.
-func (c *Checker) checkAll(ctx context.Context, r *gitops.Repo, dirs []string) ([]AppReport, []appObjects) {
-	reports := make([]AppReport, len(dirs))
-	objs := make([]appObjects, len(dirs))
+// checkAll checks the app dirs dirs[i] for i in which, each on its own, on
+// every core, into reports[i] and objs[i]: one goroutine reads the apps
+// from r in turn (go-git's storage is not for concurrent use, so every read
+// of r holds repoMu), the workers render, build and judge them.
+func (c *Checker) checkAll(ctx context.Context, r *gitops.Repo, dirs []string, which []int, reports []AppReport, objs []appObjects) {
 	apps := make([]*App, len(dirs))
 	errs := make([]error, len(dirs))
 	var repoMu sync.Mutex
-	n := min(c.workers(), max(len(dirs), 1))
+	n := min(c.workers(), max(len(which), 1))
 	loaded := make(chan int, n)
 	go func() {
 		defer close(loaded)
-		for i, dir := range dirs {
+		for _, i := range which {
 			if ctx.Err() != nil {
 				return
 			}
 			repoMu.Lock()
-			apps[i], errs[i] = c.load(ctx, r, dir)
+			apps[i], errs[i] = c.load(ctx, r, dirs[i])
 			repoMu.Unlock()
 			loaded <- i
 		}
@@ -201,7 +181,6 @@ func (c *Checker) checkAll(ctx context.Context, r *gitops.Repo, dirs []string) (
 		})
 	}
 	wg.Wait()
-	return reports, objs
 }
 
 // checkLoaded returns every finding for one app dir, loaded as a (or not,

@@ -3,57 +3,53 @@ package release_test
 import (
 	"context"
 	"fmt"
+	"maps"
 	"reflect"
 	"strings"
 	"testing"
 
+	"github.com/bgrender/bgrender/internal/benchrepo"
 	"github.com/bgrender/bgrender/pkg/config"
-	"github.com/bgrender/bgrender/pkg/gitops"
 	"github.com/bgrender/bgrender/pkg/gitops/gitopstest"
 	"github.com/bgrender/bgrender/pkg/release"
 	"github.com/bgrender/bgrender/pkg/render"
-	"github.com/bgrender/bgrender/pkg/state"
 )
 
 // TestCheckerInParallel: checking app dirs on many workers reports what
 // one worker does, in the same order, findings, drift explanations (which
-// read the repo's history) and cross-app findings included; CI runs it
+// read the repo's history, here for the apps whose live snapshot was
+// edited by hand) and cross-app findings included; CI runs it
 // under -race.
 func TestCheckerInParallel(t *testing.T) {
 	ctx := context.Background()
 	_, url := gitopstest.NewRemote(t, "main")
-	seed := map[string]string{}
+	seed, edits := map[string]string{}, map[string]string{}
 	for i := range 12 {
 		name := fmt.Sprintf("app%02d", i)
-		cfg := config.Default(name, "ghcr.io/acme/"+name)
-		cfg.Gateway.Hosts = []string{name + ".example.com"}
+		host := name + ".example.com"
 		if i%5 == 4 {
-			cfg.Gateway.Hosts = []string{"app00.example.com"} // claims another app's host
+			host = "app00.example.com" // claims another app's host
 		}
-		files, err := render.Scaffold(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if files[config.FileName], err = config.Marshal(cfg); err != nil {
-			t.Fatal(err)
-		}
-		s := state.New(name)
-		if files, _, err = release.Files(cfg, files, s, s); err != nil {
-			t.Fatal(err)
-		}
-		for p, b := range files {
-			seed["apps/"+name+"/"+p] = string(b)
-		}
+		files := appSeed(t, name, host)
 		if i%3 == 2 {
-			seed["apps/"+name+"/overlays/kustomization.yaml"] += "# edited by hand\n"
+			// Deployed, with its live color's snapshot edited by hand: the
+			// drift's explanation reads the repo's history.
+			app, err := benchrepo.App(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			files = map[string]string{}
+			for p, b := range app {
+				files["apps/"+name+"/"+p] = string(b)
+			}
+			p := "apps/" + name + "/overlays/blue/snapshot/template/deployment.yaml"
+			edits[p] = files[p] + "# edited by hand\n"
 		}
+		maps.Copy(seed, files)
 	}
 	gitopstest.Seed(t, url, "main", seed, "twelve apps")
-	r, err := gitops.Open(ctx, gitops.Options{Repo: url, Branch: "main", ReadOnly: true, History: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
+	gitopstest.Seed(t, url, "main", edits, "edit the live snapshots by hand")
+	r := openRead(t, url, "main")
 	dirs, err := r.FindDirs(ctx, config.FileName)
 	if err != nil {
 		t.Fatal(err)
@@ -70,6 +66,9 @@ func TestCheckerInParallel(t *testing.T) {
 	}
 	if failed < 6 || !strings.Contains(strings.Join(one[4].Findings, "\n"), "claims host app00.example.com") {
 		t.Fatalf("the apps do not have the findings this test needs (%d failed): %+v", failed, one[4])
+	}
+	if f := strings.Join(one[2].Findings, "\n"); !strings.Contains(f, "changed by hand since commit") || !strings.Contains(f, "git checkout") {
+		t.Fatalf("app02's drift is not explained from the history: %s", f)
 	}
 	for range 3 {
 		many, err := (&release.Checker{Builder: &render.Builder{}, Workers: 6}).Check(ctx, r, nil, dirs)

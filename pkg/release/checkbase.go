@@ -3,8 +3,9 @@ package release
 import (
 	"context"
 	"fmt"
+	"maps"
 	"path"
-	"sort"
+	"slices"
 	"sync"
 
 	"github.com/bgrender/bgrender/pkg/gitops"
@@ -18,12 +19,16 @@ import (
 // on the base: an unchanged app might make that claim too, and only
 // building every app shows whether one does.
 
+// maxChangedPaths bounds the files a pull request's change is compared
+// in; a bigger change skips nothing.
+const maxChangedPaths = 20_000
+
 // skipUnchanged returns the reason each app dir of dirs (by index) is the
 // base's, for check to skip it; none when it cannot tell.
 func (c *Checker) skipUnchanged(ctx context.Context, r, base *gitops.Repo, dirs []string) (map[int]string, error) {
-	changed, err := gitops.ChangedPaths(ctx, base, r)
+	changed, err := gitops.ChangedPaths(ctx, base, r, maxChangedPaths)
 	if err != nil {
-		return nil, err
+		return nil, err // too big a change to skip anything: every app is checked
 	}
 	index := map[string]int{}
 	for i, d := range dirs {
@@ -90,24 +95,25 @@ func reaches(a *App, paths []string) bool {
 	return false
 }
 
-// newClaim names a claim one of the changed apps makes that it did not
-// make on the base ("" when there is none): an object it renders, a host
-// or route it claims, its app name, or a new app dir.
-func (c *Checker) newClaim(ctx context.Context, base *gitops.Repo, dirs []string, objs []appObjects) string {
+// newClaim names a claim one of the changed apps (dirs[i] for i in
+// changed, their objects objs[i]) makes that it did not make on the base
+// ("" when there is none): an object it renders, a host or route it
+// claims, its app name, or a new app dir.
+func (c *Checker) newClaim(ctx context.Context, base *gitops.Repo, dirs []string, changed []int, objs []appObjects) string {
 	var mu sync.Mutex
-	for i, dir := range dirs {
+	for _, i := range changed {
 		if objs[i].cfg == nil {
 			continue // does not load: its findings say so, it claims nothing
 		}
-		ba, err := c.load(ctx, base, dir)
+		ba, err := c.load(ctx, base, dirs[i])
 		if err != nil {
-			return fmt.Sprintf("%s, an app dir that is new or does not load on %s", dir, base.Branch())
+			return fmt.Sprintf("%s, an app dir that is new or does not load on %s", dirs[i], base.Branch())
 		}
-		_, was := c.checkLoaded(ctx, dir, ba, nil, &mu)
+		_, was := c.checkLoaded(ctx, dirs[i], ba, nil, &mu)
 		had := claimKeys(was)
-		for _, k := range sortedKeys(claimKeys(objs[i])) {
+		for _, k := range slices.Sorted(maps.Keys(claimKeys(objs[i]))) {
 			if !had[k] {
-				return fmt.Sprintf("%s (by %s)", k, dir)
+				return fmt.Sprintf("%s (by %s)", k, dirs[i])
 			}
 		}
 	}
@@ -129,14 +135,5 @@ func claimKeys(o appObjects) map[string]bool {
 	for _, rc := range o.routeClaims {
 		out["the HTTPRoute claim "+rc.String()] = true
 	}
-	return out
-}
-
-func sortedKeys(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
 	return out
 }

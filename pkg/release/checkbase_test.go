@@ -2,16 +2,15 @@ package release_test
 
 import (
 	"context"
-	"os/exec"
 	"strings"
 	"testing"
 
+	"github.com/bgrender/bgrender/internal/benchrepo"
 	"github.com/bgrender/bgrender/pkg/config"
 	"github.com/bgrender/bgrender/pkg/gitops"
 	"github.com/bgrender/bgrender/pkg/gitops/gitopstest"
 	"github.com/bgrender/bgrender/pkg/release"
 	"github.com/bgrender/bgrender/pkg/render"
-	"github.com/bgrender/bgrender/pkg/state"
 )
 
 // appSeed is a scaffolded app's files at apps/<name>, its Gateway on host.
@@ -19,15 +18,8 @@ func appSeed(t *testing.T, name, host string) map[string]string {
 	t.Helper()
 	cfg := config.Default(name, "ghcr.io/acme/"+name)
 	cfg.Gateway.Hosts = []string{host}
-	files, err := render.Scaffold(cfg)
+	files, err := benchrepo.Init(cfg)
 	if err != nil {
-		t.Fatal(err)
-	}
-	if files[config.FileName], err = config.Marshal(cfg); err != nil {
-		t.Fatal(err)
-	}
-	s := state.New(name)
-	if files, _, err = release.Files(cfg, files, s, s); err != nil {
 		t.Fatal(err)
 	}
 	out := map[string]string{}
@@ -35,6 +27,18 @@ func appSeed(t *testing.T, name, host string) map[string]string {
 		out["apps/"+name+"/"+p] = string(b)
 	}
 	return out
+}
+
+// openRead opens branch of url to read, with its history, closed when the
+// test ends.
+func openRead(t *testing.T, url, branch string) *gitops.Repo {
+	t.Helper()
+	r, err := gitops.Open(context.Background(), gitops.Options{Repo: url, Branch: branch, ReadOnly: true, History: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	return r
 }
 
 // TestCheckSkipsUnchangedApps: a pull request's check skips, with the
@@ -59,19 +63,9 @@ func TestCheckSkipsUnchangedApps(t *testing.T) {
 
 	check := func(branch string, edit map[string]string, noSkip bool) map[string]release.AppReport {
 		t.Helper()
-		if out, err := exec.Command("git", "-C", dir, "branch", "-f", branch, "main").CombinedOutput(); err != nil {
-			t.Fatalf("git branch: %v\n%s", err, out)
-		}
+		gitopstest.Git(t, dir, "branch", "-f", branch, "main")
 		gitopstest.Seed(t, url, branch, edit, "a pull request")
-		open := func(b string) *gitops.Repo {
-			r, err := gitops.Open(ctx, gitops.Options{Repo: url, Branch: b, ReadOnly: true, History: true})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { r.Close() })
-			return r
-		}
-		pr, base := open(branch), open("main")
+		pr, base := openRead(t, url, branch), openRead(t, url, "main")
 		dirs, err := pr.FindDirs(ctx, config.FileName)
 		if err != nil {
 			t.Fatal(err)

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bgrender/bgrender/internal/benchrepo"
 	"github.com/bgrender/bgrender/pkg/config"
 	"github.com/bgrender/bgrender/pkg/forge"
 	"github.com/bgrender/bgrender/pkg/gitops"
@@ -93,15 +94,7 @@ func newEngineEnv(t *testing.T) *engineEnv {
 // newEngineEnvFor is newEngineEnv for the scaffold of an app with cfg.
 func newEngineEnvFor(t *testing.T, cfg config.Config) *engineEnv {
 	t.Helper()
-	files, err := render.Scaffold(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if files[config.FileName], err = config.Marshal(cfg); err != nil {
-		t.Fatal(err)
-	}
-	s := state.New(cfg.App)
-	files, _, err = release.Files(cfg, files, s, s)
+	files, err := benchrepo.Init(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,7 +2,6 @@ package release
 
 import (
 	"context"
-	"os/exec"
 	"testing"
 
 	"github.com/go-git/go-git/v5/plumbing"
@@ -22,9 +21,7 @@ func TestForkAncestry(t *testing.T) {
 	for i := range 3 {
 		mains = append(mains, gitopstest.Seed(t, url, "main", map[string]string{"f": string(rune('a' + i))}, "main"))
 	}
-	if out, err := exec.Command("git", "-C", dir, "branch", "pr", "main").CombinedOutput(); err != nil {
-		t.Fatalf("git branch: %v\n%s", err, out)
-	}
+	gitopstest.Git(t, dir, "branch", "pr", "main")
 	pr1 := gitopstest.Seed(t, url, "pr", map[string]string{"g": "1"}, "pr 1")
 	pr2 := gitopstest.Seed(t, url, "pr", map[string]string{"g": "2"}, "pr 2")
 	open := func(b string) *gitops.Repo {
